@@ -1,0 +1,65 @@
+# Two commands on a fresh machine: `make run` and `make test` (see README).
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+PORT ?= 3000
+VENV := .venv
+PY := $(VENV)/bin/python
+TOOLS := .tools
+BUN_VERSION := 1.4.4
+NODE_MAJOR := 22
+
+# bun and node 22 come from the npm registry into .tools (Reflex's own download needs internet).
+export PATH := $(CURDIR)/$(TOOLS)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+export REFLEX_USE_SYSTEM_BUN := 1
+export REFLEX_TELEMETRY_ENABLED := false
+export NPM_CONFIG_REGISTRY ?= $(shell npm config get registry 2>/dev/null)
+ifdef WORKERS
+export GRANIAN_WORKERS := $(WORKERS)
+endif
+
+.PHONY: run test deps test-deps migrate seed unit e2e clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(TOOLS)/.installed:
+	npm install --prefix $(TOOLS) --no-fund --no-audit --loglevel=error bun@$(BUN_VERSION) node@$(NODE_MAJOR)
+	$(TOOLS)/node_modules/.bin/bun --version >/dev/null
+	touch $@
+
+deps: $(VENV)/.installed $(TOOLS)/.installed
+
+migrate: deps
+	$(PY) -m online_contact.manage migrate
+
+seed: migrate
+	$(PY) -m online_contact.manage seed
+
+run: seed
+	@echo "Serving on http://localhost:$(PORT)"
+	$(VENV)/bin/reflex run --env prod --backend-port $(PORT) --backend-host 0.0.0.0
+
+$(VENV)/.test-installed: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+/usr/bin/chromium:
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+
+test-deps: deps $(VENV)/.test-installed /usr/bin/chromium
+
+test: test-deps
+	$(PY) -m pytest tests
+
+unit: test-deps
+	$(PY) -m pytest tests/unit
+
+e2e: test-deps
+	$(PY) -m pytest tests/e2e
+
+clean:
+	rm -rf .web .states frontend.zip backend.zip

@@ -1,0 +1,34 @@
+// Composer behaviour shared by the customer and agent chat windows.
+// - Enter sends, Shift+Enter adds a line. While a Hangul (or any IME) composition is active,
+//   Enter only ends the composition: it never sends, so nothing is sent twice and the last
+//   syllable is not lost (Reflex's own enter-to-submit does not check isComposing).
+// - Every submit carries a fresh client message id so that a resend is stored only once.
+// - A page with unsaved agent edits asks before it is left.
+(function () {
+  if (window.__ocComposer) return;
+  window.__ocComposer = true;
+  function newId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    if (!t || !t.hasAttribute || !t.hasAttribute("data-enter-send")) return;
+    if (e.key !== "Enter" || e.shiftKey || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.isComposing || e.keyCode === 229) return;
+    e.preventDefault();
+    if (t.form) t.form.requestSubmit();
+  }, true);
+  document.addEventListener("submit", function (e) {
+    var f = e.target;
+    if (!f || !f.querySelector) return;
+    var id = f.querySelector("input[name=client_id]");
+    if (id) id.value = newId();
+  }, true);
+  window.addEventListener("beforeunload", function (e) {
+    if (document.querySelector("[data-unsaved=true]")) {
+      e.preventDefault();
+      e.returnValue = "";
+    }
+  });
+})();

@@ -1,0 +1,1 @@
+"""Small functions returning rx.Component."""

@@ -1,0 +1,257 @@
+"""The agent's chat icon, status switch, chat list and chat window."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from online_contact import routes
+from online_contact.realtime import AgentDesk, ChatRoom
+from online_contact.states.agent_console import AgentConsoleState as S
+
+from .common import T, composer, error_text, language_switch, message_log, notice_text
+
+
+def status_switch() -> rx.Component:
+    """온라인 / 휴식 / 오프라인 at the top left."""
+    return rx.segmented_control.root(
+        rx.segmented_control.item(T["online"], value="online"),
+        rx.segmented_control.item(T["break"], value="break"),
+        rx.segmented_control.item(T["offline"], value="offline"),
+        value=AgentDesk.status,
+        on_change=S.set_status,
+        aria_label=T["status"],
+    )
+
+
+def top_bar() -> rx.Component:
+    return rx.hstack(
+        status_switch(),
+        rx.badge(T["in_conversation"], " ", AgentDesk.open_count, size="2", id="open-count", role="status"),
+        rx.spacer(),
+        rx.link(T["chat"], href=routes.AGENT, size="2"),
+        rx.link(T["tickets"], href=routes.TICKETS, size="2"),
+        language_switch(),
+        rx.text(S.agent_name, size="2", weight="medium"),
+        rx.button(T["logout"], size="1", variant="soft", on_click=S.logout),
+        padding="10px 16px",
+        align="center",
+        spacing="4",
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        width="100%",
+    )
+
+
+def agent_chat_icon() -> rx.Component:
+    """Bottom right: opens the chat screen; blinks while a chat waits to be opened."""
+    return rx.box(
+        rx.icon_button(
+            rx.icon("message-circle", size=28),
+            aria_label=T["chat"],
+            title=T["chat"],
+            size="4",
+            radius="full",
+            on_click=S.toggle_screen,
+            class_name=rx.cond(AgentDesk.has_unopened, "oc-blink", ""),
+            color_scheme=rx.cond(AgentDesk.has_unopened, "red", "indigo"),
+            custom_attrs={"data-blinking": rx.cond(AgentDesk.has_unopened, "true", "false")},
+        ),
+        rx.cond(
+            AgentDesk.open_count > 0,
+            rx.badge(AgentDesk.open_count, color_scheme="red", variant="solid", radius="full", position="absolute", top="-4px", right="-4px", aria_hidden="true"),
+        ),
+        position="fixed",
+        bottom="24px",
+        right="24px",
+        z_index="50",
+    )
+
+
+def chat_list() -> rx.Component:
+    def row(c) -> rx.Component:
+        return rx.button(
+            rx.vstack(
+                rx.hstack(
+                    rx.text(c["name"], weight="bold", size="2"),
+                    rx.cond(~c["opened"].to(bool), rx.badge(T["new_badge"], color_scheme="red", size="1")),
+                    rx.cond(c["customer_ended"].to(bool), rx.badge(T["customer_ended_short"], color_scheme="gray", size="1")),
+                    rx.cond(c["awaiting_reply"].to(bool) & ~c["customer_ended"].to(bool), rx.badge(T["awaiting_reply"], color_scheme="amber", size="1")),
+                    spacing="1",
+                    wrap="wrap",
+                ),
+                rx.text(c["preview"], size="1", color=rx.color("gray", 10), trim="both", truncate=True, max_width="200px"),
+                align="start",
+                spacing="0",
+            ),
+            variant=rx.cond(S.active_chat_id == c["id"].to(int), "solid", "soft"),
+            on_click=S.select_chat(c["id"].to(int)),
+            width="100%",
+            height="auto",
+            padding="8px",
+            justify="start",
+            aria_label=c["name"],
+        )
+
+    return rx.vstack(
+        rx.text(T["chat_list"], " · ", T["in_conversation"], " ", AgentDesk.open_count, weight="bold", size="2"),
+        rx.cond(AgentDesk.open_count == 0, rx.text(T["no_chats"], size="2", color=rx.color("gray", 10))),
+        rx.foreach(AgentDesk.chats, row),
+        width="240px",
+        min_width="240px",
+        padding="10px",
+        spacing="2",
+        overflow_y="auto",
+        border_right=f"1px solid {rx.color('gray', 5)}",
+        role="navigation",
+        aria_label=T["chat_list"],
+    )
+
+
+def _readonly(label, value) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="1", color=rx.color("gray", 10)),
+        rx.text(value, size="2", word_break="break-all"),
+        spacing="0",
+        width="100%",
+    )
+
+
+def _select(label, id: str, value, options, on_change, disabled=False) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=id, font_size="0.8em"),
+        rx.el.select(
+            rx.el.option(T["select_placeholder"], value=""),
+            rx.foreach(options, lambda o: rx.el.option(o["name"], value=o["id"])),
+            id=id,
+            value=value,
+            on_change=on_change,
+            disabled=disabled,
+            style={"width": "100%", "padding": "4px", "border_radius": "6px", "border": f"1px solid {rx.color('gray', 7)}"},
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def info_panel() -> rx.Component:
+    """고객정보 and 상담정보 with 티켓 만들기 / 저장 / 평가 / 대화 종료."""
+    return rx.vstack(
+        rx.cond(
+            S.info_dirty,
+            rx.badge(T["unsaved"], color_scheme="amber", size="2", role="status", custom_attrs={"data-unsaved": "true"}),
+        ),
+        rx.heading(T["customer_info"], size="2", as_="h3"),
+        rx.vstack(rx.el.label(T["name"], html_for="info-name", font_size="0.8em"), rx.input(id="info-name", value=S.info_name, on_change=S.set_info_name, width="100%"), spacing="1", width="100%"),
+        rx.vstack(rx.el.label(T["email"], html_for="info-email", font_size="0.8em"), rx.input(id="info-email", value=S.info_email, on_change=S.set_info_email, width="100%"), spacing="1", width="100%"),
+        rx.vstack(rx.el.label(T["memo"], html_for="info-memo", font_size="0.8em"), rx.text_area(id="info-memo", value=S.info_memo, on_change=S.set_info_memo, rows="3", width="100%"), spacing="1", width="100%"),
+        _readonly(T["ip"], S.info_ip),
+        _readonly(T["device"], S.info_device),
+        rx.divider(),
+        rx.heading(T["consultation_info"], size="2", as_="h3"),
+        _readonly(T["channel"], rx.cond(S.info_channel == "helpcenter", T["helpcenter_channel"], S.info_channel)),
+        rx.text(T["category"], size="1", color=rx.color("gray", 10)),
+        _select(T["level_1"], "cat-1", S.cat1, S.cat1_options, S.set_cat1),
+        _select(T["level_2"], "cat-2", S.cat2, S.cat2_options, S.set_cat2, disabled=S.cat1 == ""),
+        _select(T["level_3"], "cat-3", S.cat3, S.cat3_options, S.set_cat3, disabled=S.cat2 == ""),
+        error_text(S.error),
+        notice_text(S.notice),
+        rx.grid(
+            rx.button(T["create_ticket"], variant="soft", on_click=S.open_ticket_dialog),
+            rx.button(T["save"], on_click=S.save_info),
+            rx.button(T["rate"], variant="soft", on_click=S.request_rating, disabled=ChatRoom.agent_ended),
+            rx.button(T["end_chat"], color_scheme="red", variant="soft", on_click=S.end_chat),
+            columns="2",
+            spacing="2",
+            width="100%",
+        ),
+        width="280px",
+        min_width="280px",
+        padding="12px",
+        spacing="2",
+        overflow_y="auto",
+        border_left=f"1px solid {rx.color('gray', 5)}",
+        role="region",
+        aria_label=T["customer_info"],
+    )
+
+
+def ticket_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(T["create_ticket"]),
+            rx.vstack(
+                rx.el.label(T["subject"], html_for="ticket-subject", font_size="0.85em"),
+                rx.input(id="ticket-subject", value=S.ticket_subject, on_change=S.set_ticket_subject, width="100%"),
+                rx.el.label(T["body"], html_for="ticket-body", font_size="0.85em"),
+                rx.text_area(id="ticket-body", value=S.ticket_body, on_change=S.set_ticket_body, rows="5", width="100%"),
+                error_text(S.ticket_error),
+                rx.hstack(
+                    rx.button(T["cancel"], variant="soft", color_scheme="gray", on_click=S.close_ticket_dialog),
+                    rx.button(T["create"], on_click=S.create_ticket),
+                    justify="end",
+                    width="100%",
+                ),
+                spacing="2",
+            ),
+        ),
+        open=S.ticket_open,
+        on_open_change=S.set_ticket_open,
+    )
+
+
+def unsaved_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(T["unsaved_title"]),
+            rx.alert_dialog.description(T["unsaved_body"]),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button(T["cancel"], variant="soft", color_scheme="gray", on_click=S.cancel_pending)),
+                rx.button(T["discard_continue"], color_scheme="red", variant="soft", on_click=S.discard_and_continue),
+                rx.button(T["save_continue"], on_click=S.save_and_continue),
+                justify="end",
+                spacing="2",
+                margin_top="16px",
+            ),
+        ),
+        open=S.confirm_open,
+    )
+
+
+def chat_window() -> rx.Component:
+    return rx.vstack(
+        rx.cond(ChatRoom.customer_ended, rx.callout(T["customer_ended"], icon="info", size="1", role="status", width="100%")),
+        message_log(ChatRoom.messages, "agent", "agent-log"),
+        rx.box(composer(S.send, "agent-input", S.composer_error, disabled=ChatRoom.agent_ended), width="100%", padding="8px"),
+        flex="1",
+        min_width="0",
+        height="100%",
+        spacing="1",
+    )
+
+
+def chat_screen() -> rx.Component:
+    """The chat screen: list | conversation | info."""
+    return rx.cond(
+        S.screen_open,
+        rx.hstack(
+            chat_list(),
+            rx.cond(
+                S.active_chat_id > 0,
+                rx.hstack(chat_window(), info_panel(), flex="1", height="100%", spacing="0", min_width="0"),
+                rx.center(rx.text(T["select_chat"], color=rx.color("gray", 10)), flex="1"),
+            ),
+            position="fixed",
+            top="60px",
+            left="16px",
+            right="16px",
+            bottom="96px",
+            background=rx.color("gray", 1),
+            border=f"1px solid {rx.color('gray', 6)}",
+            border_radius="12px",
+            box_shadow="0 8px 30px rgba(0,0,0,.2)",
+            z_index="40",
+            spacing="0",
+            overflow="hidden",
+            role="region",
+            aria_label=T["chat_screen"],
+        ),
+    )

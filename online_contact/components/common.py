@@ -1,0 +1,103 @@
+"""Pieces used on several screens."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from online_contact.states.lang import LangState
+
+T = LangState.t
+
+
+def language_switch() -> rx.Component:
+    """한국어 / English."""
+    return rx.hstack(
+        rx.button("한국어", size="1", variant=rx.cond(LangState.lang == "en", "soft", "solid"), on_click=LangState.set_lang("ko")),
+        rx.button("English", size="1", variant=rx.cond(LangState.lang == "en", "solid", "soft"), on_click=LangState.set_lang("en")),
+        aria_label=T["language"],
+        spacing="1",
+    )
+
+
+def error_text(message, id: str | None = None) -> rx.Component:
+    """A visible, announced error message (role=alert) when `message` is not empty."""
+    return rx.cond(
+        message != "",
+        rx.callout(message, icon="triangle_alert", color_scheme="red", role="alert", size="1", id=id),
+    )
+
+
+def notice_text(message) -> rx.Component:
+    return rx.cond(message != "", rx.callout(message, icon="info", color_scheme="green", role="status", size="1"))
+
+
+def labelled(label, control: rx.Component) -> rx.Component:
+    """A label above its control (the control carries the id that the label points at)."""
+    return rx.vstack(rx.el.label(label, html_for=control.id, font_size="0.85em", font_weight="500"), control, spacing="1", width="100%")
+
+
+def message_log(messages, me: str, id: str) -> rx.Component:
+    """The transcript: a screen-reader friendly live log, own messages on the right."""
+
+    def bubble(m) -> rx.Component:
+        author = m["author"]
+        is_me = author == me
+        is_system = author == "system"
+        return rx.box(
+            rx.cond(
+                is_system,
+                rx.text(m["text"], size="2", color=rx.color("gray", 11), class_name="oc-bubble", text_align="center"),
+                rx.box(
+                    rx.text(m["text"], size="2", class_name="oc-bubble"),
+                    rx.text(m["time"], size="1", color=rx.color("gray", 10)),
+                    background=rx.cond(is_me, rx.color("accent", 4), rx.color("gray", 3)),
+                    padding="6px 10px",
+                    border_radius="10px",
+                    max_width="80%",
+                ),
+            ),
+            display="flex",
+            justify_content=rx.cond(is_system, "center", rx.cond(is_me, "flex-end", "flex-start")),
+            data_author=author,
+            data_seq=m["seq"],
+            class_name="oc-message",
+        )
+
+    return rx.auto_scroll(
+        rx.foreach(messages, bubble),
+        role="log",
+        aria_live="polite",
+        aria_label=T["chat_log"],
+        id=id,
+        class_name="oc-log",
+        flex="1",
+        padding="8px",
+        min_height="0",
+    )
+
+
+def composer(on_submit, input_id: str, error, disabled=False) -> rx.Component:
+    """Message input: Enter sends (IME-safe, see assets/chat_input.js), errors keep the text."""
+    return rx.form(
+        rx.el.input(type="hidden", name="client_id", value=""),
+        rx.hstack(
+            rx.text_area(
+                name="text",
+                id=input_id,
+                placeholder=T["message_placeholder"],
+                aria_label=T["message_label"],
+                rows="2",
+                resize="none",
+                width="100%",
+                disabled=disabled,
+                custom_attrs={"data-enter-send": "true"},
+            ),
+            rx.button(T["send"], type="submit", disabled=disabled),
+            width="100%",
+            align="end",
+        ),
+        error_text(error),
+        on_submit=on_submit,
+        reset_on_submit=False,
+        width="100%",
+    )

@@ -1,0 +1,32 @@
+"""Runtime configuration read from the environment (no Reflex import, usable everywhere)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url() -> str:
+    """The SQLAlchemy URL of the database: DATABASE_URL, else REFLEX_DB_URL, else a local SQLite file."""
+    return (
+        os.environ.get("DATABASE_URL")
+        or os.environ.get("REFLEX_DB_URL")
+        or f"sqlite:///{PROJECT_ROOT / 'online_contact.db'}"
+    )
+
+
+def redis_url() -> str | None:
+    """The Redis URL for Reflex's state manager when several workers run, or None."""
+    return os.environ.get("REDIS_URL") or os.environ.get("REFLEX_REDIS_URL") or None
+
+
+def session_hours() -> int:
+    """How long an agent's login lasts (OC_SESSION_HOURS, default 12 hours: one long shift)."""
+    return int(os.environ.get("OC_SESSION_HOURS", "12"))
+
+
+MAX_MESSAGE_LENGTH = 2000
+MESSAGE_WINDOW = 100
+CONSENT_VERSION = "2026-11-v1"

@@ -1,0 +1,70 @@
+"""Command line: `python -m online_contact.manage migrate | seed | create-admin EMAIL NAME`.
+
+create-admin reads the password from OC_ADMIN_PASSWORD or asks for it (never from argv, which
+other users of the machine can see).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+
+from alembic import command
+from alembic.config import Config
+
+from online_contact.config import PROJECT_ROOT, database_url
+
+
+def migrate(url: str | None = None) -> None:
+    """Upgrade the database to the newest Alembic revision."""
+    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    cfg.attributes["url"] = url or database_url()
+    cfg.attributes["skip_logging"] = True
+    command.upgrade(cfg, "head")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="online_contact.manage")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("migrate", help="apply Alembic migrations")
+    sub.add_parser("seed", help="create the demo workspace when the database is empty (OC_DEMO=0 skips)")
+    admin = sub.add_parser("create-admin", help="create an admin account")
+    admin.add_argument("email")
+    admin.add_argument("name")
+    args = parser.parse_args(argv)
+
+    if args.cmd == "migrate":
+        migrate()
+        print(f"Database is up to date: {database_url().split('@')[-1]}")
+        return 0
+    if args.cmd == "seed":
+        from online_contact.services.seed import seed_demo
+
+        if os.environ.get("OC_DEMO", "1") == "0":
+            print("OC_DEMO=0: no demo workspace.")
+            return 0
+        print(seed_demo())
+        return 0
+    if args.cmd == "create-admin":
+        from online_contact.models.agent import ROLE_ADMIN
+        from online_contact.services.auth import create_agent
+        from online_contact.services.db import session_scope
+        from online_contact.services.errors import ServiceError
+
+        password = os.environ.get("OC_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+        try:
+            with session_scope() as session:
+                create_agent(session, args.email, args.name, password, role=ROLE_ADMIN)
+        except ServiceError as exc:
+            print(f"error: {exc.code} {exc.params or ''}", file=sys.stderr)
+            return 2
+        print(f"Admin {args.email} created.")
+        return 0
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

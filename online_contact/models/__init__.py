@@ -1,0 +1,24 @@
+"""SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
+
+from .agent import Agent, AuthSession
+from .audit import AuditLog
+from .category import Category
+from .chat import Chat, Message, Rating
+from .customer import ConsentRecord, Customer
+from .settings import ChatSettings, ChatSettingsText
+from .ticket import Ticket
+
+__all__ = [
+    "Agent",
+    "AuditLog",
+    "AuthSession",
+    "Category",
+    "Chat",
+    "ChatSettings",
+    "ChatSettingsText",
+    "ConsentRecord",
+    "Customer",
+    "Message",
+    "Rating",
+    "Ticket",
+]

@@ -1,0 +1,46 @@
+"""Agents and admins, and their login sessions."""
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from ._base import utcnow
+
+ROLE_ADMIN = "admin"
+ROLE_AGENT = "agent"
+
+STATUS_ONLINE = "online"
+STATUS_BREAK = "break"
+STATUS_OFFLINE = "offline"
+STATUSES = (STATUS_ONLINE, STATUS_BREAK, STATUS_OFFLINE)
+
+
+class Agent(SQLModel, table=True):
+    """A person who logs in: an agent (상담원) or an admin. Admins may also take chats."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(index=True, unique=True, max_length=254)
+    name: str = Field(max_length=100)
+    role: str = Field(default=ROLE_AGENT, max_length=16)
+    password_hash: str = Field(max_length=200)
+    active: bool = True
+    status: str = Field(default=STATUS_OFFLINE, max_length=16)
+    status_changed_at: datetime = Field(default_factory=utcnow)
+    can_chat: bool = True
+    # None = no limit of open chats.
+    max_open_chats: int | None = None
+    # Denormalised count of chats assigned and not yet ended by the agent; only changed by
+    # conditional UPDATEs in services.routing so that the limit holds under concurrency.
+    open_chat_count: int = 0
+    last_assigned_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuthSession(SQLModel, table=True):
+    """A login: the token kept in the browser's localStorage, valid until expires_at."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id", index=True)
+    token: str = Field(index=True, unique=True, max_length=128)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime

@@ -1,0 +1,80 @@
+"""The chat aggregate: Chat, its Messages and its Ratings."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from ._base import utcnow
+
+CHAT_WAITING = "waiting"  # created, no agent yet (queued)
+CHAT_OPEN = "open"  # assigned, agent has not ended it
+CHAT_ENDED = "ended"  # agent pressed 대화 종료 (or closed with no agent)
+
+AUTHOR_CUSTOMER = "customer"
+AUTHOR_AGENT = "agent"
+AUTHOR_SYSTEM = "system"
+
+CHANNEL_HELP_CENTER = "helpcenter"
+
+
+class Chat(SQLModel, table=True):
+    """One conversation between a customer and (at most) one agent."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    status: str = Field(default=CHAT_WAITING, index=True, max_length=16)
+    language: str = Field(default="ko", max_length=8)
+    # "helpcenter" or the URL of the page that embedded the chat.
+    channel: str = Field(default=CHANNEL_HELP_CENTER, max_length=2000)
+    ip: str = Field(default="", max_length=64)
+    device: str = Field(default="", max_length=200)
+    user_agent: str = Field(default="", max_length=1000)
+    customer_name: str = Field(default="", max_length=100)
+    customer_email: str = Field(default="", max_length=254)
+    memo: str = Field(default="", max_length=2000)
+    category_id: int | None = Field(default=None, foreign_key="category.id")
+    consent_id: int | None = Field(default=None, foreign_key="consentrecord.id")
+    agent_id: int | None = Field(default=None, foreign_key="agent.id", index=True)
+    assignment_reason: str = Field(default="", max_length=200)
+    last_seq: int = 0
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    assigned_at: datetime | None = None
+    agent_opened_at: datetime | None = None
+    first_agent_reply_at: datetime | None = None
+    customer_ended_at: datetime | None = None
+    agent_ended_at: datetime | None = None
+    last_message_at: datetime | None = None
+    # Set when the agent presses 평가: the customer is shown the satisfaction guide and rating form.
+    rating_requested_at: datetime | None = None
+    rating_requested_by: int | None = Field(default=None, foreign_key="agent.id")
+
+
+class Message(SQLModel, table=True):
+    """A stored chat line. seq orders a chat; client_msg_id makes resends idempotent."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("chat_id", "seq", name="uq_message_chat_seq"),
+        sa.UniqueConstraint("chat_id", "client_msg_id", name="uq_message_chat_client_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(foreign_key="chat.id", index=True)
+    seq: int
+    author: str = Field(max_length=16)
+    agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    text: str = Field(max_length=4000)
+    client_msg_id: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Rating(SQLModel, table=True):
+    """A customer's satisfaction rating of a chat (the latest one counts)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(foreign_key="chat.id", index=True)
+    score: int
+    comment: str = Field(default="", max_length=1000)
+    # The agent whose 평가 request led to this rating; None when the customer rated on their own.
+    requested_by_agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    created_at: datetime = Field(default_factory=utcnow)

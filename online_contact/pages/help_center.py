@@ -1,0 +1,57 @@
+"""/ — the public help center, and /widget — the same chat inside an embed iframe."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from online_contact import routes
+from online_contact.components.common import T, language_switch
+from online_contact.components.customer_chat import chat_window, floating_chat, unavailable_dialog
+from online_contact.states.customer_chat import CustomerChatState
+
+
+def _faq(n: int) -> rx.Component:
+    return rx.accordion.item(header=T[f"faq_{n}_q"], content=T[f"faq_{n}_a"], value=f"faq-{n}")
+
+
+def help_center() -> rx.Component:
+    """The help center page with the chat icon at the bottom right."""
+    return rx.box(
+        rx.hstack(
+            rx.heading(T["help_center"], size="5"),
+            rx.spacer(),
+            language_switch(),
+            rx.link(T["agent_login"], href=routes.LOGIN, size="2"),
+            padding="16px 24px",
+            align="center",
+            border_bottom=f"1px solid {rx.color('gray', 5)}",
+        ),
+        rx.container(
+            rx.vstack(
+                rx.heading(T["hc_title"], size="7", as_="h1"),
+                rx.text(T["hc_intro"], color=rx.color("gray", 11)),
+                rx.heading(T["faq"], size="4", as_="h2", margin_top="24px"),
+                rx.accordion.root(_faq(1), _faq(2), _faq(3), collapsible=True, type="single", width="100%"),
+                rx.link(T["contact_us"], href=routes.INQUIRY),
+                spacing="3",
+                padding_y="32px",
+            ),
+            size="3",
+        ),
+        floating_chat(),
+        min_height="100vh",
+    )
+
+
+def widget() -> rx.Component:
+    """The chat alone, filling the embed iframe."""
+    return rx.box(
+        rx.cond(
+            CustomerChatState.chat_enabled,
+            chat_window(),
+            rx.center(rx.text(T["no_agent"]), height="100%"),
+        ),
+        unavailable_dialog(),
+        height="100vh",
+        width="100%",
+    )

@@ -1,0 +1,145 @@
+"""Fan-out: after the database changed, refresh the rooms that show it.
+
+Refreshes run in their own asyncio task (never inline in the handler that changed the data: a
+handler linked to the same room would deadlock on the room's lock, see ENVIRONMENT.md), read the
+database while holding the room's lock, and replace the room's fields wholesale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+import reflex as rx
+from reflex_base.registry import RegistrationContext
+from sqlmodel import Session, select
+
+from online_contact.config import MESSAGE_WINDOW
+from online_contact.models import Agent, Chat, Message
+from online_contact.models.chat import AUTHOR_SYSTEM, CHAT_WAITING
+from online_contact.services import chats as chat_service
+from online_contact.services import routing
+from online_contact.services.db import session_scope
+
+from .rooms import AgentDesk, ChatRoom
+
+logger = logging.getLogger(__name__)
+_TASKS: set[asyncio.Task] = set()
+
+
+def room_token(chat_id: int) -> str:
+    return f"chat-{chat_id}"
+
+
+def desk_token(agent_id: int) -> str:
+    return f"agent-{agent_id}"
+
+
+def refresh_room_now(room: ChatRoom, session: Session, chat_id: int) -> None:
+    """Fill a (linked) room from the database."""
+    chat = session.get(Chat, chat_id, populate_existing=True)
+    if chat is None:
+        return
+    agent = session.get(Agent, chat.agent_id) if chat.agent_id else None
+    room.chat_id = chat.id
+    room.status = chat.status
+    room.agent_name = agent.name if agent else ""
+    room.messages = [m.as_dict() for m in chat_service.recent_messages(session, chat.id, MESSAGE_WINDOW)]
+    room.last_seq = chat.last_seq
+    room.customer_ended = chat.customer_ended_at is not None
+    room.agent_ended = chat.agent_ended_at is not None
+    room.queue_position = routing.queue_position(session, chat)
+    if chat.rating_requested_at is not None:
+        seq = session.exec(
+            select(Message.seq)
+            .where(Message.chat_id == chat.id, Message.author == AUTHOR_SYSTEM, Message.client_msg_id.startswith("rating-request-"))
+            .order_by(Message.seq.desc())
+            .limit(1)
+        ).first()
+        room.rating_request_seq = seq or 0
+    else:
+        room.rating_request_seq = 0
+
+
+def refresh_desk_now(desk: AgentDesk, session: Session, agent_id: int) -> None:
+    """Fill a (linked) desk from the database."""
+    agent = session.get(Agent, agent_id, populate_existing=True)
+    if agent is None:
+        return
+    desk.agent_id = agent.id
+    desk.status = agent.status
+    rows = []
+    for chat in chat_service.chats_of_agent(session, agent.id):
+        last = session.exec(
+            select(Message).where(Message.chat_id == chat.id).order_by(Message.seq.desc()).limit(1)
+        ).first()
+        rows.append(
+            {
+                "id": chat.id,
+                "name": chat.customer_name or f"#{chat.id}",
+                "opened": chat.agent_opened_at is not None,
+                "customer_ended": chat.customer_ended_at is not None,
+                "awaiting_reply": bool(last and last.author == "customer"),
+                "preview": (last.text[:40] if last else ""),
+            }
+        )
+    desk.chats = rows
+
+
+def _app():
+    return RegistrationContext.get().app
+
+
+async def _refresh(token: str, cls: type, fill) -> None:
+    app = _app()
+    async with app.modify_state(rx.BaseStateToken(ident=token, cls=cls)) as root:
+        shared = await root.get_state(cls)
+        with session_scope() as session:
+            fill(shared, session)
+
+
+def _spawn(coro) -> None:
+    task = asyncio.get_running_loop().create_task(coro)
+    _TASKS.add(task)
+
+    def _done(t: asyncio.Task) -> None:
+        _TASKS.discard(t)
+        if not t.cancelled() and t.exception() is not None:
+            logger.warning("realtime refresh failed: %r", t.exception())
+
+    task.add_done_callback(_done)
+
+
+def publish_room(chat_id: int) -> None:
+    """Every tab showing this chat re-reads it."""
+    _spawn(_refresh(room_token(chat_id), ChatRoom, lambda r, s: refresh_room_now(r, s, chat_id)))
+
+
+def publish_desk(agent_id: int | None) -> None:
+    """Every tab of this agent re-reads its chat list and status."""
+    if agent_id:
+        _spawn(_refresh(desk_token(agent_id), AgentDesk, lambda d, s: refresh_desk_now(d, s, agent_id)))
+
+
+def publish_chat(chat_id: int, agent_id: int | None) -> None:
+    """A chat changed: its room and its agent's desk."""
+    publish_room(chat_id)
+    publish_desk(agent_id)
+
+
+def publish_queue() -> None:
+    """Queue positions moved: refresh every waiting chat's room."""
+    with session_scope() as session:
+        waiting = list(session.exec(select(Chat.id).where(Chat.status == CHAT_WAITING)))
+    for chat_id in waiting:
+        publish_room(chat_id)
+
+
+def publish_assignments(assignments: Iterable[routing.Assignment]) -> None:
+    """Chats left the queue: their rooms, their agents' desks, and the rest of the queue."""
+    assignments = list(assignments)
+    for a in assignments:
+        publish_chat(a.chat_id, a.agent_id)
+    if assignments:
+        publish_queue()

@@ -1,0 +1,41 @@
+"""Shared states: what every tab linked to a chat or to an agent sees."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+
+class ChatRoom(rx.SharedState):
+    """The live view of one chat, shared by the customer and the agent on it.
+
+    Holds only what both sides may see: the last messages (a bounded window) and the flags.
+    """
+
+    chat_id: int = 0
+    status: str = ""
+    agent_name: str = ""
+    messages: list[dict[str, str | int]] = []
+    last_seq: int = 0
+    customer_ended: bool = False
+    agent_ended: bool = False
+    # seq of the latest satisfaction guide message sent by the agent's 평가 (0 = none).
+    rating_request_seq: int = 0
+    queue_position: int = 0
+
+
+class AgentDesk(rx.SharedState):
+    """What every tab of one agent shows: status and the chats on the chat screen."""
+
+    agent_id: int = 0
+    status: str = "offline"
+    chats: list[dict[str, str | int | bool]] = []
+
+    @rx.var
+    def open_count(self) -> int:
+        """대화중: chats assigned to the agent and not yet ended by the agent."""
+        return len(self.chats)
+
+    @rx.var
+    def has_unopened(self) -> bool:
+        """True while a chat waits that the agent has not opened yet (the icon blinks)."""
+        return any(not c.get("opened") for c in self.chats)

@@ -1,0 +1,366 @@
+"""The life of a chat: start, messages, opening, info, rating, ending, 처리/미처리 status."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from online_contact.config import MAX_MESSAGE_LENGTH, MESSAGE_WINDOW
+from online_contact.models import Agent, Category, Chat, ConsentRecord, Customer, Message, Rating
+from online_contact.models._base import utcnow
+from online_contact.models.chat import (
+    AUTHOR_AGENT,
+    AUTHOR_CUSTOMER,
+    AUTHOR_SYSTEM,
+    CHAT_ENDED,
+    CHAT_OPEN,
+    CHAT_WAITING,
+)
+
+from . import routing, settings as settings_service
+from .customers import clean_contact
+from .devices import describe_device
+from .errors import NotAllowed, ServiceError
+
+PROCESSED = "processed"  # 처리
+UNPROCESSED = "unprocessed"  # 미처리 (statistics: 포기 / abandoned)
+
+MAX_CHANNEL = 2000
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """What a screen needs of a message (no database object leaves the service)."""
+
+    seq: int
+    author: str
+    text: str
+    time: str
+    client_msg_id: str
+
+    def as_dict(self) -> dict:
+        return {
+            "seq": self.seq,
+            "author": self.author,
+            "text": self.text,
+            "time": self.time,
+            "client_msg_id": self.client_msg_id,
+        }
+
+
+def view(message: Message) -> MessageView:
+    return MessageView(
+        seq=message.seq,
+        author=message.author,
+        text=message.text,
+        time=message.created_at.strftime("%H:%M"),
+        client_msg_id=message.client_msg_id,
+    )
+
+
+def processing_status(chat: Chat) -> str:
+    """처리 when an agent opened the chat and replied; otherwise 미처리."""
+    if chat.agent_opened_at is not None and chat.first_agent_reply_at is not None:
+        return PROCESSED
+    return UNPROCESSED
+
+
+def validate_text(text: str) -> str:
+    """The message text to store, or ServiceError for empty / over-long text."""
+    cleaned = (text or "").strip()
+    if not cleaned:
+        raise ServiceError("error.message_empty")
+    if len(cleaned) > MAX_MESSAGE_LENGTH:
+        raise ServiceError("error.message_too_long", max=MAX_MESSAGE_LENGTH, length=len(cleaned))
+    return cleaned
+
+
+def _append(
+    session: Session,
+    chat_id: int,
+    author: str,
+    text: str,
+    client_msg_id: str,
+    agent_id: int | None = None,
+) -> Message:
+    """Insert a message with the chat's next sequence number (inside the caller's transaction)."""
+    now = utcnow()
+    session.exec(
+        update(Chat).where(Chat.id == chat_id).values(last_seq=Chat.last_seq + 1, last_message_at=now)
+    )
+    seq = session.exec(select(Chat.last_seq).where(Chat.id == chat_id)).one()
+    message = Message(
+        chat_id=chat_id,
+        seq=seq,
+        author=author,
+        agent_id=agent_id,
+        text=text,
+        client_msg_id=client_msg_id,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def start_chat(
+    session: Session,
+    customer: Customer,
+    consent: ConsentRecord,
+    *,
+    name: str = "",
+    email: str = "",
+    channel: str = "",
+    ip: str = "",
+    user_agent: str = "",
+    language: str = "ko",
+) -> Chat:
+    """Create a chat (queued), post the greeting, and try to assign it. Commits."""
+    if consent is None or consent.customer_id != customer.id:
+        raise ServiceError("consent.required")
+    name, email = clean_contact(name, email)
+    if name:
+        customer.name = name
+    if email:
+        customer.email = email
+    session.add(customer)
+    chat = Chat(
+        customer_id=customer.id,
+        status=CHAT_WAITING,
+        language=language if language in ("ko", "en") else "ko",
+        channel=(channel or "helpcenter")[:MAX_CHANNEL],
+        ip=ip[:64],
+        user_agent=user_agent[:1000],
+        device=describe_device(user_agent),
+        customer_name=customer.name,
+        customer_email=customer.email,
+        memo=customer.memo,
+        consent_id=consent.id,
+    )
+    session.add(chat)
+    session.flush()
+    settings = settings_service.get_settings(session)
+    texts = settings_service.texts(session, settings, chat.language)
+    if texts and texts.greeting:
+        _append(session, chat.id, AUTHOR_SYSTEM, texts.greeting, f"greeting-{chat.id}")
+    session.commit()
+    routing.assign_chat(session, chat.id, settings)
+    session.refresh(chat)
+    return chat
+
+
+def post_message(
+    session: Session,
+    chat: Chat,
+    author: str,
+    text: str,
+    client_msg_id: str | None = None,
+    agent_id: int | None = None,
+) -> tuple[Message, bool]:
+    """Store a message once per client id. Returns (message, created). Commits.
+
+    A resend with the same client id returns the stored message instead of a duplicate.
+    """
+    text = validate_text(text)
+    if author == AUTHOR_CUSTOMER and (chat.customer_ended_at or chat.agent_ended_at):
+        raise ServiceError("error.chat_ended")
+    if author == AUTHOR_AGENT:
+        if chat.agent_id != agent_id:
+            raise NotAllowed()
+        if chat.agent_ended_at:
+            raise ServiceError("error.chat_ended")
+    client_msg_id = (client_msg_id or uuid.uuid4().hex)[:64]
+    existing = find_by_client_id(session, chat.id, client_msg_id)
+    if existing is not None:
+        return existing, False
+    try:
+        message = _append(session, chat.id, author, text, client_msg_id, agent_id)
+        if author == AUTHOR_AGENT and chat.first_agent_reply_at is None:
+            session.exec(
+                update(Chat)
+                .where(Chat.id == chat.id, Chat.first_agent_reply_at.is_(None))
+                .values(first_agent_reply_at=message.created_at)
+            )
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = find_by_client_id(session, chat.id, client_msg_id)
+        if existing is None:
+            raise
+        return existing, False
+    session.refresh(chat)
+    return message, True
+
+
+def find_by_client_id(session: Session, chat_id: int, client_msg_id: str) -> Message | None:
+    return session.exec(
+        select(Message).where(Message.chat_id == chat_id, Message.client_msg_id == client_msg_id)
+    ).first()
+
+
+def recent_messages(session: Session, chat_id: int, limit: int = MESSAGE_WINDOW) -> list[MessageView]:
+    """The last `limit` messages of a chat in sequence order."""
+    rows = session.exec(
+        select(Message).where(Message.chat_id == chat_id).order_by(Message.seq.desc()).limit(limit)
+    ).all()
+    return [view(m) for m in reversed(rows)]
+
+
+def messages_after(session: Session, chat_id: int, after_seq: int, limit: int = 500) -> list[MessageView]:
+    """Messages with seq > after_seq, in order (what a reconnecting tab asks for)."""
+    rows = session.exec(
+        select(Message)
+        .where(Message.chat_id == chat_id, Message.seq > after_seq)
+        .order_by(Message.seq)
+        .limit(limit)
+    ).all()
+    return [view(m) for m in rows]
+
+
+def open_chat_of_customer(session: Session, customer: Customer) -> Chat | None:
+    """The customer's chat that they have not ended (to resume after reload)."""
+    return session.exec(
+        select(Chat)
+        .where(Chat.customer_id == customer.id, Chat.customer_ended_at.is_(None))
+        .order_by(Chat.created_at.desc(), Chat.id.desc())
+        .limit(1)
+    ).first()
+
+
+def chats_of_agent(session: Session, agent_id: int) -> list[Chat]:
+    """The agent's chats on the chat screen: assigned and not yet ended by the agent."""
+    return list(
+        session.exec(
+            select(Chat)
+            .where(Chat.agent_id == agent_id, Chat.status == CHAT_OPEN)
+            .order_by(Chat.assigned_at, Chat.id)
+        )
+    )
+
+
+def chat_for_agent(session: Session, chat_id: int, agent: Agent) -> Chat:
+    """The chat if this agent may work on it, else NotAllowed."""
+    chat = session.get(Chat, chat_id)
+    if chat is None or chat.agent_id != agent.id:
+        raise NotAllowed()
+    return chat
+
+
+def mark_opened(session: Session, chat: Chat, agent: Agent) -> None:
+    """Record the first time the assigned agent opened the chat. Commits."""
+    if chat.agent_id != agent.id:
+        raise NotAllowed()
+    if chat.agent_opened_at is None:
+        chat.agent_opened_at = utcnow()
+        session.add(chat)
+        session.commit()
+
+
+def end_by_customer(session: Session, chat: Chat) -> None:
+    """The customer pressed 대화 종료. A chat nobody took is closed at once. Commits."""
+    if chat.customer_ended_at is None:
+        chat.customer_ended_at = utcnow()
+        if chat.status == CHAT_WAITING:
+            chat.status = CHAT_ENDED
+        session.add(chat)
+        session.commit()
+
+
+def end_by_agent(session: Session, chat: Chat, agent: Agent) -> list[routing.Assignment]:
+    """The agent pressed 대화 종료: the chat leaves the chat screen and a slot frees up.
+
+    Returns the queued chats that the freed slot assigned. Commits.
+    """
+    if chat.agent_id != agent.id:
+        raise NotAllowed()
+    if chat.agent_ended_at is not None:
+        return []
+    ended = session.exec(
+        update(Chat)
+        .where(Chat.id == chat.id, Chat.agent_ended_at.is_(None))
+        .values(agent_ended_at=utcnow(), status=CHAT_ENDED)
+    ).rowcount
+    if ended == 1:
+        routing.release_slot(session, agent.id)
+    session.commit()
+    session.refresh(chat)
+    return routing.drain_queue(session, settings_service.get_settings(session))
+
+
+def save_info(
+    session: Session,
+    chat: Chat,
+    agent: Agent,
+    *,
+    name: str,
+    email: str,
+    memo: str,
+    category_id: int | None,
+) -> Chat:
+    """Store 고객정보 and 상담정보 of a chat (and the customer's latest name/email/memo). Commits."""
+    if chat.agent_id != agent.id and agent.role != "admin":
+        raise NotAllowed()
+    name, email = clean_contact(name, email)
+    memo = (memo or "").strip()
+    if len(memo) > 2000:
+        raise ServiceError("error.memo_too_long", max=2000)
+    if category_id is not None:
+        category = session.get(Category, category_id)
+        if category is None or not category.active:
+            raise ServiceError("error.category_not_found")
+    chat.customer_name, chat.customer_email, chat.memo, chat.category_id = name, email, memo, category_id
+    customer = session.get(Customer, chat.customer_id)
+    if customer is not None:
+        customer.name, customer.email, customer.memo = name, email, memo
+        session.add(customer)
+    session.add(chat)
+    session.commit()
+    session.refresh(chat)
+    return chat
+
+
+def request_rating(session: Session, chat: Chat, agent: Agent) -> Message:
+    """The agent pressed 평가: post the satisfaction guide message and flag the request. Commits."""
+    if chat.agent_id != agent.id:
+        raise NotAllowed()
+    if chat.agent_ended_at:
+        raise ServiceError("error.chat_ended")
+    settings = settings_service.get_settings(session)
+    texts = settings_service.texts(session, settings, chat.language)
+    guide = texts.satisfaction_guide if texts and texts.satisfaction_guide else "상담은 만족스러우셨나요? 평가를 남겨 주세요."
+    chat.rating_requested_at = utcnow()
+    chat.rating_requested_by = agent.id
+    session.add(chat)
+    message = _append(session, chat.id, AUTHOR_SYSTEM, guide, f"rating-request-{uuid.uuid4().hex}")
+    session.commit()
+    session.refresh(chat)
+    return message
+
+
+def rate(session: Session, chat: Chat, score: int, comment: str = "") -> Rating:
+    """Store the customer's rating (1–5, optional comment). Commits."""
+    try:
+        score = int(score)
+    except (TypeError, ValueError):
+        raise ServiceError("error.rating_score") from None
+    if not 1 <= score <= 5:
+        raise ServiceError("error.rating_score")
+    comment = (comment or "").strip()
+    if len(comment) > 1000:
+        raise ServiceError("error.comment_too_long", max=1000)
+    rating = Rating(
+        chat_id=chat.id, score=score, comment=comment, requested_by_agent_id=chat.rating_requested_by
+    )
+    session.add(rating)
+    session.commit()
+    return rating
+
+
+def latest_rating(session: Session, chat_id: int) -> Rating | None:
+    return session.exec(
+        select(Rating).where(Rating.chat_id == chat_id).order_by(Rating.id.desc()).limit(1)
+    ).first()

@@ -1,0 +1,49 @@
+"""Customers and consent to personal data collection (개인정보 수집 동의)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session, select
+
+from online_contact.config import CONSENT_VERSION
+from online_contact.models import ConsentRecord, Customer
+
+from .errors import ServiceError
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+VISITOR_KEY_RE = re.compile(r"^[A-Za-z0-9-]{16,64}$")
+
+
+def clean_contact(name: str, email: str) -> tuple[str, str]:
+    """Trimmed name and lower-cased email; ServiceError when the email is malformed or too long."""
+    name, email = (name or "").strip(), (email or "").strip().lower()
+    if len(name) > 100:
+        raise ServiceError("error.name_too_long", max=100)
+    if email and (len(email) > 254 or not EMAIL_RE.match(email)):
+        raise ServiceError("error.email_invalid")
+    return name, email
+
+
+def customer_for_visitor(session: Session, visitor_key: str, create: bool = False) -> Customer | None:
+    """The customer whose browser holds `visitor_key` (created when asked)."""
+    if not visitor_key or not VISITOR_KEY_RE.match(visitor_key):
+        return None
+    customer = session.exec(select(Customer).where(Customer.visitor_key == visitor_key)).first()
+    if customer is None and create:
+        customer = Customer(visitor_key=visitor_key)
+        session.add(customer)
+        session.flush()
+    return customer
+
+
+def record_consent(
+    session: Session, customer: Customer, agreed: bool, ip: str, language: str = "ko"
+) -> ConsentRecord:
+    """Store that the customer agreed to the current consent text. Refusal stores nothing."""
+    if not agreed:
+        raise ServiceError("consent.required")
+    record = ConsentRecord(customer_id=customer.id, version=CONSENT_VERSION, ip=ip[:64], language=language)
+    session.add(record)
+    session.flush()
+    return record

@@ -1,0 +1,70 @@
+"""Tickets from chats (티켓 만들기) and from the 1:1 inquiry form (문의하기)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from online_contact.models import Agent, Chat, Ticket
+from online_contact.models.ticket import SOURCE_CHAT, SOURCE_INQUIRY
+
+from .customers import clean_contact
+from .errors import NotAllowed, ServiceError
+
+MAX_SUBJECT = 200
+MAX_BODY = 10000
+
+
+def _clean_subject_body(subject: str, body: str, body_required: bool) -> tuple[str, str]:
+    subject, body = (subject or "").strip(), (body or "").strip()
+    if not subject:
+        raise ServiceError("error.subject_required")
+    if len(subject) > MAX_SUBJECT:
+        raise ServiceError("error.subject_too_long", max=MAX_SUBJECT)
+    if body_required and not body:
+        raise ServiceError("error.body_required")
+    if len(body) > MAX_BODY:
+        raise ServiceError("error.body_too_long", max=MAX_BODY)
+    return subject, body
+
+
+def create_from_inquiry(session: Session, name: str, email: str, subject: str, body: str) -> Ticket:
+    """A ticket from the 1:1 inquiry form. Name and email are required to answer. Commits."""
+    name, email = clean_contact(name, email)
+    if not name:
+        raise ServiceError("error.name_required")
+    if not email:
+        raise ServiceError("error.email_required")
+    subject, body = _clean_subject_body(subject, body, body_required=True)
+    ticket = Ticket(
+        source=SOURCE_INQUIRY, subject=subject, body=body, requester_name=name, requester_email=email
+    )
+    session.add(ticket)
+    session.commit()
+    session.refresh(ticket)
+    return ticket
+
+
+def create_from_chat(session: Session, chat: Chat, agent: Agent, subject: str, body: str) -> Ticket:
+    """A ticket linked to the chat and its customer. Commits."""
+    if chat.agent_id != agent.id and agent.role != "admin":
+        raise NotAllowed()
+    subject, body = _clean_subject_body(subject, body, body_required=False)
+    ticket = Ticket(
+        source=SOURCE_CHAT,
+        subject=subject,
+        body=body,
+        customer_id=chat.customer_id,
+        chat_id=chat.id,
+        requester_name=chat.customer_name,
+        requester_email=chat.customer_email,
+        created_by_agent_id=agent.id,
+    )
+    session.add(ticket)
+    session.commit()
+    session.refresh(ticket)
+    return ticket
+
+
+def recent_tickets(session: Session, limit: int = 200) -> list[Ticket]:
+    """Newest tickets first."""
+    return list(session.exec(select(Ticket).order_by(Ticket.id.desc()).limit(limit)))

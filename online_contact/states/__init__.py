@@ -1,0 +1,1 @@
+"""Reflex states: thin — validate input, call a service, publish through realtime/."""

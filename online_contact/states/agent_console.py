@@ -1,0 +1,410 @@
+"""The agent's screens: status, chat list, chat window with 고객정보 / 상담정보."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from online_contact import routes
+from online_contact.models.chat import AUTHOR_AGENT, CHANNEL_HELP_CENTER, Chat
+from online_contact.realtime import AgentDesk, ChatRoom, publish_assignments, publish_chat, refresh_desk_now, refresh_room_now
+from online_contact.realtime.publish import desk_token, room_token
+from online_contact.services import agents as agent_service
+from online_contact.services import categories as category_service
+from online_contact.services import chats as chat_service
+from online_contact.services import tickets as ticket_service
+from online_contact.services.db import session_scope
+from online_contact.services.errors import ServiceError
+
+from .auth import AuthState
+from .lang import tr, tr_error
+
+INFO_FIELDS = ("name", "email", "memo", "cat1", "cat2", "cat3")
+
+
+class AgentConsoleState(AuthState):
+    """One agent tab. Shared parts (chat list, the open chat) live in AgentDesk / ChatRoom."""
+
+    screen_open: bool = False
+    active_chat_id: int = 0
+    # 고객정보 / 상담정보 being edited, and the values last saved (to mark unsaved edits).
+    info_name: str = ""
+    info_email: str = ""
+    info_memo: str = ""
+    cat1: str = ""
+    cat2: str = ""
+    cat3: str = ""
+    saved_info: dict[str, str] = {}
+    info_ip: str = ""
+    info_device: str = ""
+    info_channel: str = ""
+    categories: list[dict[str, str]] = []
+    notice: str = ""
+    error: str = ""
+    composer_error: str = ""
+    ticket_open: bool = False
+    ticket_subject: str = ""
+    ticket_body: str = ""
+    ticket_error: str = ""
+    confirm_open: bool = False
+    _pending: str = ""
+
+    # ---- derived ---------------------------------------------------------------------------
+    @rx.var
+    def info_dirty(self) -> bool:
+        """True when 고객정보 / 상담정보 differ from what was saved."""
+        if not self.active_chat_id:
+            return False
+        current = self._current_info()
+        return any(current[k] != self.saved_info.get(k, "") for k in INFO_FIELDS)
+
+    def _current_info(self) -> dict[str, str]:
+        return {
+            "name": self.info_name,
+            "email": self.info_email,
+            "memo": self.info_memo,
+            "cat1": self.cat1,
+            "cat2": self.cat2,
+            "cat3": self.cat3,
+        }
+
+    def _options(self, parent: str | None) -> list[dict[str, str]]:
+        return [c for c in self.categories if c["parent"] == (parent or "")]
+
+    @rx.var
+    def cat1_options(self) -> list[dict[str, str]]:
+        return self._options("")
+
+    @rx.var
+    def cat2_options(self) -> list[dict[str, str]]:
+        return self._options(self.cat1) if self.cat1 else []
+
+    @rx.var
+    def cat3_options(self) -> list[dict[str, str]]:
+        return self._options(self.cat2) if self.cat2 else []
+
+    # ---- helpers ---------------------------------------------------------------------------
+    def _require(self, session):
+        agent = self._agent(session)
+        if agent is None:
+            return None, rx.redirect(routes.LOGIN)
+        return agent, None
+
+    def _category_id(self) -> int | None:
+        for value in (self.cat3, self.cat2, self.cat1):
+            if value:
+                return int(value)
+        return None
+
+    def _fill_info(self, session, chat: Chat) -> None:
+        path = [str(i) for i in category_service.path_ids(session, chat.category_id)] + ["", "", ""]
+        self.info_name, self.info_email, self.info_memo = chat.customer_name, chat.customer_email, chat.memo
+        self.cat1, self.cat2, self.cat3 = path[0], path[1], path[2]
+        self.saved_info = self._current_info()
+        self.info_ip, self.info_device = chat.ip, chat.device
+        self.info_channel = chat.channel
+
+    def _clear_info(self) -> None:
+        self.active_chat_id = 0
+        self.info_name = self.info_email = self.info_memo = ""
+        self.cat1 = self.cat2 = self.cat3 = ""
+        self.saved_info = {}
+        self.info_ip = self.info_device = self.info_channel = ""
+
+    # ---- loading ---------------------------------------------------------------------------
+    @rx.event
+    async def load_console(self):
+        """on_load of /agent: check the login, link this tab to the agent's desk."""
+        with session_scope() as session:
+            agent, redirect = self._require(session)
+            if redirect:
+                return redirect
+            self.categories = [
+                {"id": str(c["id"]), "name": c["name"], "parent": str(c["parent_id"] or "")}
+                for c in category_service.active_tree(session)
+            ]
+            desk = await self.get_state(AgentDesk)
+            linked = await desk._link_to(desk_token(agent.id))
+            refresh_desk_now(linked, session, agent.id)
+            if self.active_chat_id:
+                chat = session.get(Chat, self.active_chat_id)
+                if chat is None or chat.agent_id != agent.id or chat.agent_ended_at is not None:
+                    self._clear_info()
+                else:
+                    await self._link_room(session, chat)
+
+    async def _link_room(self, session, chat: Chat) -> None:
+        room = await self.get_state(ChatRoom)
+        linked = await room._link_to(room_token(chat.id))
+        refresh_room_now(linked, session, chat.id)
+
+    # ---- status ----------------------------------------------------------------------------
+    @rx.event
+    async def set_status(self, status: str | list[str]):
+        """온라인 / 휴식 / 오프라인. Going Online takes waiting chats."""
+        status = status[0] if isinstance(status, list) else status
+        with session_scope() as session:
+            agent, redirect = self._require(session)
+            if redirect:
+                return redirect
+            try:
+                assignments = agent_service.set_status(session, agent, status)
+            except ServiceError as exc:
+                self.error = await tr_error(self, exc)
+                return
+            desk = await self.get_state(AgentDesk)
+            refresh_desk_now(desk, session, agent.id)
+        publish_assignments(assignments)
+
+    # ---- chat screen and navigation (with the unsaved-edits guard) -------------------------
+    @rx.event
+    def toggle_screen(self):
+        """The chat icon opens / closes the chat screen."""
+        if self.screen_open and self.info_dirty:
+            self._pending = "close"
+            self.confirm_open = True
+            return
+        self.screen_open = not self.screen_open
+
+    @rx.event
+    async def select_chat(self, chat_id: int):
+        """Clicking a customer's name opens their chat."""
+        chat_id = int(chat_id)
+        if chat_id == self.active_chat_id:
+            return
+        if self.info_dirty:
+            self._pending = f"select:{chat_id}"
+            self.confirm_open = True
+            return
+        return await self._open_chat(chat_id)
+
+    async def _open_chat(self, chat_id: int):
+        with session_scope() as session:
+            agent, redirect = self._require(session)
+            if redirect:
+                return redirect
+            try:
+                chat = chat_service.chat_for_agent(session, chat_id, agent)
+            except ServiceError as exc:
+                self.error = await tr_error(self, exc)
+                return
+            chat_service.mark_opened(session, chat, agent)
+            self.active_chat_id = chat.id
+            self._fill_info(session, chat)
+            self.composer_error = self.notice = self.error = ""
+            await self._link_room(session, chat)
+            desk = await self.get_state(AgentDesk)
+            refresh_desk_now(desk, session, agent.id)
+        return rx.set_focus("agent-input")
+
+    @rx.event
+    async def discard_and_continue(self):
+        """Unsaved-edits dialog: drop the edits and do what was asked."""
+        pending, self._pending, self.confirm_open = self._pending, "", False
+        self.saved_info = self._current_info()  # nothing unsaved any more
+        return await self._run_pending(pending)
+
+    @rx.event
+    async def save_and_continue(self):
+        pending, self._pending, self.confirm_open = self._pending, "", False
+        if not await self._save():
+            return
+        return await self._run_pending(pending)
+
+    @rx.event
+    def cancel_pending(self):
+        self._pending, self.confirm_open = "", False
+
+    async def _run_pending(self, pending: str):
+        if pending == "close":
+            self.screen_open = False
+        elif pending.startswith("select:"):
+            return await self._open_chat(int(pending.split(":", 1)[1]))
+        elif pending == "end":
+            return await self._end()
+
+    # ---- 고객정보 / 상담정보 ---------------------------------------------------------------
+    @rx.event
+    def set_info_name(self, value: str):
+        self.info_name = value
+
+    @rx.event
+    def set_info_email(self, value: str):
+        self.info_email = value
+
+    @rx.event
+    def set_info_memo(self, value: str):
+        self.info_memo = value
+
+    @rx.event
+    def set_cat1(self, value: str):
+        self.cat1, self.cat2, self.cat3 = value, "", ""
+
+    @rx.event
+    def set_cat2(self, value: str):
+        self.cat2, self.cat3 = value, ""
+
+    @rx.event
+    def set_cat3(self, value: str):
+        self.cat3 = value
+
+    async def _save(self) -> bool:
+        with session_scope() as session:
+            agent = self._agent(session)
+            if agent is None or not self.active_chat_id:
+                return False
+            try:
+                chat = chat_service.chat_for_agent(session, self.active_chat_id, agent)
+                chat = chat_service.save_info(
+                    session,
+                    chat,
+                    agent,
+                    name=self.info_name,
+                    email=self.info_email,
+                    memo=self.info_memo,
+                    category_id=self._category_id(),
+                )
+            except ServiceError as exc:
+                self.error = await tr_error(self, exc)
+                self.notice = ""
+                return False
+            self._fill_info(session, chat)
+            chat_id, agent_id = chat.id, agent.id
+        self.error = ""
+        self.notice = await tr(self, "saved")
+        publish_chat(chat_id, agent_id)
+        return True
+
+    @rx.event
+    async def save_info(self):
+        """저장."""
+        await self._save()
+
+    # ---- messages, rating, end -------------------------------------------------------------
+    @rx.event
+    async def send(self, form_data: dict):
+        text = str(form_data.get("text", ""))
+        client_id = str(form_data.get("client_id", "")) or None
+        with session_scope() as session:
+            agent, redirect = self._require(session)
+            if redirect:
+                return redirect
+            try:
+                chat = chat_service.chat_for_agent(session, self.active_chat_id, agent)
+                chat_service.post_message(session, chat, AUTHOR_AGENT, text, client_id, agent_id=agent.id)
+            except ServiceError as exc:
+                self.composer_error = await tr_error(self, exc)
+                return
+        self.composer_error = ""
+        publish_chat(chat.id, agent.id)
+        return rx.set_value("agent-input", "")
+
+    @rx.event
+    async def request_rating(self):
+        """평가: send the satisfaction guide message; the customer gets the rating form."""
+        with session_scope() as session:
+            agent, redirect = self._require(session)
+            if redirect:
+                return redirect
+            try:
+                chat = chat_service.chat_for_agent(session, self.active_chat_id, agent)
+                chat_service.request_rating(session, chat, agent)
+            except ServiceError as exc:
+                self.error = await tr_error(self, exc)
+                return
+        self.notice = await tr(self, "rating_requested")
+        publish_chat(chat.id, agent.id)
+
+    @rx.event
+    async def end_chat(self):
+        """대화 종료 by the agent (asks first when info is unsaved)."""
+        if self.info_dirty:
+            self._pending = "end"
+            self.confirm_open = True
+            return
+        return await self._end()
+
+    async def _end(self):
+        with session_scope() as session:
+            agent, redirect = self._require(session)
+            if redirect:
+                return redirect
+            try:
+                chat = chat_service.chat_for_agent(session, self.active_chat_id, agent)
+                assignments = chat_service.end_by_agent(session, chat, agent)
+            except ServiceError as exc:
+                self.error = await tr_error(self, exc)
+                return
+            desk = await self.get_state(AgentDesk)
+            refresh_desk_now(desk, session, agent.id)
+            chat_id = chat.id
+        self._clear_info()
+        self.notice = await tr(self, "chat_ended_ok")
+        self.error = ""
+        publish_chat(chat_id, None)
+        publish_assignments(assignments)
+
+    # ---- tickets ---------------------------------------------------------------------------
+    @rx.event
+    async def open_ticket_dialog(self):
+        name = self.info_name or f"#{self.active_chat_id}"
+        self.ticket_subject = await tr(self, "ticket_subject_default", id=self.active_chat_id, name=name)
+        self.ticket_body = self.info_memo
+        self.ticket_error = ""
+        self.ticket_open = True
+
+    @rx.event
+    def close_ticket_dialog(self):
+        self.ticket_open = False
+
+    @rx.event
+    def set_ticket_open(self, value: bool):
+        self.ticket_open = value
+
+    @rx.event
+    def set_ticket_subject(self, value: str):
+        self.ticket_subject = value
+
+    @rx.event
+    def set_ticket_body(self, value: str):
+        self.ticket_body = value
+
+    @rx.event
+    async def create_ticket(self):
+        """티켓 만들기: a ticket linked to the chat and its customer."""
+        with session_scope() as session:
+            agent, redirect = self._require(session)
+            if redirect:
+                return redirect
+            try:
+                chat = chat_service.chat_for_agent(session, self.active_chat_id, agent)
+                ticket = ticket_service.create_from_chat(session, chat, agent, self.ticket_subject, self.ticket_body)
+            except ServiceError as exc:
+                self.ticket_error = await tr_error(self, exc)
+                return
+        self.ticket_open = False
+        self.notice = await tr(self, "ticket_created", id=ticket.id)
+
+
+class TicketListState(AuthState):
+    """/agent/tickets: the newest tickets."""
+
+    tickets: list[dict[str, str | int]] = []
+
+    @rx.event
+    def load_tickets(self):
+        with session_scope() as session:
+            if self._agent(session) is None:
+                return rx.redirect(routes.LOGIN)
+            self.tickets = [
+                {
+                    "id": t.id,
+                    "source": t.source,
+                    "subject": t.subject,
+                    "requester": t.requester_name or t.requester_email,
+                    "email": t.requester_email,
+                    "chat_id": t.chat_id or 0,
+                    "status": t.status,
+                    "created_at": t.created_at.strftime("%Y-%m-%d %H:%M"),
+                }
+                for t in ticket_service.recent_tickets(session)
+            ]

@@ -1,0 +1,77 @@
+"""Login state for agents and admins (the reflex-local-auth pattern)."""
+
+from __future__ import annotations
+
+import reflex as rx
+from sqlmodel import Session
+
+from online_contact import routes
+from online_contact.models import Agent
+from online_contact.services import auth as auth_service
+from online_contact.services.db import session_scope
+from online_contact.services.errors import ServiceError
+
+from .lang import tr, tr_error
+
+
+class AuthState(rx.State):
+    """Who is logged in on this browser. Every privileged handler calls `_agent` again."""
+
+    auth_token: str = rx.LocalStorage("", name="oc_auth", sync=True)
+    agent_id: int = 0
+    agent_name: str = ""
+    agent_role: str = ""
+
+    def _agent(self, session: Session) -> Agent | None:
+        """The logged-in agent, re-checked against the database (sessions expire)."""
+        agent = auth_service.agent_for_token(session, self.auth_token)
+        if agent is None:
+            self.agent_id, self.agent_name, self.agent_role = 0, "", ""
+            return None
+        self.agent_id, self.agent_name, self.agent_role = agent.id, agent.name, agent.role
+        return agent
+
+    @rx.event
+    def logout(self):
+        """End the session on the server and in the browser."""
+        with session_scope() as session:
+            if self.auth_token:
+                auth_service.end_session(session, self.auth_token)
+        self.auth_token = ""
+        self.agent_id, self.agent_name, self.agent_role = 0, "", ""
+        return rx.redirect(routes.LOGIN)
+
+
+class LoginState(AuthState):
+    """The /login form."""
+
+    error: str = ""
+
+    @rx.event
+    def load_login(self):
+        """Skip the form when already logged in."""
+        self.error = ""
+        with session_scope() as session:
+            if self._agent(session) is not None:
+                return rx.redirect(routes.AGENT)
+
+    @rx.event
+    async def submit(self, form_data: dict):
+        """Check the password and start a session."""
+        email = str(form_data.get("email", ""))
+        password = str(form_data.get("password", ""))
+        try:
+            with session_scope() as session:
+                agent = auth_service.authenticate(session, email, password)
+                token = auth_service.start_session(session, agent)
+                self.agent_id, self.agent_name, self.agent_role = agent.id, agent.name, agent.role
+        except ServiceError as exc:
+            self.error = await tr_error(self, exc)
+            return
+        self.error = ""
+        self.auth_token = token
+        return rx.redirect(routes.AGENT)
+
+    @rx.event
+    async def expired(self):
+        self.error = await tr(self, "session_expired")

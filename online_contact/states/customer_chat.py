@@ -1,0 +1,252 @@
+"""The customer's side: chat icon, 상담원 부재중 popup, consent, messages, rating, end."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlparse
+
+import reflex as rx
+
+from online_contact.i18n import normalize
+from online_contact.models.chat import AUTHOR_CUSTOMER, CHANNEL_HELP_CENTER, Chat
+from online_contact.realtime import ChatRoom, publish_chat, refresh_room_now
+from online_contact.realtime.publish import publish_queue, room_token
+from online_contact.services import chats as chat_service
+from online_contact.services import customers as customer_service
+from online_contact.services import routing
+from online_contact.services.db import session_scope
+from online_contact.services.errors import ServiceError
+from online_contact.services.settings import get_settings
+
+from .lang import LangState, tr, tr_error
+
+PHASE_IDLE = "idle"
+PHASE_UNAVAILABLE = "unavailable"
+PHASE_CONSENT = "consent"
+PHASE_CHAT = "chat"
+
+
+def _embedding_page(url: str) -> str:
+    """The embedding page URL when it is a plausible http(s) URL, else ''."""
+    url = (url or "").strip()[:2000]
+    parsed = urlparse(url)
+    return url if parsed.scheme in ("http", "https") and parsed.netloc else ""
+
+
+class CustomerChatState(rx.State):
+    """One customer's chat window. Identity is a random key kept in localStorage."""
+
+    visitor_key: str = rx.LocalStorage("", name="oc_visitor", sync=True)
+    chat_enabled: bool = False
+    embedded: bool = False
+    channel: str = CHANNEL_HELP_CENTER
+    panel_open: bool = False
+    phase: str = PHASE_IDLE
+    consent_error: str = ""
+    send_error: str = ""
+    rating_open: bool = False
+    rating_error: str = ""
+    rating_done: bool = False
+    rating_dismissed_seq: int = 0
+    _chat_id: int = 0
+
+    # ---- loading -------------------------------------------------------------------------
+    async def _load(self, embedded: bool):
+        self.embedded = embedded
+        params = self.router.url.query_parameters
+        if params.get("lang"):
+            (await self.get_state(LangState)).lang = normalize(params.get("lang"))
+        page = _embedding_page(params.get("page", "")) if embedded else ""
+        self.channel = page or CHANNEL_HELP_CENTER
+        with session_scope() as session:
+            self.chat_enabled = get_settings(session).chat_enabled
+            customer = customer_service.customer_for_visitor(session, self.visitor_key)
+            chat = chat_service.open_chat_of_customer(session, customer) if customer else None
+            if chat is not None and self.chat_enabled:
+                await self._link_room(session, chat)
+                self.phase = PHASE_CHAT
+                self.panel_open = True
+            elif embedded:
+                self.panel_open = True
+                self.phase = PHASE_IDLE
+
+    @rx.event
+    async def load_help_center(self):
+        """on_load of / : chat icon when enabled; resume an open chat."""
+        await self._load(embedded=False)
+        if self.embedded is False and self.phase == PHASE_IDLE:
+            self.panel_open = False
+
+    @rx.event
+    async def load_widget(self):
+        """on_load of /widget (inside the embed iframe)."""
+        await self._load(embedded=True)
+        if self.phase == PHASE_IDLE and self.chat_enabled:
+            await self.open_chat()
+
+    async def _link_room(self, session, chat: Chat) -> None:
+        self._chat_id = chat.id
+        room = await self.get_state(ChatRoom)
+        linked = await room._link_to(room_token(chat.id))
+        refresh_room_now(linked, session, chat.id)
+
+    def _own_chat(self, session) -> Chat | None:
+        """The chat of this browser's customer, checked on the server (never trust the client)."""
+        customer = customer_service.customer_for_visitor(session, self.visitor_key)
+        if customer is None or not self._chat_id:
+            return None
+        chat = session.get(Chat, self._chat_id)
+        return chat if chat is not None and chat.customer_id == customer.id else None
+
+    # ---- opening -------------------------------------------------------------------------
+    @rx.event
+    async def open_chat(self):
+        """The chat icon: resume, ask for consent, or say that nobody is available."""
+        self.send_error = self.consent_error = ""
+        with session_scope() as session:
+            settings = get_settings(session)
+            self.chat_enabled = settings.chat_enabled
+            if not settings.chat_enabled:
+                return
+            if self.phase == PHASE_CHAT and self._own_chat(session) is not None:
+                self.panel_open = True
+                return
+            if not routing.any_agent_online(session):
+                self.phase = PHASE_UNAVAILABLE
+                self.panel_open = False
+                return
+        self.phase = PHASE_CONSENT
+        self.panel_open = True
+
+    @rx.event
+    def close_panel(self):
+        """Hide the chat window; the chat goes on and the icon brings it back."""
+        self.panel_open = False
+        if self.phase == PHASE_UNAVAILABLE:
+            self.phase = PHASE_IDLE
+
+    @rx.event
+    def dismiss_unavailable(self):
+        self.phase = PHASE_IDLE
+
+    # ---- consent and start ---------------------------------------------------------------
+    @rx.event
+    async def give_consent(self, form_data: dict):
+        """Record consent, create the chat, assign it and show the greeting."""
+        agreed = str(form_data.get("agree", "")).lower() in ("on", "true", "1", "yes")
+        lang = normalize((await self.get_state(LangState)).lang)
+        if not self.visitor_key:
+            self.visitor_key = uuid.uuid4().hex
+        try:
+            with session_scope() as session:
+                if not get_settings(session).chat_enabled:
+                    raise ServiceError("error.chat_disabled")
+                name, email = customer_service.clean_contact(
+                    str(form_data.get("name", "")), str(form_data.get("email", ""))
+                )
+                customer = customer_service.customer_for_visitor(session, self.visitor_key, create=True)
+                consent = customer_service.record_consent(
+                    session, customer, agreed, self.router.session.client_ip or "", lang
+                )
+                session.commit()
+                chat = chat_service.start_chat(
+                    session,
+                    customer,
+                    consent,
+                    name=name,
+                    email=email,
+                    channel=self.channel,
+                    ip=self.router.session.client_ip or "",
+                    user_agent=self.router.headers.user_agent or "",
+                    language=lang,
+                )
+                await self._link_room(session, chat)
+                agent_id = chat.agent_id
+        except ServiceError as exc:
+            self.consent_error = await tr_error(self, exc)
+            return
+        self.consent_error = ""
+        self.phase = PHASE_CHAT
+        self.panel_open = True
+        self.rating_done = False
+        self.rating_open = False
+        self.rating_dismissed_seq = 0
+        if agent_id:
+            publish_chat(chat.id, agent_id)
+        else:
+            publish_queue()
+        return rx.set_focus("customer-input")
+
+    # ---- messages ------------------------------------------------------------------------
+    @rx.event
+    async def send(self, form_data: dict):
+        """Store the message first, then show it on both sides. Bad input keeps the text."""
+        text = str(form_data.get("text", ""))
+        client_id = str(form_data.get("client_id", "")) or None
+        try:
+            with session_scope() as session:
+                chat = self._own_chat(session)
+                if chat is None:
+                    raise ServiceError("error.no_chat")
+                chat_service.post_message(session, chat, AUTHOR_CUSTOMER, text, client_id)
+                chat_id, agent_id = chat.id, chat.agent_id
+        except ServiceError as exc:
+            self.send_error = await tr_error(self, exc)
+            return
+        self.send_error = ""
+        publish_chat(chat_id, agent_id)
+        return rx.set_value("customer-input", "")
+
+    @rx.event
+    async def end_chat(self):
+        """대화 종료 by the customer."""
+        with session_scope() as session:
+            chat = self._own_chat(session)
+            if chat is None:
+                return
+            chat_service.end_by_customer(session, chat)
+            chat_id, agent_id = chat.id, chat.agent_id
+        publish_chat(chat_id, agent_id)
+        if not agent_id:
+            publish_queue()
+
+    @rx.event
+    async def new_chat(self):
+        """After an ended chat: start over with the consent step."""
+        self._chat_id = 0
+        self.phase = PHASE_IDLE
+        self.rating_done = False
+        self.rating_open = False
+        await self.open_chat()
+
+    # ---- rating --------------------------------------------------------------------------
+    @rx.event
+    def open_rating(self):
+        """평가 by the customer."""
+        self.rating_open = True
+        self.rating_error = ""
+
+    @rx.event
+    async def close_rating(self):
+        self.rating_open = False
+        self.rating_error = ""
+        room = await self.get_state(ChatRoom)
+        self.rating_dismissed_seq = room.rating_request_seq
+
+    @rx.event
+    async def submit_rating(self, form_data: dict):
+        """Store the score (1–5) and comment."""
+        try:
+            with session_scope() as session:
+                chat = self._own_chat(session)
+                if chat is None:
+                    raise ServiceError("error.no_chat")
+                chat_service.rate(session, chat, form_data.get("score"), str(form_data.get("comment", "")))
+        except ServiceError as exc:
+            self.rating_error = await tr_error(self, exc)
+            return
+        room = await self.get_state(ChatRoom)
+        self.rating_dismissed_seq = room.rating_request_seq
+        self.rating_open = False
+        self.rating_error = ""
+        self.rating_done = True

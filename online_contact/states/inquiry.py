@@ -1,0 +1,44 @@
+"""The 1:1 inquiry form (문의하기): creates a ticket."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from online_contact.services import tickets as ticket_service
+from online_contact.services.db import session_scope
+from online_contact.services.errors import ServiceError
+
+from .lang import tr_error
+
+
+class InquiryState(rx.State):
+    """Form errors are shown and the typed text stays (the form is not reset on error)."""
+
+    error: str = ""
+    ticket_id: int = 0
+
+    @rx.event
+    def load_inquiry(self):
+        self.error = ""
+        self.ticket_id = 0
+
+    @rx.event
+    async def submit(self, form_data: dict):
+        try:
+            with session_scope() as session:
+                ticket = ticket_service.create_from_inquiry(
+                    session,
+                    str(form_data.get("name", "")),
+                    str(form_data.get("email", "")),
+                    str(form_data.get("subject", "")),
+                    str(form_data.get("body", "")),
+                )
+        except ServiceError as exc:
+            self.error = await tr_error(self, exc)
+            return
+        self.error = ""
+        self.ticket_id = ticket.id
+
+    @rx.event
+    def write_another(self):
+        self.ticket_id = 0

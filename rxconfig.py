@@ -1,0 +1,17 @@
+"""Reflex configuration. Every field can be overridden with REFLEX_<FIELD>; see README."""
+
+import reflex as rx
+
+from online_contact.config import database_url, redis_url
+
+_redis = redis_url()
+
+config = rx.Config(
+    app_name="online_contact",
+    db_url=database_url(),
+    redis_url=_redis,
+    state_manager_mode="redis" if _redis else "disk",
+    telemetry_enabled=False,
+    show_built_with_reflex=False,
+    plugins=[rx.plugins.SitemapPlugin(), rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", radius="medium"))],
+)

@@ -1,0 +1,45 @@
+"""What a person does, written once."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+
+def wait_ready(page: Page) -> None:
+    """Wait until the page is hydrated and connected (Reflex shows content only then)."""
+    page.wait_for_load_state("networkidle")
+
+
+def login(page: Page, base: str, email: str, password: str = "agent1234") -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("이메일").fill(email)
+    page.get_by_label("비밀번호").fill(password)
+    page.get_by_role("button", name="로그인").click()
+    expect(page).to_have_url(f"{base}/agent")
+    expect(page.get_by_role("radiogroup", name="상태").or_(page.get_by_label("상태"))).to_be_visible()
+
+
+def go_online(page: Page) -> None:
+    page.get_by_role("radio", name="온라인").click()
+    expect(page.get_by_role("radio", name="온라인")).to_be_checked()
+
+
+def open_help_center(page: Page, base: str) -> None:
+    page.goto(base + "/")
+    expect(page.get_by_role("heading", name="무엇을 도와드릴까요?")).to_be_visible()
+
+
+def start_chat(page: Page, name: str = "홍길동", email: str = "hong@example.com") -> None:
+    """Click the chat icon, give consent, start the chat."""
+    page.get_by_role("button", name="채팅", exact=True).click()
+    page.get_by_label("개인정보 수집 및 이용에 동의합니다 (필수)").check()
+    page.get_by_label("이름 (선택)").fill(name)
+    page.get_by_label("이메일 (선택)").fill(email)
+    page.get_by_role("button", name="상담 시작").click()
+    expect(page.get_by_role("log", name="대화 내용")).to_be_visible()
+
+
+def send(page: Page, text: str) -> None:
+    box = page.get_by_role("textbox", name="메시지")
+    box.fill(text)
+    box.press("Enter")
