@@ -133,44 +133,68 @@ def _select(label, id: str, value, options, on_change, disabled=False) -> rx.Com
 
 
 def info_panel() -> rx.Component:
-    """고객정보 and 상담정보 with 티켓 만들기 / 저장 / 평가 / 대화 종료."""
+    """고객정보 and 상담정보; 저장 stays in view at the bottom, unsaved edits are marked."""
     return rx.vstack(
-        rx.cond(
-            S.info_dirty,
-            rx.badge(T["unsaved"], color_scheme="amber", size="2", role="status", custom_attrs={"data-unsaved": "true"}),
-        ),
-        rx.heading(T["customer_info"], size="2", as_="h3"),
-        rx.vstack(rx.el.label(T["name"], html_for="info-name", font_size="0.8em"), rx.input(id="info-name", value=S.info_name, on_change=S.set_info_name, width="100%"), spacing="1", width="100%"),
-        rx.vstack(rx.el.label(T["email"], html_for="info-email", font_size="0.8em"), rx.input(id="info-email", value=S.info_email, on_change=S.set_info_email, width="100%"), spacing="1", width="100%"),
-        rx.vstack(rx.el.label(T["memo"], html_for="info-memo", font_size="0.8em"), rx.text_area(id="info-memo", value=S.info_memo, on_change=S.set_info_memo, rows="3", width="100%"), spacing="1", width="100%"),
-        _readonly(T["ip"], S.info_ip),
-        _readonly(T["device"], S.info_device),
-        rx.divider(),
-        rx.heading(T["consultation_info"], size="2", as_="h3"),
-        _readonly(T["channel"], rx.cond(S.info_channel == "helpcenter", T["helpcenter_channel"], S.info_channel)),
-        rx.text(T["category"], size="1", color=rx.color("gray", 10)),
-        _select(T["level_1"], "cat-1", S.cat1, S.cat1_options, S.set_cat1),
-        _select(T["level_2"], "cat-2", S.cat2, S.cat2_options, S.set_cat2, disabled=S.cat1 == ""),
-        _select(T["level_3"], "cat-3", S.cat3, S.cat3_options, S.set_cat3, disabled=S.cat2 == ""),
-        error_text(S.error),
-        notice_text(S.notice),
-        rx.grid(
-            rx.button(T["create_ticket"], variant="soft", on_click=S.open_ticket_dialog),
-            rx.button(T["save"], on_click=S.save_info),
-            rx.button(T["rate"], variant="soft", on_click=S.request_rating, disabled=ChatRoom.agent_ended),
-            rx.button(T["end_chat"], color_scheme="red", variant="soft", on_click=S.end_chat),
-            columns="2",
+        rx.vstack(
+            rx.heading(T["customer_info"], size="2", as_="h3"),
+            rx.vstack(rx.el.label(T["name"], html_for="info-name", font_size="0.8em"), rx.input(id="info-name", value=S.info_name, on_change=S.set_info_name, width="100%", max_length=100), spacing="1", width="100%"),
+            rx.vstack(rx.el.label(T["email"], html_for="info-email", font_size="0.8em"), rx.input(id="info-email", value=S.info_email, on_change=S.set_info_email, width="100%", max_length=254), spacing="1", width="100%"),
+            rx.vstack(rx.el.label(T["memo"], html_for="info-memo", font_size="0.8em"), rx.text_area(id="info-memo", value=S.info_memo, on_change=S.set_info_memo, rows="3", width="100%", max_length=2000), spacing="1", width="100%"),
+            _readonly(T["ip"], S.info_ip),
+            _readonly(T["device"], S.info_device),
+            rx.divider(),
+            rx.heading(T["consultation_info"], size="2", as_="h3"),
+            _readonly(T["channel"], rx.cond(S.info_channel == "helpcenter", T["helpcenter_channel"], S.info_channel)),
+            rx.text(T["category"], size="1", color=rx.color("gray", 10)),
+            _select(T["level_1"], "cat-1", S.cat1, S.cat1_options, S.set_cat1),
+            _select(T["level_2"], "cat-2", S.cat2, S.cat2_options, S.set_cat2, disabled=S.cat1 == ""),
+            _select(T["level_3"], "cat-3", S.cat3, S.cat3_options, S.set_cat3, disabled=S.cat2 == ""),
             spacing="2",
             width="100%",
+            flex="1",
+            overflow_y="auto",
+            padding="12px",
         ),
-        width="280px",
-        min_width="280px",
-        padding="12px",
-        spacing="2",
-        overflow_y="auto",
+        rx.vstack(
+            error_text(S.error),
+            notice_text(S.notice),
+            rx.hstack(
+                rx.cond(
+                    S.info_dirty,
+                    rx.badge(T["unsaved"], color_scheme="amber", size="2", role="status", custom_attrs={"data-unsaved": "true"}),
+                ),
+                rx.spacer(),
+                rx.button(T["save"], on_click=S.save_info, variant=rx.cond(S.info_dirty, "solid", "soft")),
+                width="100%",
+                align="center",
+            ),
+            padding="10px 12px",
+            width="100%",
+            spacing="2",
+            border_top=f"1px solid {rx.color('gray', 5)}",
+        ),
+        width="300px",
+        min_width="300px",
+        height="100%",
+        spacing="0",
         border_left=f"1px solid {rx.color('gray', 5)}",
         role="region",
         aria_label=T["customer_info"],
+    )
+
+
+def chat_header() -> rx.Component:
+    """The open chat's customer and the actions on it: 티켓 만들기, 평가, 대화 종료."""
+    return rx.hstack(
+        rx.heading(S.active_name, size="3", as_="h2"),
+        rx.spacer(),
+        rx.button(T["create_ticket"], size="2", variant="soft", on_click=S.open_ticket_dialog),
+        rx.button(T["rate"], size="2", variant="soft", on_click=S.request_rating, disabled=ChatRoom.agent_ended),
+        rx.button(T["end_chat"], size="2", color_scheme="red", variant="soft", on_click=S.end_chat),
+        width="100%",
+        align="center",
+        padding="10px 12px",
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
     )
 
 
@@ -218,7 +242,8 @@ def unsaved_dialog() -> rx.Component:
 
 def chat_window() -> rx.Component:
     return rx.vstack(
-        rx.cond(ChatRoom.customer_ended, rx.callout(T["customer_ended"], icon="info", size="1", role="status", width="100%")),
+        chat_header(),
+        rx.cond(ChatRoom.customer_ended, rx.box(rx.callout(T["customer_ended"], icon="info", size="1", role="status"), padding="0 8px", width="100%")),
         message_log(ChatRoom.messages, "agent", "agent-log"),
         rx.box(composer(S.send, "agent-input", S.composer_error, disabled=ChatRoom.agent_ended), width="100%", padding="8px"),
         flex="1",

@@ -31,7 +31,7 @@ def help_center() -> rx.Component:
                 rx.heading(T["hc_title"], size="7", as_="h1"),
                 rx.text(T["hc_intro"], color=rx.color("gray", 11)),
                 rx.heading(T["faq"], size="4", as_="h2", margin_top="24px"),
-                rx.accordion.root(_faq(1), _faq(2), _faq(3), collapsible=True, type="single", width="100%"),
+                rx.accordion.root(_faq(1), _faq(2), _faq(3), collapsible=True, type="single", variant="outline", width="100%"),
                 rx.link(T["contact_us"], href=routes.INQUIRY),
                 spacing="3",
                 padding_y="32px",

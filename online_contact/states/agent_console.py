@@ -34,6 +34,7 @@ class AgentConsoleState(AuthState):
     cat2: str = ""
     cat3: str = ""
     saved_info: dict[str, str] = {}
+    active_name: str = ""
     info_ip: str = ""
     info_device: str = ""
     info_channel: str = ""
@@ -100,6 +101,7 @@ class AgentConsoleState(AuthState):
         self.info_name, self.info_email, self.info_memo = chat.customer_name, chat.customer_email, chat.memo
         self.cat1, self.cat2, self.cat3 = path[0], path[1], path[2]
         self.saved_info = self._current_info()
+        self.active_name = chat.customer_name or f"#{chat.id}"
         self.info_ip, self.info_device = chat.ip, chat.device
         self.info_channel = chat.channel
 
@@ -108,6 +110,7 @@ class AgentConsoleState(AuthState):
         self.info_name = self.info_email = self.info_memo = ""
         self.cat1 = self.cat2 = self.cat3 = ""
         self.saved_info = {}
+        self.active_name = ""
         self.info_ip = self.info_device = self.info_channel = ""
 
     # ---- loading ---------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from sqlmodel import Session
 
 from online_contact import routes
 from online_contact.models import Agent
+from online_contact.models.agent import STATUS_OFFLINE
+from online_contact.services import agents as agent_service
 from online_contact.services import auth as auth_service
 from online_contact.services.db import session_scope
 from online_contact.services.errors import ServiceError
@@ -35,7 +37,10 @@ class AuthState(rx.State):
     def logout(self):
         """End the session on the server and in the browser."""
         with session_scope() as session:
-            if self.auth_token:
+            agent = self._agent(session)
+            if agent is not None:
+                # Nobody should be routed chats after leaving.
+                agent_service.set_status(session, agent, STATUS_OFFLINE)
                 auth_service.end_session(session, self.auth_token)
         self.auth_token = ""
         self.agent_id, self.agent_name, self.agent_role = 0, "", ""

@@ -91,3 +91,19 @@ def test_consent_is_required_and_recorded_before_the_chat_starts(customer, agent
     assert chat.channel == "helpcenter"
     assert "Chrom" in chat.device  # parsed from the real user agent
     assert chat.ip in ("127.0.0.1", "::1", "::ffff:127.0.0.1")
+
+
+def test_english_is_the_second_language(customer, agent, reset):
+    base = reset.url
+    login(agent, base, "agent2@example.com")
+    go_online(agent)
+    customer.goto(base + "/?lang=en")
+    expect(customer.get_by_role("heading", name="How can we help?")).to_be_visible()
+    customer.get_by_role("button", name="Chat", exact=True).click()
+    customer.get_by_label("I agree to the collection and use of personal data (required)").check()
+    customer.get_by_role("button", name="Start chat").click()
+    expect(customer.get_by_role("log", name="Conversation")).to_contain_text(
+        "Hello, this is customer support. How can we help you?"
+    )
+    customer.get_by_role("button", name="한국어").click()
+    expect(customer.get_by_role("button", name="대화 종료")).to_be_visible()

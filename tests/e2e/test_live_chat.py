@@ -127,7 +127,7 @@ def test_rating_by_customer_and_by_agent_request(customer, agent, reset):
     expect(customer.get_by_text("평가해 주셔서 감사합니다.")).to_be_visible()
 
     _agent_opens_chat(agent, "최민지")
-    agent.get_by_role("region", name="고객정보").get_by_role("button", name="평가").click()
+    agent.get_by_role("region", name="채팅 화면").get_by_role("button", name="평가", exact=True).click()
     expect(customer.get_by_role("log", name="대화 내용")).to_contain_text("상담은 만족스러우셨나요?")
     form = customer.get_by_role("region", name="상담 평가")
     expect(form).to_be_visible()
@@ -160,7 +160,7 @@ def test_customer_ends_agent_saves_info_creates_ticket_then_ends(customer, agent
     info.get_by_label("메모").fill("배송 지연 보상 안내함")
     expect(info.get_by_text("저장되지 않은 변경사항")).to_be_visible()
     # Leaving with unsaved edits asks first; cancelling keeps them.
-    info.get_by_role("button", name="대화 종료").click()
+    agent.get_by_role("button", name="대화 종료").click()
     dialog = agent.get_by_role("alertdialog")
     expect(dialog).to_contain_text("저장하지 않은 변경사항")
     dialog.get_by_role("button", name="취소").click()
@@ -179,16 +179,16 @@ def test_customer_ends_agent_saves_info_creates_ticket_then_ends(customer, agent
 
         assert path_label(s, chat.category_id) == "주문 › 배송 › 배송지연"
 
-    info.get_by_role("button", name="티켓 만들기").click()
+    agent.get_by_role("button", name="티켓 만들기").click()
     dialog = agent.get_by_role("dialog", name="티켓 만들기")
     expect(dialog.get_by_label("제목")).to_have_value(re.compile("정수빈"))
     dialog.get_by_role("button", name="만들기").click()
-    expect(info.get_by_text(re.compile(r"티켓 #\d+이\(가\) 만들어졌습니다"))).to_be_visible()
+    expect(agent.get_by_text(re.compile(r"티켓 #\d+이\(가\) 만들어졌습니다"))).to_be_visible()
     with reset.session() as s:
         ticket = s.exec(select(Ticket).where(Ticket.chat_id == chat.id)).one()
     assert ticket.customer_id == chat.customer_id and ticket.source == "chat"
 
-    info.get_by_role("button", name="대화 종료").click()
+    agent.get_by_role("button", name="대화 종료").click()
     expect(agent.get_by_role("navigation", name="채팅 목록").get_by_role("button", name="정수빈")).to_have_count(0)
     expect(agent.get_by_text(re.compile(r"^대화중 0$"))).to_be_visible()
     chat = _latest_chat(reset)
