@@ -36,8 +36,12 @@ def labelled(label, control: rx.Component) -> rx.Component:
     return rx.vstack(rx.el.label(label, html_for=control.id, font_size="0.85em", font_weight="500"), control, spacing="1", width="100%")
 
 
-def message_log(messages, me: str, id: str) -> rx.Component:
-    """The transcript: a screen-reader friendly live log, own messages on the right."""
+def message_log(messages, me: str, id: str, older=None, older_next=None, load_older=None) -> rx.Component:
+    """The transcript: a screen-reader friendly live log, own messages on the right.
+
+    `messages` is the room's bounded window; `older` are earlier messages this tab loaded with
+    `load_older` (shown only where they precede the window, so nothing appears twice).
+    """
 
     def bubble(m) -> rx.Component:
         author = m["author"]
@@ -63,7 +67,19 @@ def message_log(messages, me: str, id: str) -> rx.Component:
             class_name="oc-message",
         )
 
+    first_seq = rx.cond(messages.length() > 0, messages[0]["seq"].to(int), 2**31)
+    earlier: list = []
+    if older is not None:
+        earlier = [
+            rx.foreach(older, lambda m: rx.cond(m["seq"].to(int) < first_seq, bubble(m))),
+            # Where the loaded history stops short of the live window (at the top at first).
+            rx.cond(
+                (messages.length() > 0) & (first_seq > older_next),
+                rx.center(rx.button(T["load_older"], size="1", variant="ghost", on_click=load_older)),
+            ),
+        ]
     return rx.auto_scroll(
+        *earlier,
         rx.foreach(messages, bubble),
         role="log",
         aria_live="polite",

@@ -72,6 +72,7 @@ MESSAGES = {
     "agent": "Agent",
     "customer": "Customer",
     "system": "Notice",
+    "load_older": "Show earlier messages",
     "chat_log": "Conversation",
     "minimize": "Close chat window",
     "login_title": "Agent login",

@@ -77,6 +77,7 @@ MESSAGES = {
     "agent": "상담원",
     "customer": "고객",
     "system": "안내",
+    "load_older": "이전 메시지 보기",
     "chat_log": "대화 내용",
     "minimize": "채팅 창 닫기",
     # Login

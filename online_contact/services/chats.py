@@ -364,3 +364,14 @@ def latest_rating(session: Session, chat_id: int) -> Rating | None:
     return session.exec(
         select(Rating).where(Rating.chat_id == chat_id).order_by(Rating.id.desc()).limit(1)
     ).first()
+
+
+def messages_before(session: Session, chat_id: int, before_seq: int, limit: int = 2000) -> list[MessageView]:
+    """The last `limit` messages with seq < before_seq, in order (older transcript pages)."""
+    rows = session.exec(
+        select(Message)
+        .where(Message.chat_id == chat_id, Message.seq < before_seq)
+        .order_by(Message.seq.desc())
+        .limit(limit)
+    ).all()
+    return [view(m) for m in reversed(rows)]

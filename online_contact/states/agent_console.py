@@ -17,11 +17,12 @@ from online_contact.services.errors import ServiceError
 
 from .auth import AuthState
 from .lang import tr, tr_error
+from .transcript import TranscriptMixin
 
 INFO_FIELDS = ("name", "email", "memo", "cat1", "cat2", "cat3")
 
 
-class AgentConsoleState(AuthState):
+class AgentConsoleState(TranscriptMixin, AuthState):
     """One agent tab. Shared parts (chat list, the open chat) live in AgentDesk / ChatRoom."""
 
     screen_open: bool = False
@@ -135,7 +136,16 @@ class AgentConsoleState(AuthState):
                 else:
                     await self._link_room(session, chat)
 
+    def _transcript_chat_id(self, session) -> int:
+        agent = self._agent(session)
+        if agent is None or not self.active_chat_id:
+            return 0
+        chat = session.get(Chat, self.active_chat_id)
+        return chat.id if chat is not None and chat.agent_id == agent.id else 0
+
     async def _link_room(self, session, chat: Chat) -> None:
+        if chat.id != self.active_chat_id:
+            self._reset_older()
         room = await self.get_state(ChatRoom)
         linked = await room._link_to(room_token(chat.id))
         refresh_room_now(linked, session, chat.id)

@@ -19,6 +19,7 @@ from online_contact.services.errors import ServiceError
 from online_contact.services.settings import get_settings
 
 from .lang import LangState, tr, tr_error
+from .transcript import TranscriptMixin
 
 PHASE_IDLE = "idle"
 PHASE_UNAVAILABLE = "unavailable"
@@ -33,7 +34,7 @@ def _embedding_page(url: str) -> str:
     return url if parsed.scheme in ("http", "https") and parsed.netloc else ""
 
 
-class CustomerChatState(rx.State):
+class CustomerChatState(TranscriptMixin, rx.State):
     """One customer's chat window. Identity is a random key kept in localStorage."""
 
     visitor_key: str = rx.LocalStorage("", name="oc_visitor", sync=True)
@@ -85,10 +86,16 @@ class CustomerChatState(rx.State):
             await self.open_chat()
 
     async def _link_room(self, session, chat: Chat) -> None:
+        if self._chat_id != chat.id:
+            self._reset_older()
         self._chat_id = chat.id
         room = await self.get_state(ChatRoom)
         linked = await room._link_to(room_token(chat.id))
         refresh_room_now(linked, session, chat.id)
+
+    def _transcript_chat_id(self, session) -> int:
+        chat = self._own_chat(session)
+        return chat.id if chat else 0
 
     def _own_chat(self, session) -> Chat | None:
         """The chat of this browser's customer, checked on the server (never trust the client)."""

@@ -242,3 +242,33 @@ def test_balanced_assignment_spreads_chats_over_online_agents(browser, agent, ag
     finally:
         for ctx in contexts:
             ctx.close()
+
+
+def test_long_transcript_beyond_the_live_window_is_complete_after_reload(customer, agent, reset):
+    from online_contact.config import MESSAGE_WINDOW
+    from online_contact.services.chats import post_message
+
+    base = reset.url
+    login(agent, base, "agent1@example.com")
+    go_online(agent)
+    open_help_center(customer, base)
+    start_chat(customer, name="윤서연")
+    chat_id = _latest_chat(reset).id
+    with reset.session() as s:
+        chat = s.get(Chat, chat_id)
+        for i in range(1, MESSAGE_WINDOW + 20):
+            post_message(s, chat, "customer", f"긴 대화 {i:03d}")
+    customer.reload()
+    log = customer.get_by_role("log", name="대화 내용")
+    expect(log).to_contain_text(f"긴 대화 {MESSAGE_WINDOW + 19:03d}")
+    expect(log.locator(".oc-message")).to_have_count(MESSAGE_WINDOW)
+    expect(log).not_to_contain_text("긴 대화 001")
+    log.get_by_role("button", name="이전 메시지 보기").click()
+    expect(log.locator(".oc-message")).to_have_count(MESSAGE_WINDOW + 20)  # greeting + 119
+    expect(log).to_contain_text("긴 대화 001")
+    expect(log.get_by_role("button", name="이전 메시지 보기")).to_have_count(0)
+    # New messages keep arriving below the loaded history.
+    _agent_opens_chat(agent, "윤서연")
+    send(agent, "모두 확인했습니다")
+    expect(log).to_contain_text("모두 확인했습니다")
+    expect(log.get_by_text("긴 대화 001", exact=True)).to_have_count(1)

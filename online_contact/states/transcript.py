@@ -1,0 +1,40 @@
+"""Older messages of a chat, beyond the room's bounded window, loaded on request per tab."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from online_contact.realtime import ChatRoom
+from online_contact.services import chats as chat_service
+from online_contact.services.db import session_scope
+
+MAX_OLDER = 2000
+
+
+class TranscriptMixin(rx.State, mixin=True):
+    """Gives a state `older` messages and `load_older` (이전 메시지 보기)."""
+
+    older: list[dict[str, str | int]] = []
+    # The seq right after the newest loaded older message; the window starting later means a gap.
+    older_next: int = 1
+
+    def _transcript_chat_id(self, session) -> int:
+        """The chat this tab may read (checked on the server); 0 for none."""
+        raise NotImplementedError
+
+    def _reset_older(self) -> None:
+        self.older = []
+        self.older_next = 1
+
+    @rx.event
+    async def load_older(self):
+        """Load every message before the room's window (the full transcript)."""
+        room = await self.get_state(ChatRoom)
+        first = int(room.messages[0]["seq"]) if room.messages else room.last_seq + 1
+        with session_scope() as session:
+            chat_id = self._transcript_chat_id(session)
+            if not chat_id or chat_id != room.chat_id:
+                return
+            rows = chat_service.messages_before(session, chat_id, first, MAX_OLDER)
+        self.older = [m.as_dict() for m in rows]
+        self.older_next = first
