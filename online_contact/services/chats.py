@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -221,11 +222,19 @@ def messages_after(session: Session, chat_id: int, after_seq: int, limit: int = 
     return [view(m) for m in rows]
 
 
+RESUME_AFTER_AGENT_END = timedelta(minutes=30)
+
+
 def open_chat_of_customer(session: Session, customer: Customer) -> Chat | None:
-    """The customer's chat that they have not ended (to resume after reload)."""
+    """The customer's chat to resume after a reload: not ended by the customer, and not ended by
+    the agent more than 30 minutes ago (so the customer still sees the closing lines)."""
     return session.exec(
         select(Chat)
-        .where(Chat.customer_id == customer.id, Chat.customer_ended_at.is_(None))
+        .where(
+            Chat.customer_id == customer.id,
+            Chat.customer_ended_at.is_(None),
+            or_(Chat.agent_ended_at.is_(None), Chat.agent_ended_at > utcnow() - RESUME_AFTER_AGENT_END),
+        )
         .order_by(Chat.created_at.desc(), Chat.id.desc())
         .limit(1)
     ).first()
@@ -261,13 +270,22 @@ def mark_opened(session: Session, chat: Chat, agent: Agent) -> None:
 
 
 def end_by_customer(session: Session, chat: Chat) -> None:
-    """The customer pressed 대화 종료. A chat nobody took is closed at once. Commits."""
-    if chat.customer_ended_at is None:
-        chat.customer_ended_at = utcnow()
-        if chat.status == CHAT_WAITING:
-            chat.status = CHAT_ENDED
-        session.add(chat)
-        session.commit()
+    """The customer pressed 대화 종료. A chat nobody took is closed at once. Commits.
+
+    Conditional UPDATEs, not a write of the caller's copy: another worker may have assigned the
+    chat meanwhile, and that assignment must stand (the agent still closes it).
+    """
+    now = utcnow()
+    session.exec(
+        update(Chat).where(Chat.id == chat.id, Chat.customer_ended_at.is_(None)).values(customer_ended_at=now)
+    )
+    session.exec(
+        update(Chat)
+        .where(Chat.id == chat.id, Chat.status == CHAT_WAITING, Chat.agent_id.is_(None))
+        .values(status=CHAT_ENDED)
+    )
+    session.commit()
+    session.refresh(chat)
 
 
 def end_by_agent(session: Session, chat: Chat, agent: Agent) -> list[routing.Assignment]:

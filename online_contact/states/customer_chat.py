@@ -67,16 +67,16 @@ class CustomerChatState(TranscriptMixin, rx.State):
                 await self._link_room(session, chat)
                 self.phase = PHASE_CHAT
                 self.panel_open = True
-            elif embedded:
-                self.panel_open = True
+            else:
+                # The tab's state survives a reload: start from the icon again.
+                self._chat_id = 0
                 self.phase = PHASE_IDLE
+                self.panel_open = embedded
 
     @rx.event
     async def load_help_center(self):
         """on_load of / : chat icon when enabled; resume an open chat."""
         await self._load(embedded=False)
-        if self.embedded is False and self.phase == PHASE_IDLE:
-            self.panel_open = False
 
     @rx.event
     async def load_widget(self):
@@ -152,6 +152,12 @@ class CustomerChatState(TranscriptMixin, rx.State):
                     str(form_data.get("name", "")), str(form_data.get("email", ""))
                 )
                 customer = customer_service.customer_for_visitor(session, self.visitor_key, create=True)
+                existing = chat_service.open_chat_of_customer(session, customer)
+                if existing is not None and existing.agent_ended_at is None:
+                    # A double click or a second tab: continue the chat that is already open.
+                    await self._link_room(session, existing)
+                    self.phase, self.panel_open, self.consent_error = PHASE_CHAT, True, ""
+                    return
                 consent = customer_service.record_consent(
                     session, customer, agreed, self.router.session.client_ip or "", lang
                 )
