@@ -19,11 +19,23 @@
     e.preventDefault();
     if (t.form) t.form.requestSubmit();
   }, true);
+  // Capture phase: runs before React's onSubmit reads the form, so the id goes along.
   document.addEventListener("submit", function (e) {
     var f = e.target;
     if (!f || !f.querySelector) return;
     var id = f.querySelector("input[name=client_id]");
     if (id) id.value = newId();
+    // A valid message leaves the box at once (it is queued while reconnecting, so pressing
+    // Enter again would send it twice). Invalid text stays for the server's message; a text
+    // the server refuses is put back by the server.
+    var box = f.querySelector("textarea[data-enter-send]");
+    if (box) {
+      var text = box.value.trim();
+      var max = parseInt(box.getAttribute("data-max-length") || "2000", 10);
+      if (text && text.length <= max) {
+        setTimeout(function () { box.value = ""; }, 0);
+      }
+    }
   }, true);
   window.addEventListener("beforeunload", function (e) {
     if (document.querySelector("[data-unsaved=true]")) {

@@ -18,6 +18,8 @@ app = rx.App(
     head_components=[rx.el.script(src="/chat_input.js")],
     stylesheets=["/styles.css"],
 )
+# Reflex's own connection toast is English-only; every page shows the localized 재연결 중… banner instead.
+app.app_wraps.pop((5, "Overlay"), None)
 app.add_page(help_center, route=routes.HELP_CENTER, title="헬프센터", on_load=CustomerChatState.load_help_center)
 app.add_page(widget, route=routes.WIDGET, title="채팅", on_load=CustomerChatState.load_widget)
 app.add_page(inquiry, route=routes.INQUIRY, title="1:1 문의", on_load=InquiryState.load_inquiry)

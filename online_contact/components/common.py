@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from online_contact.config import MAX_MESSAGE_LENGTH
 from online_contact.states.lang import LangState
 
 T = LangState.t
@@ -106,7 +107,7 @@ def composer(on_submit, input_id: str, error, disabled=False) -> rx.Component:
                 resize="none",
                 width="100%",
                 disabled=disabled,
-                custom_attrs={"data-enter-send": "true"},
+                custom_attrs={"data-enter-send": "true", "data-max-length": str(MAX_MESSAGE_LENGTH)},
             ),
             rx.button(T["send"], type="submit", disabled=disabled),
             width="100%",
@@ -116,4 +117,28 @@ def composer(on_submit, input_id: str, error, disabled=False) -> rx.Component:
         on_submit=on_submit,
         reset_on_submit=False,
         width="100%",
+    )
+
+
+def reconnecting_banner() -> rx.Component:
+    """재연결 중… while the websocket is down; events typed meanwhile wait in Reflex's queue."""
+    from reflex_components_core.core.banner import has_connection_errors
+
+    return rx.cond(
+        has_connection_errors,
+        rx.box(
+            rx.hstack(rx.spinner(size="1"), rx.text(T["reconnecting"], size="2", weight="medium"), align="center", spacing="2"),
+            role="status",
+            aria_live="assertive",
+            position="fixed",
+            top="8px",
+            left="50%",
+            transform="translateX(-50%)",
+            z_index="1000",
+            background=rx.color("amber", 4),
+            border=f"1px solid {rx.color('amber', 7)}",
+            padding="6px 14px",
+            border_radius="999px",
+            id="reconnecting",
+        ),
     )

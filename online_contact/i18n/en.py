@@ -73,6 +73,7 @@ MESSAGES = {
     "customer": "Customer",
     "system": "Notice",
     "load_older": "Show earlier messages",
+    "reconnecting": "Reconnecting…",
     "chat_log": "Conversation",
     "minimize": "Close chat window",
     "login_title": "Agent login",

@@ -78,6 +78,7 @@ MESSAGES = {
     "customer": "고객",
     "system": "안내",
     "load_older": "이전 메시지 보기",
+    "reconnecting": "재연결 중…",
     "chat_log": "대화 내용",
     "minimize": "채팅 창 닫기",
     # Login

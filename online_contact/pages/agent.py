@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from online_contact.components.agent_chat import agent_chat_icon, chat_screen, ticket_dialog, top_bar, unsaved_dialog
-from online_contact.components.common import T
+from online_contact.components.common import T, reconnecting_banner
 from online_contact.states.agent_console import AgentConsoleState, TicketListState
 
 
@@ -27,6 +27,7 @@ def agent_home() -> rx.Component:
                 ),
             ),
             chat_screen(),
+            reconnecting_banner(),
             agent_chat_icon(),
             ticket_dialog(),
             unsaved_dialog(),
@@ -44,6 +45,7 @@ def tickets() -> rx.Component:
     return rx.cond(
         TicketListState.agent_id > 0,
         rx.box(
+            reconnecting_banner(),
             top_bar(),
             rx.container(
                 rx.heading(T["ticket_list"], size="6", as_="h1", margin_y="16px"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from online_contact import routes
-from online_contact.components.common import T, language_switch
+from online_contact.components.common import T, language_switch, reconnecting_banner
 from online_contact.components.customer_chat import chat_window, floating_chat, unavailable_dialog
 from online_contact.states.customer_chat import CustomerChatState
 
@@ -38,6 +38,7 @@ def help_center() -> rx.Component:
             ),
             size="3",
         ),
+        reconnecting_banner(),
         floating_chat(),
         min_height="100vh",
     )
@@ -51,6 +52,7 @@ def widget() -> rx.Component:
             chat_window(),
             rx.center(rx.text(T["no_agent"]), height="100%"),
         ),
+        reconnecting_banner(),
         unavailable_dialog(),
         height="100vh",
         width="100%",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from online_contact import routes
-from online_contact.components.common import T, error_text, language_switch
+from online_contact.components.common import T, error_text, language_switch, reconnecting_banner
 from online_contact.states.inquiry import InquiryState
 
 
@@ -19,6 +19,7 @@ def _field(label, name: str, **props) -> rx.Component:
 def inquiry() -> rx.Component:
     """Validated form; on success the ticket number is confirmed."""
     return rx.container(
+        reconnecting_banner(),
         rx.hstack(rx.link(T["back_to_help_center"], href=routes.HELP_CENTER), rx.spacer(), language_switch(), width="100%"),
         rx.heading(T["inquiry_title"], size="7", as_="h1", margin_top="16px"),
         rx.cond(

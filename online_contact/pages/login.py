@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import reflex as rx
 
-from online_contact.components.common import T, error_text, language_switch
+from online_contact.components.common import T, error_text, language_switch, reconnecting_banner
 from online_contact.states.auth import LoginState
 
 
 def login() -> rx.Component:
     return rx.center(
+        reconnecting_banner(),
         rx.card(
             rx.form(
                 rx.vstack(

@@ -27,6 +27,9 @@ class AgentConsoleState(TranscriptMixin, AuthState):
 
     screen_open: bool = False
     active_chat_id: int = 0
+    # "<screen open 0|1>:<chat id>" kept by the browser tab, so a restarted server (fresh state)
+    # puts the agent back where they were.
+    view_memory: str = rx.SessionStorage("", name="oc_agent_view")
     # 고객정보 / 상담정보 being edited, and the values last saved (to mark unsaved edits).
     info_name: str = ""
     info_email: str = ""
@@ -108,6 +111,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
 
     def _clear_info(self) -> None:
         self.active_chat_id = 0
+        self._remember_view()
         self.info_name = self.info_email = self.info_memo = ""
         self.cat1 = self.cat2 = self.cat3 = ""
         self.saved_info = {}
@@ -129,11 +133,17 @@ class AgentConsoleState(TranscriptMixin, AuthState):
             desk = await self.get_state(AgentDesk)
             linked = await desk._link_to(desk_token(agent.id))
             refresh_desk_now(linked, session, agent.id)
+            restored = False
+            if not self.active_chat_id and not self.screen_open and self.view_memory:
+                self._restore_view()
+                restored = True
             if self.active_chat_id:
                 chat = session.get(Chat, self.active_chat_id)
                 if chat is None or chat.agent_id != agent.id or chat.agent_ended_at is not None:
                     self._clear_info()
                 else:
+                    if restored:
+                        self._fill_info(session, chat)
                     await self._link_room(session, chat)
 
     def _transcript_chat_id(self, session) -> int:
@@ -142,6 +152,14 @@ class AgentConsoleState(TranscriptMixin, AuthState):
             return 0
         chat = session.get(Chat, self.active_chat_id)
         return chat.id if chat is not None and chat.agent_id == agent.id else 0
+
+    def _restore_view(self) -> None:
+        screen, _, chat_id = self.view_memory.partition(":")
+        self.screen_open = screen == "1"
+        self.active_chat_id = int(chat_id) if chat_id.isdigit() else 0
+
+    def _remember_view(self) -> None:
+        self.view_memory = f"{int(self.screen_open)}:{self.active_chat_id}"
 
     async def _link_room(self, session, chat: Chat) -> None:
         if chat.id != self.active_chat_id:
@@ -177,6 +195,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
             self.confirm_open = True
             return
         self.screen_open = not self.screen_open
+        self._remember_view()
 
     @rx.event
     async def select_chat(self, chat_id: int):
@@ -202,6 +221,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
                 return
             chat_service.mark_opened(session, chat, agent)
             self.active_chat_id = chat.id
+            self._remember_view()
             self._fill_info(session, chat)
             self.composer_error = self.notice = self.error = ""
             await self._link_room(session, chat)
@@ -230,6 +250,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
     async def _run_pending(self, pending: str):
         if pending == "close":
             self.screen_open = False
+            self._remember_view()
         elif pending.startswith("select:"):
             return await self._open_chat(int(pending.split(":", 1)[1]))
         elif pending == "end":
@@ -306,10 +327,9 @@ class AgentConsoleState(TranscriptMixin, AuthState):
                 chat_service.post_message(session, chat, AUTHOR_AGENT, text, client_id, agent_id=agent.id)
             except ServiceError as exc:
                 self.composer_error = await tr_error(self, exc)
-                return
+                return rx.set_value("agent-input", text)  # the browser cleared it on submit
         self.composer_error = ""
         publish_chat(chat.id, agent.id)
-        return rx.set_value("agent-input", "")
 
     @rx.event
     async def request_rating(self):

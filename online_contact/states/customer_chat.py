@@ -205,10 +205,9 @@ class CustomerChatState(TranscriptMixin, rx.State):
                 chat_id, agent_id = chat.id, chat.agent_id
         except ServiceError as exc:
             self.send_error = await tr_error(self, exc)
-            return
+            return rx.set_value("customer-input", text)  # the browser cleared it on submit
         self.send_error = ""
         publish_chat(chat_id, agent_id)
-        return rx.set_value("customer-input", "")
 
     @rx.event
     async def end_chat(self):

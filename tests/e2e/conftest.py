@@ -66,11 +66,7 @@ class Server:
         return session_scope(self.db_url)
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("server")
-    db_url = f"sqlite:///{tmp / 'e2e.db'}"
-    port = _free_port()
+def server_env(db_url: str) -> dict:
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
@@ -81,12 +77,21 @@ def server(tmp_path_factory) -> Iterator[Server]:
     }
     env.pop("REDIS_URL", None)
     env.pop("REFLEX_REDIS_URL", None)
-    py = sys.executable
-    subprocess.run([py, "-m", "online_contact.manage", "migrate"], cwd=ROOT, env=env, check=True)
-    subprocess.run([py, "-m", "online_contact.manage", "seed"], cwd=ROOT, env=env, check=True)
-    log = tmp / "server.log"
-    reflex = str(Path(py).with_name("reflex"))
-    with log.open("w") as out:
+    return env
+
+
+def prepare_database(db_url: str) -> None:
+    """Migrate and seed the demo workspace, as `make run` does."""
+    env = server_env(db_url)
+    for cmd in ("migrate", "seed"):
+        subprocess.run([sys.executable, "-m", "online_contact.manage", cmd], cwd=ROOT, env=env, check=True)
+
+
+def start_server(db_url: str, port: int, log: Path, extra_env: dict | None = None) -> Server:
+    """`reflex run --env prod` on `port`, returned once the page and the backend answer."""
+    env = {**server_env(db_url), **(extra_env or {})}
+    reflex = str(Path(sys.executable).with_name("reflex"))
+    with log.open("a") as out:
         proc = subprocess.Popen(
             [reflex, "run", "--env", "prod", "--backend-port", str(port), "--backend-host", "127.0.0.1"],
             cwd=ROOT,
@@ -98,13 +103,34 @@ def server(tmp_path_factory) -> Iterator[Server]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log)
-        yield Server(url, db_url, proc, env, log)
+    except BaseException:
+        stop_server(proc)
+        raise
+    return Server(url, db_url, proc, env, log)
+
+
+def stop_server(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """Stop the whole process group (reflex, granian and its workers)."""
+    try:
+        os.killpg(proc.pid, sig)
+        proc.wait(timeout=20)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("server")
+    db_url = f"sqlite:///{tmp / 'e2e.db'}"
+    prepare_database(db_url)
+    srv = start_server(db_url, _free_port(), tmp / "server.log")
+    try:
+        yield srv
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_server(srv.proc)
 
 
 @pytest.fixture(scope="session")

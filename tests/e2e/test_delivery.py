@@ -1,0 +1,77 @@
+"""Delivery guarantee: nothing sent is lost or duplicated across network loss and resends."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+from sqlmodel import select
+
+from online_contact.models import Chat, Message
+
+from .helpers import go_online, login, open_help_center, send, start_chat
+
+
+def _lines(log) -> list[str]:
+    return [t.split("\n")[0] for t in log.locator(".oc-message").all_inner_texts()]
+
+
+def test_offline_customer_catches_up_and_queued_messages_are_sent(customer, agent, reset):
+    base = reset.url
+    login(agent, base, "agent1@example.com")
+    go_online(agent)
+    open_help_center(customer, base)
+    start_chat(customer, name="오프라인")
+    agent.get_by_role("button", name="채팅", exact=True).click()
+    agent.get_by_role("navigation", name="채팅 목록").get_by_role("button", name="오프라인").click()
+    customer_log = customer.get_by_role("log", name="대화 내용")
+    agent_log = agent.get_by_role("log", name="대화 내용")
+
+    customer.context.set_offline(True)
+    expect(customer.get_by_text("재연결 중…")).to_be_visible()
+    for i in range(1, 4):
+        send(agent, f"상담원 메시지 {i}")
+    for i in range(1, 3):
+        send(customer, f"고객 메시지 {i}")
+    expect(agent_log).to_contain_text("상담원 메시지 3")
+    customer.wait_for_timeout(3000)
+    customer.context.set_offline(False)
+    expect(customer.get_by_text("재연결 중…")).to_have_count(0)
+    expect(customer_log).to_contain_text("고객 메시지 2")
+    expect(agent_log).to_contain_text("고객 메시지 2")
+    expect(customer_log.locator(".oc-message")).to_have_count(6)
+    assert _lines(customer_log) == _lines(agent_log)
+    with reset.session() as s:
+        chat = s.exec(select(Chat).order_by(Chat.id.desc())).first()
+        stored = [m.text for m in s.exec(select(Message).where(Message.chat_id == chat.id).order_by(Message.seq))]
+    assert sorted(stored[1:]) == sorted([f"상담원 메시지 {i}" for i in (1, 2, 3)] + ["고객 메시지 1", "고객 메시지 2"])
+    assert _lines(customer_log) == stored
+
+
+def test_same_client_message_id_sent_twice_is_stored_once(customer, agent, reset):
+    """The websocket frame of a send is delivered twice (a resend after a timeout)."""
+    base = reset.url
+    login(agent, base, "agent1@example.com")
+    go_online(agent)
+
+    def duplicate_sends(ws):
+        server = ws.connect_to_server()
+
+        def to_server(message):
+            server.send(message)
+            if isinstance(message, str) and "customer_chat_state.send" in message:
+                server.send(message)  # the very same frame, same client message id
+
+        ws.on_message(to_server)
+        server.on_message(lambda message: ws.send(message))
+
+    customer.route_web_socket("**/_event/**", duplicate_sends)
+    open_help_center(customer, base)
+    start_chat(customer, name="중복")
+    send(customer, "한 번만 저장되어야 합니다")
+    log = customer.get_by_role("log", name="대화 내용")
+    expect(log).to_contain_text("한 번만 저장되어야 합니다")
+    customer.wait_for_timeout(1000)
+    expect(log.get_by_text("한 번만 저장되어야 합니다", exact=True)).to_have_count(1)
+    with reset.session() as s:
+        chat = s.exec(select(Chat).order_by(Chat.id.desc())).first()
+        rows = s.exec(select(Message).where(Message.chat_id == chat.id, Message.text == "한 번만 저장되어야 합니다")).all()
+    assert len(rows) == 1
