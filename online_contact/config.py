@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,6 +27,21 @@ def redis_url() -> str | None:
 def session_hours() -> int:
     """How long an agent's login lasts (OC_SESSION_HOURS, default 12 hours: one long shift)."""
     return int(os.environ.get("OC_SESSION_HOURS", "12"))
+
+
+def display_timezone() -> ZoneInfo:
+    """The time zone for times shown in the UI (OC_TIMEZONE, default Asia/Seoul)."""
+    try:
+        return ZoneInfo(os.environ.get("OC_TIMEZONE", "Asia/Seoul"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_time(moment: datetime, fmt: str = "%H:%M") -> str:
+    """A stored (UTC) time as text in the display time zone."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(display_timezone()).strftime(fmt)
 
 
 MAX_MESSAGE_LENGTH = 2000

@@ -10,7 +10,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from online_contact.config import MAX_MESSAGE_LENGTH, MESSAGE_WINDOW
+from online_contact.config import MAX_MESSAGE_LENGTH, MESSAGE_WINDOW, local_time
 from online_contact.models import Agent, Category, Chat, ConsentRecord, Customer, Message, Rating
 from online_contact.models._base import utcnow
 from online_contact.models.chat import (
@@ -58,7 +58,7 @@ def view(message: Message) -> MessageView:
         seq=message.seq,
         author=message.author,
         text=message.text,
-        time=message.created_at.strftime("%H:%M"),
+        time=local_time(message.created_at),
         client_msg_id=message.client_msg_id,
     )
 
@@ -170,7 +170,7 @@ def post_message(
     if author == AUTHOR_CUSTOMER and (chat.customer_ended_at or chat.agent_ended_at):
         raise ServiceError("error.chat_ended")
     if author == AUTHOR_AGENT:
-        if chat.agent_id != agent_id:
+        if agent_id is None or chat.agent_id != agent_id:
             raise NotAllowed()
         if chat.agent_ended_at:
             raise ServiceError("error.chat_ended")
@@ -361,11 +361,9 @@ def request_rating(session: Session, chat: Chat, agent: Agent) -> Message:
 
 def rate(session: Session, chat: Chat, score: int, comment: str = "") -> Rating:
     """Store the customer's rating (1–5, optional comment). Commits."""
-    try:
-        score = int(score)
-    except (TypeError, ValueError):
-        raise ServiceError("error.rating_score") from None
-    if not 1 <= score <= 5:
+    if isinstance(score, str) and score.strip().isdigit():
+        score = int(score.strip())
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
         raise ServiceError("error.rating_score")
     comment = (comment or "").strip()
     if len(comment) > 1000:

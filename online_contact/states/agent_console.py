@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from online_contact import routes
+from online_contact.config import local_time
 from online_contact.models.chat import AUTHOR_AGENT, CHANNEL_HELP_CENTER, Chat
 from online_contact.realtime import AgentDesk, ChatRoom, publish_assignments, publish_chat, refresh_desk_now, refresh_room_now
 from online_contact.realtime.publish import desk_token, room_token
@@ -437,7 +438,7 @@ class TicketListState(AuthState):
                     "email": t.requester_email,
                     "chat_id": t.chat_id or 0,
                     "status": t.status,
-                    "created_at": t.created_at.strftime("%Y-%m-%d %H:%M"),
+                    "created_at": local_time(t.created_at, "%Y-%m-%d %H:%M"),
                 }
                 for t in ticket_service.recent_tickets(session)
             ]
