@@ -6,7 +6,7 @@ import reflex as rx
 
 from online_contact import routes
 from online_contact.config import local_time
-from online_contact.models.chat import AUTHOR_AGENT, CHANNEL_HELP_CENTER, Chat
+from online_contact.models.chat import AUTHOR_AGENT, Chat
 from online_contact.realtime import AgentDesk, ChatRoom, publish_assignments, publish_chat, refresh_desk_now, refresh_room_now
 from online_contact.realtime.publish import desk_token, room_token
 from online_contact.services import agents as agent_service

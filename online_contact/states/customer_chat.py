@@ -18,7 +18,7 @@ from online_contact.services.db import session_scope
 from online_contact.services.errors import ServiceError
 from online_contact.services.settings import get_settings
 
-from .lang import LangState, tr, tr_error
+from .lang import LangState, tr_error
 from .transcript import TranscriptMixin
 
 PHASE_IDLE = "idle"

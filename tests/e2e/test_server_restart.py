@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from online_contact.models import Chat, Message
 
-from .conftest import _free_port, prepare_database, start_server, stop_server
+from tests.support import free_port, prepare_database, start_server, stop_server
 from .helpers import go_online, login, open_help_center, send, start_chat
 
 
@@ -18,7 +18,7 @@ from .helpers import go_online, login, open_help_center, send, start_chat
 def own_server(tmp_path):
     db_url = f"sqlite:///{tmp_path / 'restart.db'}"
     prepare_database(db_url)
-    port = _free_port()
+    port = free_port()
     srv = start_server(db_url, port, tmp_path / "server.log")
     holder = {"server": srv, "port": port, "tmp": tmp_path, "db_url": db_url}
     yield holder

@@ -1,0 +1,92 @@
+"""The schema and the assignment rules on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import psycopg
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+from sqlmodel import SQLModel, select
+
+import online_contact.models  # noqa: F401  (registers the tables)
+from online_contact.manage import migrate
+from online_contact.models import Agent, Chat
+from online_contact.services import chats as chat_service
+from online_contact.services import customers as customer_service
+from online_contact.services.db import session_scope
+
+from .conftest import PG_ADMIN, schema_url
+
+
+def test_migrations_run_clean_on_postgresql():
+    schema = f"oc_mig_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    engine = create_engine(schema_url(schema))
+    try:
+        migrate(schema_url(schema))
+        with engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+            assert set(SQLModel.metadata.tables) <= tables
+            diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+            assert diff == [], diff
+            assert conn.execute(text("select version_num from alembic_version")).scalar()
+        migrate(schema_url(schema))  # a second run is a no-op
+    finally:
+        engine.dispose()
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def test_fifty_chats_at_once_with_three_agents_are_each_assigned_once(pg_url):
+    limit, agents_online, chats = 15, 3, 50
+    with session_scope(pg_url) as s:
+        agents = s.exec(select(Agent).order_by(Agent.id)).all()
+        for a in agents:
+            a.status = "online" if a.email in ("agent1@example.com", "agent2@example.com", "admin@example.com") else "offline"
+            a.max_open_chats = limit
+            a.open_chat_count = 0
+            s.add(a)
+        online_ids = {a.id for a in agents if a.status == "online"}
+    assert len(online_ids) == agents_online
+
+    barrier = threading.Barrier(chats)
+    errors: list[BaseException] = []
+    started: list[int] = []
+
+    def start_one(i: int) -> None:
+        try:
+            with session_scope(pg_url) as s:
+                customer = customer_service.customer_for_visitor(s, f"load-{uuid.uuid4().hex}", create=True)
+                consent = customer_service.record_consent(s, customer, True, "127.0.0.1")
+                s.commit()
+                barrier.wait(timeout=60)
+                chat = chat_service.start_chat(s, customer, consent, name=f"고객{i}")
+                started.append(chat.id)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start_one, args=(i,)) for i in range(chats)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert len(started) == chats
+
+    with session_scope(pg_url) as s:
+        rows = s.exec(select(Chat).where(Chat.id.in_(started))).all()
+        counts = {a.id: a.open_chat_count for a in s.exec(select(Agent))}
+    assigned = [c for c in rows if c.agent_id is not None]
+    waiting = [c for c in rows if c.agent_id is None]
+    assert len(assigned) == min(chats, limit * agents_online)
+    assert all(c.status == "waiting" for c in waiting)
+    assert {c.agent_id for c in assigned} <= online_ids
+    per_agent = {aid: sum(1 for c in assigned if c.agent_id == aid) for aid in online_ids}
+    # A chat claimed twice would leave an agent's counter above the chats it really holds.
+    assert per_agent == {aid: counts[aid] for aid in online_ids}
+    assert max(per_agent.values()) <= limit
+    assert all(c.assignment_reason for c in assigned)

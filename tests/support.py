@@ -1,0 +1,117 @@
+"""Running the real app for tests: a production server (`reflex run --env prod`) on its own
+database, and Debian's chromium for Playwright."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(url + "/api/health", timeout=2) as r:
+                if r.status == 200:
+                    # The frontend build is mounted once the backend answers; check the page too.
+                    with urllib.request.urlopen(url + "/", timeout=5) as page:
+                        if page.status == 200:
+                            return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise RuntimeError(f"server did not become healthy:\n{log.read_text()[-4000:]}")
+
+
+class Server:
+    """The app under test and a way to arrange its database directly."""
+
+    def __init__(self, url: str, db_url: str, proc: subprocess.Popen, env: dict, log: Path):
+        self.url, self.db_url, self.proc, self.env, self.log = url, db_url, proc, env, log
+
+    def session(self):
+        from online_contact.services.db import session_scope
+
+        return session_scope(self.db_url)
+
+
+def server_env(db_url: str) -> dict:
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "REFLEX_DB_URL": db_url,
+        "REFLEX_TELEMETRY_ENABLED": "false",
+        "REFLEX_USE_SYSTEM_BUN": "1",
+        "PATH": f"{ROOT / '.tools/node_modules/.bin'}:{ROOT / '.venv/bin'}:{os.environ.get('PATH', '')}",
+    }
+    env.pop("REDIS_URL", None)
+    env.pop("REFLEX_REDIS_URL", None)
+    return env
+
+
+def prepare_database(db_url: str) -> None:
+    """Migrate and seed the demo workspace, as `make run` does."""
+    env = server_env(db_url)
+    for cmd in ("migrate", "seed"):
+        subprocess.run([sys.executable, "-m", "online_contact.manage", cmd], cwd=ROOT, env=env, check=True)
+
+
+def start_server(db_url: str, port: int, log: Path, extra_env: dict | None = None) -> Server:
+    """`reflex run --env prod` on `port`, returned once the page and the backend answer."""
+    env = {**server_env(db_url), **(extra_env or {})}
+    reflex = str(Path(sys.executable).with_name("reflex"))
+    with log.open("a") as out:
+        proc = subprocess.Popen(
+            [reflex, "run", "--env", "prod", "--backend-port", str(port), "--backend-host", "127.0.0.1"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc, log)
+    except BaseException:
+        stop_server(proc)
+        raise
+    return Server(url, db_url, proc, env, log)
+
+
+def stop_server(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """Stop the whole process group (reflex, granian and its workers)."""
+    try:
+        os.killpg(proc.pid, sig)
+        proc.wait(timeout=20)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
