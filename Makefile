@@ -18,7 +18,7 @@ ifdef WORKERS
 export GRANIAN_WORKERS := $(WORKERS)
 endif
 
-.PHONY: run test deps test-deps migrate seed unit e2e clean
+.PHONY: run test deps test-deps migrate seed unit e2e integration bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -60,6 +60,17 @@ unit: test-deps
 
 e2e: test-deps
 	$(PY) -m pytest tests/e2e
+
+integration: test-deps
+	$(PY) -m pytest tests/integration
+
+$(VENV)/.bench-installed: $(VENV)/.test-installed
+	$(PY) -m pip install -q -e ".[test,bench]"
+	touch $@
+
+# Latency / memory / CPU against a bare socket.io floor; prints a table (see README).
+bench: test-deps $(VENV)/.bench-installed
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf .web .states frontend.zip backend.zip

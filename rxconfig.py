@@ -10,7 +10,9 @@ config = rx.Config(
     app_name="online_contact",
     db_url=database_url(),
     redis_url=_redis,
-    state_manager_mode="redis" if _redis else "disk",
+    # Without Redis there is one worker; `reflex run` wipes the disk manager at start anyway, so
+    # memory saves the per-event pickling to disk.
+    state_manager_mode="redis" if _redis else "memory",
     telemetry_enabled=False,
     show_built_with_reflex=False,
     plugins=[rx.plugins.SitemapPlugin(), rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", radius="medium"))],

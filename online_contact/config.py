@@ -45,5 +45,7 @@ def local_time(moment: datetime, fmt: str = "%H:%M") -> str:
 
 
 MAX_MESSAGE_LENGTH = 2000
-MESSAGE_WINDOW = 100
+# Messages kept in a chat room's shared state (each change re-sends the list to every tab);
+# older ones are loaded per tab on request.
+MESSAGE_WINDOW = 50
 CONSENT_VERSION = "2026-11-v1"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import reflex as rx
 
 
@@ -21,6 +23,9 @@ class ChatRoom(rx.SharedState):
     # seq of the latest satisfaction guide message sent by the agent's 평가 (0 = none).
     rating_request_seq: int = 0
     queue_position: int = 0
+    # Backend-only: what the last refresh saw, so the next one reads only what changed.
+    _agent_id: int = -1
+    _rating_requested: datetime | None = None
 
 
 class AgentDesk(rx.SharedState):

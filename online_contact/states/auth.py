@@ -26,7 +26,7 @@ class AuthState(rx.State):
 
     def _agent(self, session: Session) -> Agent | None:
         """The logged-in agent, re-checked against the database (sessions expire)."""
-        agent = auth_service.agent_for_token(session, self.auth_token)
+        agent = auth_service.agent_for_token(session, self.auth_token) if self.auth_token else None
         if agent is None:
             self.agent_id, self.agent_name, self.agent_role = 0, "", ""
             return None
