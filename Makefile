@@ -40,6 +40,8 @@ seed: migrate
 	$(PY) -m online_contact.manage seed
 
 run: seed
+	@if [ -n "$(WORKERS)" ] && [ "$(WORKERS)" != "1" ] && [ -z "$$REDIS_URL" ]; then \
+	  echo "WORKERS=$(WORKERS) needs REDIS_URL (without Redis, workers cannot reach each other's tabs)"; exit 2; fi
 	@echo "Serving on http://localhost:$(PORT)"
 	$(VENV)/bin/reflex run --env prod --backend-port $(PORT) --backend-host 0.0.0.0
 

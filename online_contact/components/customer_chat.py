@@ -105,7 +105,7 @@ def rating_form() -> rx.Component:
             width="100%",
         ),
         on_submit=S.submit_rating,
-        reset_on_submit=True,
+        reset_on_submit=False,
         padding="10px",
         border_top=f"1px solid {rx.color('gray', 5)}",
         aria_label=T["rating_title"],
@@ -122,9 +122,13 @@ def _status_line() -> rx.Component:
             rx.callout(T["agent_ended"], icon="info", size="1", role="status"),
             rx.cond(
                 ChatRoom.status == "waiting",
-                rx.callout(
-                    rx.text(T["waiting_agent"], " ", T["queue_position"], ": ", ChatRoom.queue_position),
-                    icon="clock",
+                rx.callout.root(
+                    rx.callout.icon(rx.icon("clock")),
+                    rx.vstack(
+                        rx.callout.text(T["waiting_agent"], " ", T["queue_position"], ": ", ChatRoom.queue_position),
+                        rx.link(T["waiting_inquiry"], href=routes.INQUIRY, size="1"),
+                        spacing="1",
+                    ),
                     size="1",
                     role="status",
                 ),

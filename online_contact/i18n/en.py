@@ -58,6 +58,7 @@ MESSAGES = {
     "message_label": "Message",
     "send": "Send",
     "waiting_agent": "Waiting for an agent.",
+    "waiting_inquiry": "Can't wait? Leave a 1:1 inquiry.",
     "queue_position": "Place in queue",
     "connected_to": "Your agent",
     "you_ended": "You ended the chat. Thank you.",

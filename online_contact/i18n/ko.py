@@ -63,6 +63,7 @@ MESSAGES = {
     "message_label": "메시지",
     "send": "전송",
     "waiting_agent": "상담원 연결을 기다리고 있습니다.",
+    "waiting_inquiry": "기다리기 어려우시면 1:1 문의를 남겨 주세요.",
     "queue_position": "대기 순서",
     "connected_to": "연결된 상담원",
     "you_ended": "대화를 종료했습니다. 이용해 주셔서 감사합니다.",

@@ -8,7 +8,14 @@ Rooms are never the source of truth: ``publish`` re-reads the database under the
 and replaces the room's fields, so a late or repeated refresh can only converge, never regress.
 """
 
-from .publish import refresh_desk_now, refresh_room_now, publish_assignments, publish_chat, publish_desk
+from .publish import (
+    publish_assignments,
+    publish_chat,
+    publish_chat_from,
+    publish_desk,
+    refresh_desk_now,
+    refresh_room_now,
+)
 from .rooms import AgentDesk, ChatRoom
 
 __all__ = [
@@ -16,6 +23,7 @@ __all__ = [
     "ChatRoom",
     "publish_assignments",
     "publish_chat",
+    "publish_chat_from",
     "publish_desk",
     "refresh_desk_now",
     "refresh_room_now",

@@ -62,18 +62,25 @@ def refresh_room_now(room: ChatRoom, session: Session, chat_id: int) -> None:
     chat = session.get(Chat, chat_id, populate_existing=True)
     if chat is None:
         return
+    window: list[dict] | None = None
     if room.chat_id != chat.id or chat.last_seq < room.last_seq:
-        room.chat_id = chat.id
-        room.messages = [m.as_dict() for m in chat_service.recent_messages(session, chat.id, MESSAGE_WINDOW)]
-        room._agent_id = -1
-        room._rating_requested = None
+        window = _full_window(session, chat.id)
     elif chat.last_seq > room.last_seq:
-        new = chat_service.messages_after(session, chat.id, room.last_seq, MESSAGE_WINDOW)
-        if new and new[0].seq == room.last_seq + 1:
-            room.messages = (room.messages + [m.as_dict() for m in new])[-MESSAGE_WINDOW:]
-        else:
-            room.messages = [m.as_dict() for m in chat_service.recent_messages(session, chat.id, MESSAGE_WINDOW)]
-    room.last_seq = chat.last_seq
+        # One more than the window: more new messages than that means a full reload.
+        new = chat_service.messages_after(session, chat.id, room.last_seq, MESSAGE_WINDOW + 1)
+        if len(new) > MESSAGE_WINDOW or (new and new[0].seq != room.last_seq + 1):
+            window = _full_window(session, chat.id)
+        elif new:
+            window = (room.messages + [m.as_dict() for m in new])[-MESSAGE_WINDOW:]
+    if window is not None:
+        if room.chat_id != chat.id:
+            room.chat_id = chat.id
+            room._agent_id = -1
+            room._rating_requested = None
+        room.messages = window
+        # What was actually loaded, not chat.last_seq: a message committed between the two
+        # reads is then picked up by the next refresh instead of being skipped or doubled.
+        room.last_seq = int(window[-1]["seq"]) if window else 0
     if room._agent_id != (chat.agent_id or 0):
         agent = session.get(Agent, chat.agent_id) if chat.agent_id else None
         room.agent_name = agent.name if agent else ""
@@ -97,6 +104,10 @@ def refresh_room_now(room: ChatRoom, session: Session, chat_id: int) -> None:
                 .limit(1)
             ).first()
         room.rating_request_seq = seq or 0
+
+
+def _full_window(session: Session, chat_id: int) -> list[dict]:
+    return [m.as_dict() for m in chat_service.recent_messages(session, chat_id, MESSAGE_WINDOW)]
 
 
 def refresh_desk_now(desk: AgentDesk, session: Session, agent_id: int) -> None:
@@ -167,6 +178,30 @@ def publish_chat(chat_id: int, agent_id: int | None) -> None:
     """A chat changed: its room and its agent's desk."""
     publish_room(chat_id)
     publish_desk(agent_id)
+
+
+async def publish_chat_from(state: rx.State, chat_id: int, agent_id: int | None) -> None:
+    """Like publish_chat, from a handler of a tab that may itself be linked to those rooms.
+
+    A room this tab is linked to is already loaded and locked for the event, so it is
+    refreshed in place: Reflex sends the change to the other linked tabs and this tab gets it
+    in the event's own response. That saves a state round trip per message; rooms the tab is
+    not linked to are refreshed by a task as usual.
+    """
+    room = await state.get_state(ChatRoom)
+    desk = await state.get_state(AgentDesk)
+    room_here = getattr(room, "_linked_to", "") == room_token(chat_id)
+    desk_here = bool(agent_id) and getattr(desk, "_linked_to", "") == desk_token(agent_id)
+    if room_here or desk_here:
+        with session_scope() as session:
+            if room_here:
+                refresh_room_now(room, session, chat_id)
+            if desk_here:
+                refresh_desk_now(desk, session, agent_id)
+    if not room_here:
+        publish_room(chat_id)
+    if not desk_here:
+        publish_desk(agent_id)
 
 
 def publish_queue() -> None:

@@ -31,6 +31,10 @@ PROCESSED = "processed"  # 처리
 UNPROCESSED = "unprocessed"  # 미처리 (statistics: 포기 / abandoned)
 
 MAX_CHANNEL = 2000
+DEFAULT_SATISFACTION_GUIDE = {
+    "ko": "상담은 만족스러우셨나요? 평가를 남겨 주세요.",
+    "en": "Were you satisfied with this chat? Please leave a rating.",
+}
 
 
 @dataclass(frozen=True)
@@ -349,7 +353,9 @@ def request_rating(session: Session, chat: Chat, agent: Agent) -> Message:
         raise ServiceError("error.chat_ended")
     settings = settings_service.get_settings(session)
     texts = settings_service.texts(session, settings, chat.language)
-    guide = texts.satisfaction_guide if texts and texts.satisfaction_guide else "상담은 만족스러우셨나요? 평가를 남겨 주세요."
+    guide = texts.satisfaction_guide if texts and texts.satisfaction_guide else DEFAULT_SATISFACTION_GUIDE.get(
+        chat.language, DEFAULT_SATISFACTION_GUIDE["ko"]
+    )
     chat.rating_requested_at = utcnow()
     chat.rating_requested_by = agent.id
     session.add(chat)

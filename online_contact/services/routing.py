@@ -200,3 +200,32 @@ def drain_queue(session: Session, settings: ChatSettings) -> list[Assignment]:
             continue
         done.append(result)
     return done
+
+
+def requeue_unopened(session: Session, agent_id: int) -> list[int]:
+    """Put back in the queue the chats given to an agent who has left before opening them.
+
+    Conditional updates: a chat the agent opened meanwhile stays theirs. Commits.
+    """
+    ids = list(
+        session.exec(
+            select(Chat.id).where(
+                Chat.agent_id == agent_id,
+                Chat.status == CHAT_OPEN,
+                Chat.agent_opened_at.is_(None),
+                Chat.customer_ended_at.is_(None),
+            )
+        )
+    )
+    moved = []
+    for chat_id in ids:
+        done = session.exec(
+            update(Chat)
+            .where(Chat.id == chat_id, Chat.agent_id == agent_id, Chat.agent_opened_at.is_(None))
+            .values(agent_id=None, status=CHAT_WAITING, assigned_at=None, assignment_reason="")
+        ).rowcount
+        if done == 1:
+            release_slot(session, agent_id)
+            moved.append(chat_id)
+    session.commit()
+    return moved

@@ -7,7 +7,7 @@ import reflex as rx
 from online_contact import routes
 from online_contact.config import local_time
 from online_contact.models.chat import AUTHOR_AGENT, Chat
-from online_contact.realtime import AgentDesk, ChatRoom, publish_assignments, publish_chat, refresh_desk_now, refresh_room_now
+from online_contact.realtime import AgentDesk, ChatRoom, publish_assignments, publish_chat_from, refresh_desk_now, refresh_room_now
 from online_contact.realtime.publish import desk_token, room_token
 from online_contact.services import agents as agent_service
 from online_contact.services import categories as category_service
@@ -53,6 +53,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
     ticket_error: str = ""
     confirm_open: bool = False
     _pending: str = ""
+    _ticket_chat_id: int = 0
 
     # ---- derived ---------------------------------------------------------------------------
     @rx.var
@@ -126,7 +127,8 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         with session_scope() as session:
             agent, redirect = self._require(session)
             if redirect:
-                return redirect
+                self._clear_info()
+                return [*(await self._drop_links()), redirect]
             self.categories = [
                 {"id": str(c["id"]), "name": c["name"], "parent": str(c["parent_id"] or "")}
                 for c in category_service.active_tree(session)
@@ -306,7 +308,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
             chat_id, agent_id = chat.id, agent.id
         self.error = ""
         self.notice = await tr(self, "saved")
-        publish_chat(chat_id, agent_id)
+        await publish_chat_from(self, chat_id, agent_id)
         return True
 
     @rx.event
@@ -330,7 +332,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
                 self.composer_error = await tr_error(self, exc)
                 return rx.set_value("agent-input", text)  # the browser cleared it on submit
         self.composer_error = ""
-        publish_chat(chat.id, agent.id)
+        await publish_chat_from(self, chat.id, agent.id)
 
     @rx.event
     async def request_rating(self):
@@ -346,7 +348,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
                 self.error = await tr_error(self, exc)
                 return
         self.notice = await tr(self, "rating_requested")
-        publish_chat(chat.id, agent.id)
+        await publish_chat_from(self, chat.id, agent.id)
 
     @rx.event
     async def end_chat(self):
@@ -374,12 +376,16 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         self._clear_info()
         self.notice = await tr(self, "chat_ended_ok")
         self.error = ""
-        publish_chat(chat_id, None)
+        await publish_chat_from(self, chat_id, None)
         publish_assignments(assignments)
 
     # ---- tickets ---------------------------------------------------------------------------
     @rx.event
     async def open_ticket_dialog(self):
+        if self._ticket_chat_id == self.active_chat_id and self.ticket_subject:
+            self.ticket_open = True  # reopened: keep what was typed
+            return
+        self._ticket_chat_id = self.active_chat_id
         name = self.info_name or f"#{self.active_chat_id}"
         self.ticket_subject = await tr(self, "ticket_subject_default", id=self.active_chat_id, name=name)
         self.ticket_body = self.info_memo
@@ -416,6 +422,8 @@ class AgentConsoleState(TranscriptMixin, AuthState):
                 self.ticket_error = await tr_error(self, exc)
                 return
         self.ticket_open = False
+        self.ticket_subject = self.ticket_body = ""
+        self._ticket_chat_id = 0
         self.notice = await tr(self, "ticket_created", id=ticket.id)
 
 
@@ -425,10 +433,14 @@ class TicketListState(AuthState):
     tickets: list[dict[str, str | int]] = []
 
     @rx.event
-    def load_tickets(self):
+    async def load_tickets(self):
         with session_scope() as session:
-            if self._agent(session) is None:
-                return rx.redirect(routes.LOGIN)
+            agent = self._agent(session)
+            if agent is None:
+                return [*(await self._drop_links()), rx.redirect(routes.LOGIN)]
+            # The top bar shows the agent's status and 대화중 here too.
+            desk = await self.get_state(AgentDesk)
+            refresh_desk_now(await desk._link_to(desk_token(agent.id)), session, agent.id)
             self.tickets = [
                 {
                     "id": t.id,

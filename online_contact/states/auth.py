@@ -33,8 +33,20 @@ class AuthState(rx.State):
         self.agent_id, self.agent_name, self.agent_role = agent.id, agent.name, agent.role
         return agent
 
+    async def _drop_links(self) -> list:
+        """Stop this tab from receiving the agent's desk and chat (e.g. on a shared computer)."""
+        from online_contact.realtime import AgentDesk, ChatRoom
+
+        events: list = []
+        for cls in (AgentDesk, ChatRoom):
+            shared = await self.get_state(cls)
+            links = shared._reflex_internal_links or {}
+            if shared.get_full_name() in links:
+                events += await shared._unlink()
+        return events
+
     @rx.event
-    def logout(self):
+    async def logout(self):
         """End the session on the server and in the browser."""
         with session_scope() as session:
             agent = self._agent(session)
@@ -44,7 +56,7 @@ class AuthState(rx.State):
                 auth_service.end_session(session, self.auth_token)
         self.auth_token = ""
         self.agent_id, self.agent_name, self.agent_role = 0, "", ""
-        return rx.redirect(routes.LOGIN)
+        return [*(await self._drop_links()), rx.redirect(routes.LOGIN)]
 
 
 class LoginState(AuthState):

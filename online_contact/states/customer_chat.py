@@ -9,7 +9,7 @@ import reflex as rx
 
 from online_contact.i18n import normalize
 from online_contact.models.chat import AUTHOR_CUSTOMER, CHANNEL_HELP_CENTER, Chat
-from online_contact.realtime import ChatRoom, publish_chat, refresh_room_now
+from online_contact.realtime import ChatRoom, publish_chat_from, refresh_room_now
 from online_contact.realtime.publish import publish_queue, room_token
 from online_contact.services import chats as chat_service
 from online_contact.services import customers as customer_service
@@ -148,6 +148,10 @@ class CustomerChatState(TranscriptMixin, rx.State):
             with session_scope() as session:
                 if not get_settings(session).chat_enabled:
                     raise ServiceError("error.chat_disabled")
+                if not routing.any_agent_online(session):
+                    # Everyone left while the customer read the consent text.
+                    self.phase, self.panel_open = PHASE_UNAVAILABLE, False
+                    return
                 name, email = customer_service.clean_contact(
                     str(form_data.get("name", "")), str(form_data.get("email", ""))
                 )
@@ -185,7 +189,7 @@ class CustomerChatState(TranscriptMixin, rx.State):
         self.rating_open = False
         self.rating_dismissed_seq = 0
         if agent_id:
-            publish_chat(chat.id, agent_id)
+            await publish_chat_from(self, chat.id, agent_id)
         else:
             publish_queue()
         return rx.set_focus("customer-input")
@@ -207,7 +211,7 @@ class CustomerChatState(TranscriptMixin, rx.State):
             self.send_error = await tr_error(self, exc)
             return rx.set_value("customer-input", text)  # the browser cleared it on submit
         self.send_error = ""
-        publish_chat(chat_id, agent_id)
+        await publish_chat_from(self, chat_id, agent_id)
 
     @rx.event
     async def end_chat(self):
@@ -218,7 +222,7 @@ class CustomerChatState(TranscriptMixin, rx.State):
                 return
             chat_service.end_by_customer(session, chat)
             chat_id, agent_id = chat.id, chat.agent_id
-        publish_chat(chat_id, agent_id)
+        await publish_chat_from(self, chat_id, agent_id)
         if not agent_id:
             publish_queue()
 

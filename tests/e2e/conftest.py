@@ -18,7 +18,9 @@ def server(tmp_path_factory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("server")
     db_url = f"sqlite:///{tmp / 'e2e.db'}"
     prepare_database(db_url)
-    srv = start_server(db_url, free_port(), tmp / "server.log")
+    # Presence runs every second and treats an agent without tabs for 4 s as gone.
+    presence = {"OC_PRESENCE_SECONDS": "1", "OC_AWAY_SECONDS": "4"}
+    srv = start_server(db_url, free_port(), tmp / "server.log", extra_env=presence)
     try:
         yield srv
     finally:

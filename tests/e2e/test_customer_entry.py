@@ -107,3 +107,29 @@ def test_english_is_the_second_language(customer, agent, reset):
     )
     customer.get_by_role("button", name="한국어").click()
     expect(customer.get_by_role("button", name="대화 종료")).to_be_visible()
+
+
+def test_an_agent_who_closed_the_browser_stops_receiving_chats(browser, customer, reset):
+    """Presence: the Online agent's only tab closes; they go Offline and customers see 부재중."""
+    from online_contact.models import Agent
+
+    base = reset.url
+    ctx = browser.new_context(locale="ko-KR")
+    agent = ctx.new_page()
+    login(agent, base, "agent1@example.com")
+    go_online(agent)
+    ctx.close()
+    deadline_ms = 20_000
+    with reset.session() as s:
+        assert s.exec(select(Agent).where(Agent.email == "agent1@example.com")).one().status == "online"
+    customer.wait_for_timeout(1000)
+    for _ in range(deadline_ms // 500):
+        with reset.session() as s:
+            if s.exec(select(Agent).where(Agent.email == "agent1@example.com")).one().status == "offline":
+                break
+        customer.wait_for_timeout(500)
+    else:
+        raise AssertionError("the agent who left is still Online")
+    open_help_center(customer, base)
+    customer.get_by_role("button", name="채팅", exact=True).click()
+    expect(customer.get_by_role("alertdialog")).to_contain_text("상담원 부재중")

@@ -530,3 +530,20 @@ def test_concurrent_assign_of_many_chats_respects_limits(db_url, session, make):
     assert all(c.status == CHAT_WAITING for c in waiting)
     assert all(c.status == CHAT_OPEN for c in stored_chats if c.agent_id is not None)
     assert not session.exec(select(Chat).where(Chat.status == CHAT_OPEN, Chat.agent_id.is_(None))).all()
+
+
+def test_requeue_unopened_gives_back_only_chats_the_agent_never_opened(session, make):
+    from online_contact.services import chats as chat_service
+
+    make.offline_demo_agents()
+    agent = make.agent("leaver")
+    opened = make.start(name="열어본 고객")
+    unopened = make.start(name="안 열어본 고객")
+    assert opened.agent_id == unopened.agent_id == agent.id
+    chat_service.mark_opened(session, opened, agent)
+    moved = routing.requeue_unopened(session, agent.id)
+    assert moved == [unopened.id]
+    back = make.reload(Chat, unopened.id)
+    assert (back.status, back.agent_id) == ("waiting", None)
+    assert make.reload(Chat, opened.id).agent_id == agent.id
+    assert make.reload(Agent, agent.id).open_chat_count == 1

@@ -1,0 +1,102 @@
+"""Agent presence and room keep-alive, run as a lifespan task in every worker.
+
+- An agent marked Online whose tabs are all gone (closed, crashed, lost network) for
+  OC_AWAY_SECONDS (default 180) is set Offline, and the chats given to them that they never
+  opened go back to the queue, so no customer waits on someone who left.
+- Every pass also refreshes the desks of Online agents and, every few passes, the rooms of
+  open chats: shared states idle for Reflex's token expiration (1 hour) would otherwise be
+  dropped, and their tabs would stop receiving pushes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+
+import reflex as rx
+from sqlmodel import select
+
+from online_contact.models import Agent, Chat
+from online_contact.models.agent import STATUS_OFFLINE, STATUS_ONLINE
+from online_contact.models.chat import CHAT_OPEN, CHAT_WAITING
+from online_contact.services import agents as agent_service
+from online_contact.services import routing
+from online_contact.services.db import session_scope
+from online_contact.services.settings import get_settings
+
+from .publish import _app, desk_token, publish_assignments, publish_desk, publish_room, refresh_desk_now
+from .rooms import AgentDesk
+
+logger = logging.getLogger(__name__)
+ROOM_KEEPALIVE_EVERY = 10  # passes
+
+
+async def _connected_tabs(agent_id: int) -> int:
+    """How many of the agent's linked tabs have a live socket (on any worker)."""
+    app = _app()
+    token_manager = app.event_namespace._token_manager
+    async with app.modify_state(rx.BaseStateToken(ident=desk_token(agent_id), cls=AgentDesk)) as root:
+        desk = await root.get_state(AgentDesk)
+        with session_scope() as session:
+            refresh_desk_now(desk, session, agent_id)
+        tokens = set(desk._linked_from)
+    alive = 0
+    for token in tokens:
+        if token and await token_manager.is_token_connected(token):
+            alive += 1
+    return alive
+
+
+async def check_presence(absent_since: dict[int, float], away_after: float) -> None:
+    """One pass: mark absent agents Offline and requeue their unopened chats."""
+    with session_scope() as session:
+        online = list(session.exec(select(Agent.id).where(Agent.status == STATUS_ONLINE)))
+    now = time.monotonic()
+    for agent_id in online:
+        if await _connected_tabs(agent_id):
+            absent_since.pop(agent_id, None)
+            continue
+        since = absent_since.setdefault(agent_id, now)
+        if now - since < away_after:
+            continue
+        absent_since.pop(agent_id, None)
+        with session_scope() as session:
+            agent = session.get(Agent, agent_id)
+            if agent is None or agent.status != STATUS_ONLINE:
+                continue
+            agent_service.set_status(session, agent, STATUS_OFFLINE)
+            moved = routing.requeue_unopened(session, agent_id)
+            assignments = routing.drain_queue(session, get_settings(session))
+        logger.info("agent %s left: set Offline, %d unopened chat(s) back in the queue", agent_id, len(moved))
+        publish_desk(agent_id)
+        for chat_id in moved:
+            publish_room(chat_id)
+        publish_assignments(assignments)
+
+
+def keep_rooms_alive() -> None:
+    with session_scope() as session:
+        ids = list(session.exec(select(Chat.id).where(Chat.status.in_((CHAT_OPEN, CHAT_WAITING)))))
+    for chat_id in ids:
+        publish_room(chat_id)
+
+
+async def presence_loop() -> None:
+    """The lifespan task."""
+    interval = float(os.environ.get("OC_PRESENCE_SECONDS", "30"))
+    away_after = float(os.environ.get("OC_AWAY_SECONDS", "180"))
+    absent_since: dict[int, float] = {}
+    passes = 0
+    while True:
+        await asyncio.sleep(interval)
+        passes += 1
+        try:
+            await check_presence(absent_since, away_after)
+            if passes % ROOM_KEEPALIVE_EVERY == 0:
+                keep_rooms_alive()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - keep the loop alive, say why
+            logger.exception("presence check failed")

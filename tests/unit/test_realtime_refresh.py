@@ -1,0 +1,79 @@
+"""The room refresh: incremental, never skipping or doubling a message."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from online_contact.config import MESSAGE_WINDOW
+from online_contact.realtime.publish import refresh_desk_now, refresh_room_now
+from online_contact.services import chats as chat_service
+
+
+def _room():
+    return SimpleNamespace(
+        chat_id=0, status="", agent_name="", messages=[], last_seq=0, customer_ended=False,
+        agent_ended=False, rating_request_seq=0, queue_position=0, _agent_id=-1, _rating_requested=None,
+    )
+
+
+@pytest.fixture
+def make(make):
+    """An Online agent, so started chats are assigned."""
+    make.offline_demo_agents()
+    make.agent("assigned")
+    return make
+
+
+def _post(session, chat, n, start=1):
+    for i in range(start, start + n):
+        chat_service.post_message(session, chat, "customer", f"m{i}")
+
+
+def test_first_refresh_loads_the_window_and_later_ones_append(session, make):
+    chat = make.start(name="홍길동")
+    room = _room()
+    _post(session, chat, 3)
+    refresh_room_now(room, session, chat.id)
+    assert [m["text"] for m in room.messages][-3:] == ["m1", "m2", "m3"]
+    assert room.last_seq == room.messages[-1]["seq"]
+    _post(session, chat, 2, start=4)
+    refresh_room_now(room, session, chat.id)
+    refresh_room_now(room, session, chat.id)  # nothing new: nothing doubled
+    texts = [m["text"] for m in room.messages]
+    assert texts[-5:] == ["m1", "m2", "m3", "m4", "m5"]
+    assert len(texts) == len(set(m["seq"] for m in room.messages))
+    assert room.agent_name  # the assigned agent's name
+
+
+def test_a_room_far_behind_reloads_instead_of_skipping(session, make):
+    chat = make.start(name="김철수")
+    room = _room()
+    refresh_room_now(room, session, chat.id)
+    _post(session, chat, MESSAGE_WINDOW + 19)
+    refresh_room_now(room, session, chat.id)
+    assert room.messages[-1]["text"] == f"m{MESSAGE_WINDOW + 19}"
+    assert len(room.messages) == MESSAGE_WINDOW
+    seqs = [m["seq"] for m in room.messages]
+    assert seqs == list(range(seqs[0], seqs[0] + MESSAGE_WINDOW))
+
+
+def test_the_window_stays_bounded_and_in_order(session, make):
+    chat = make.start(name="이영희")
+    room = _room()
+    for i in range(1, MESSAGE_WINDOW + 10):
+        chat_service.post_message(session, chat, "customer", f"m{i}")
+        refresh_room_now(room, session, chat.id)
+    seqs = [m["seq"] for m in room.messages]
+    assert len(seqs) == MESSAGE_WINDOW and seqs == sorted(seqs) and seqs[-1] == room.last_seq
+
+
+def test_desk_lists_open_chats_with_the_last_message(session, make):
+    chat = make.start(name="박지성")
+    _post(session, chat, 1)
+    desk = SimpleNamespace(agent_id=0, status="", chats=[])
+    refresh_desk_now(desk, session, chat.agent_id)
+    assert desk.chats == [
+        {"id": chat.id, "name": "박지성", "opened": False, "customer_ended": False, "awaiting_reply": True, "preview": "m1"}
+    ]
