@@ -34,9 +34,37 @@
       var max = parseInt(box.getAttribute("data-max-length") || "2000", 10);
       if (text && text.length <= max) {
         setTimeout(function () { box.value = ""; }, 0);
+        if (box.hasAttribute("data-draft-key")) sessionStorage.removeItem(draftName(box));
       }
     }
   }, true);
+  // Drafts: what is typed in a composer is kept per chat (data-draft-key) in sessionStorage,
+  // so switching chats or reloading neither loses it nor sends it to the wrong customer.
+  function draftName(box) { return "oc-draft-" + box.getAttribute("data-draft-key"); }
+  document.addEventListener("input", function (e) {
+    var t = e.target;
+    if (t && t.hasAttribute && t.hasAttribute("data-draft-key")) {
+      if (t.value) sessionStorage.setItem(draftName(t), t.value);
+      else sessionStorage.removeItem(draftName(t));
+    }
+  }, true);
+  function restore(box) {
+    box.value = sessionStorage.getItem(draftName(box)) || "";
+  }
+  new MutationObserver(function (mutations) {
+    mutations.forEach(function (m) {
+      if (m.type === "attributes") {
+        restore(m.target);
+      } else {
+        m.addedNodes.forEach(function (n) {
+          if (!n.querySelectorAll) return;
+          if (n.hasAttribute && n.hasAttribute("data-draft-key") && !n.value) restore(n);
+          n.querySelectorAll("[data-draft-key]").forEach(function (box) { if (!box.value) restore(box); });
+        });
+      }
+    });
+  }).observe(document.documentElement, { attributes: true, attributeFilter: ["data-draft-key"], childList: true, subtree: true });
+
   window.addEventListener("beforeunload", function (e) {
     if (document.querySelector("[data-unsaved=true]")) {
       e.preventDefault();

@@ -93,8 +93,9 @@ def message_log(messages, me: str, id: str, older=None, older_next=None, load_ol
     )
 
 
-def composer(on_submit, input_id: str, error, disabled=False) -> rx.Component:
-    """Message input: Enter sends (IME-safe, see assets/chat_input.js), errors keep the text."""
+def composer(on_submit, input_id: str, error, disabled=False, draft_key="") -> rx.Component:
+    """Message input: Enter sends (IME-safe, see assets/chat_input.js), errors keep the text,
+    and the draft is kept per `draft_key` (e.g. the chat id) across chat switches and reloads."""
     return rx.form(
         rx.el.input(type="hidden", name="client_id", value=""),
         rx.hstack(
@@ -107,7 +108,11 @@ def composer(on_submit, input_id: str, error, disabled=False) -> rx.Component:
                 resize="none",
                 width="100%",
                 disabled=disabled,
-                custom_attrs={"data-enter-send": "true", "data-max-length": str(MAX_MESSAGE_LENGTH)},
+                custom_attrs={
+                    "data-enter-send": "true",
+                    "data-max-length": str(MAX_MESSAGE_LENGTH),
+                    "data-draft-key": draft_key,
+                },
             ),
             rx.button(T["send"], type="submit", disabled=disabled),
             width="100%",

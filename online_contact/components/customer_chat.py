@@ -159,7 +159,7 @@ def chat_step() -> rx.Component:
             padding="0 10px",
             spacing="2",
         ),
-        rx.box(composer(S.send, "customer-input", S.send_error, disabled=ended), padding="8px 10px", width="100%"),
+        rx.box(composer(S.send, "customer-input", S.send_error, disabled=ended, draft_key="customer-" + ChatRoom.chat_id.to_string()), padding="8px 10px", width="100%"),
         spacing="1",
         height="100%",
         width="100%",

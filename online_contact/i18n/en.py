@@ -82,6 +82,7 @@ MESSAGES = {
     "login": "Log in",
     "logout": "Log out",
     "login.invalid": "Wrong email or password.",
+    "login.throttled": "Too many login attempts. Please try again in {minutes} minutes.",
     "session_expired": "Your session expired. Please log in again.",
     "agent_home": "Agent home",
     "agent_home_intro": "Set your status to Online to receive new chats. Open the chat screen with the chat button at the bottom right.",

@@ -88,6 +88,7 @@ MESSAGES = {
     "login": "로그인",
     "logout": "로그아웃",
     "login.invalid": "이메일 또는 비밀번호가 올바르지 않습니다.",
+    "login.throttled": "로그인 시도가 너무 많습니다. {minutes}분 후에 다시 시도해 주세요.",
     "session_expired": "로그인이 만료되었습니다. 다시 로그인해 주세요.",
     # Agent screens
     "agent_home": "상담원 홈",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from datetime import timedelta
 
 import bcrypt
@@ -37,14 +38,34 @@ def verify_password(password: str, password_hash: str) -> bool:
 _DUMMY_HASH = hash_password("not-a-real-password")
 
 
+MAX_FAILURES = 5
+FAILURE_WINDOW = 300.0  # seconds
+_failures: dict[str, list[float]] = {}
+
+
+def _recent_failures(email: str, now: float) -> list[float]:
+    recent = [t for t in _failures.get(email, []) if now - t < FAILURE_WINDOW]
+    _failures[email] = recent
+    return recent
+
+
 def authenticate(session: Session, email: str, password: str) -> Agent:
-    """The active agent with this email and password, or ServiceError('login.invalid')."""
-    agent = session.exec(select(Agent).where(Agent.email == email.strip().lower())).first()
+    """The active agent with this email and password, or ServiceError('login.invalid').
+
+    After 5 wrong passwords for one email within 5 minutes, further tries are refused
+    ('login.throttled') until the window passes (per server process).
+    """
+    email = email.strip().lower()
+    now = time.monotonic()
+    if len(_recent_failures(email, now)) >= MAX_FAILURES:
+        raise ServiceError("login.throttled", minutes=int(FAILURE_WINDOW // 60))
+    agent = session.exec(select(Agent).where(Agent.email == email)).first()
     if agent is None:
         verify_password(password, _DUMMY_HASH)
+    if agent is None or not verify_password(password, agent.password_hash) or not agent.active:
+        _failures.setdefault(email, []).append(now)
         raise ServiceError("login.invalid")
-    if not verify_password(password, agent.password_hash) or not agent.active:
-        raise ServiceError("login.invalid")
+    _failures.pop(email, None)
     return agent
 
 

@@ -145,7 +145,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
                 if chat is None or chat.agent_id != agent.id or chat.agent_ended_at is not None:
                     self._clear_info()
                 else:
-                    if restored:
+                    if restored or not self.saved_info:
                         self._fill_info(session, chat)
                     await self._link_room(session, chat)
 
@@ -321,6 +321,9 @@ class AgentConsoleState(TranscriptMixin, AuthState):
     async def send(self, form_data: dict):
         text = str(form_data.get("text", ""))
         client_id = str(form_data.get("client_id", "")) or None
+        if not self.active_chat_id and self.view_memory:
+            # A message queued while the server restarted can arrive before the page reloads.
+            self._restore_view()
         with session_scope() as session:
             agent, redirect = self._require(session)
             if redirect:

@@ -98,10 +98,20 @@ class CustomerChatState(TranscriptMixin, rx.State):
         return chat.id if chat else 0
 
     def _own_chat(self, session) -> Chat | None:
-        """The chat of this browser's customer, checked on the server (never trust the client)."""
+        """The chat of this browser's customer, checked on the server (never trust the client).
+
+        A tab whose server state is new (the server restarted) may send a queued message
+        before its page has loaded again: the open chat is then found from the visitor key.
+        """
         customer = customer_service.customer_for_visitor(session, self.visitor_key)
-        if customer is None or not self._chat_id:
+        if customer is None:
             return None
+        if not self._chat_id:
+            chat = chat_service.open_chat_of_customer(session, customer)
+            if chat is None:
+                return None
+            self._chat_id = chat.id
+            self.phase = PHASE_CHAT
         chat = session.get(Chat, self._chat_id)
         return chat if chat is not None and chat.customer_id == customer.id else None
 
@@ -207,6 +217,9 @@ class CustomerChatState(TranscriptMixin, rx.State):
                     raise ServiceError("error.no_chat")
                 chat_service.post_message(session, chat, AUTHOR_CUSTOMER, text, client_id)
                 chat_id, agent_id = chat.id, chat.agent_id
+                room = await self.get_state(ChatRoom)
+                if room.chat_id != chat_id:
+                    await self._link_room(session, chat)
         except ServiceError as exc:
             self.send_error = await tr_error(self, exc)
             return rx.set_value("customer-input", text)  # the browser cleared it on submit

@@ -272,3 +272,28 @@ def test_long_transcript_beyond_the_live_window_is_complete_after_reload(custome
     send(agent, "모두 확인했습니다")
     expect(log).to_contain_text("모두 확인했습니다")
     expect(log.get_by_text("긴 대화 001", exact=True)).to_have_count(1)
+
+
+def test_agent_drafts_stay_with_their_chat(browser, agent, reset):
+    base = reset.url
+    login(agent, base, "agent1@example.com")
+    go_online(agent)
+    contexts = [browser.new_context(locale="ko-KR") for _ in range(2)]
+    try:
+        for name, ctx in zip(("가나다", "라마바"), contexts):
+            page = ctx.new_page()
+            open_help_center(page, base)
+            start_chat(page, name=name)
+        _agent_opens_chat(agent, "가나다")
+        box = agent.get_by_role("textbox", name="메시지")
+        box.fill("가나다 고객님께 쓰던 답장")
+        agent.get_by_role("navigation", name="채팅 목록").get_by_role("button", name="라마바").click()
+        expect(agent.get_by_role("heading", name="라마바")).to_be_visible()
+        expect(box).to_have_value("")
+        agent.get_by_role("navigation", name="채팅 목록").get_by_role("button", name="가나다").click()
+        expect(box).to_have_value("가나다 고객님께 쓰던 답장")
+        agent.reload()
+        expect(agent.get_by_role("textbox", name="메시지")).to_have_value("가나다 고객님께 쓰던 답장")
+    finally:
+        for ctx in contexts:
+            ctx.close()

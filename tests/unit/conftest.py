@@ -195,3 +195,11 @@ def make(session) -> Factory:
 @pytest.fixture
 def make_empty(empty_session) -> Factory:
     return Factory(empty_session)
+
+
+@pytest.fixture(autouse=True)
+def forget_login_failures(monkeypatch):
+    """The login throttle counts failures per process; each test starts with none."""
+    from online_contact.services import auth as auth_service
+
+    monkeypatch.setattr(auth_service, "_failures", {})

@@ -184,3 +184,18 @@ def test_create_agent_validation(session, make, email, password, role, code):
 
 def test_create_agent_password_of_exactly_eight_characters_is_accepted(session):
     assert auth.create_agent(session, "eight@example.com", "x", "12345678").id is not None
+
+
+def test_repeated_wrong_passwords_are_throttled_then_the_right_one_waits(session, monkeypatch):
+    from online_contact.services import auth as auth_service
+
+    monkeypatch.setattr(auth_service, "_failures", {})
+    for _ in range(auth_service.MAX_FAILURES):
+        with pytest.raises(ServiceError) as err:
+            auth_service.authenticate(session, "agent1@example.com", "wrong-password")
+        assert err.value.code == "login.invalid"
+    with pytest.raises(ServiceError) as err:
+        auth_service.authenticate(session, "agent1@example.com", "agent1234")
+    assert err.value.code == "login.throttled"
+    # Another account is not affected.
+    assert auth_service.authenticate(session, "agent2@example.com", "agent1234").email == "agent2@example.com"
