@@ -47,5 +47,5 @@ def local_time(moment: datetime, fmt: str = "%H:%M") -> str:
 MAX_MESSAGE_LENGTH = 2000
 # Messages kept in a chat room's shared state (each change re-sends the list to every tab);
 # older ones are loaded per tab on request.
-MESSAGE_WINDOW = 50
+MESSAGE_WINDOW = int(os.environ.get("OC_MESSAGE_WINDOW", "50"))
 CONSENT_VERSION = "2026-11-v1"
