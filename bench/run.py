@@ -326,7 +326,7 @@ async def bench_reflex(config: str, levels: list[int], duration: float, tmp: Pat
         db_url, cleanup = pg_database()
         redis_db = 14
         redis.Redis(db=redis_db).flushdb()
-        extra = {"REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}", "GRANIAN_WORKERS": "4"}
+        extra = {"REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}", "GRANIAN_WORKERS": os.environ.get("BENCH_WORKERS", "4")}
     prepare_database(db_url)
     tokens = seed_bench_agents(db_url, max(max(levels), 10))
     srv = start_server(db_url, free_port(), tmp / f"{config}.log", extra_env=extra)

@@ -56,7 +56,13 @@ def seed_demo(url: str | None = None) -> str:
     """Create the demo workspace when no account exists yet; return what to print."""
     with session_scope(url) as session:
         if session.exec(select(func.count()).select_from(Agent)).one() > 0:
-            return "Database already has accounts: demo workspace not created."
+            demo = session.exec(select(Agent).where(Agent.email == DEMO_ACCOUNTS[0][0])).first()
+            if demo is None:
+                return "Database already has accounts: demo workspace not created."
+            return "\n".join(
+                ["Demo workspace (already created):"]
+                + [f"  {role:5}  {email} / {password}" for email, _n, password, role in DEMO_ACCOUNTS]
+            )
         populate_demo(session)
     lines = ["Demo workspace created:"]
     lines += [f"  {role:5}  {email} / {password}" for email, _n, password, role in DEMO_ACCOUNTS]

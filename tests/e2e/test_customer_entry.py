@@ -133,3 +133,18 @@ def test_an_agent_who_closed_the_browser_stops_receiving_chats(browser, customer
     open_help_center(customer, base)
     customer.get_by_role("button", name="채팅", exact=True).click()
     expect(customer.get_by_role("alertdialog")).to_contain_text("상담원 부재중")
+
+
+def test_wrong_password_gets_a_clear_error_and_no_session(browser, reset):
+    page = browser.new_context(locale="ko-KR").new_page()
+    try:
+        page.goto(reset.url + "/agent")
+        expect(page).to_have_url(reset.url + "/login")
+        page.get_by_label("이메일").fill("agent1@example.com")
+        page.get_by_label("비밀번호").fill("틀린비밀번호")
+        page.get_by_role("button", name="로그인").click()
+        expect(page.get_by_role("alert")).to_contain_text("이메일 또는 비밀번호가 올바르지 않습니다.")
+        expect(page).to_have_url(reset.url + "/login")
+        assert page.evaluate("localStorage.getItem('oc_auth')") in (None, "", '""')
+    finally:
+        page.context.close()
