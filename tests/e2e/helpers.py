@@ -43,3 +43,20 @@ def send(page: Page, text: str) -> None:
     box = page.get_by_role("textbox", name="메시지")
     box.fill(text)
     box.press("Enter")
+
+
+def begin_chat(customer: Page, agent: Page, server, name: str, email: str = "hong@example.com") -> str:
+    """agent1 logs in and goes Online; the customer starts a chat. Returns the base URL."""
+    base = server.url
+    login(agent, base, "agent1@example.com")
+    go_online(agent)
+    open_help_center(customer, base)
+    start_chat(customer, name=name, email=email)
+    return base
+
+
+def agent_opens_chat(agent: Page, name: str) -> None:
+    """The chat icon, then the customer's name in the list."""
+    agent.get_by_role("button", name="채팅", exact=True).click()
+    agent.get_by_role("navigation", name="채팅 목록").get_by_role("button", name=name).click()
+    expect(agent.get_by_role("region", name="고객정보")).to_be_visible()

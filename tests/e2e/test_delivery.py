@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from online_contact.models import Chat, Message
 
-from .helpers import go_online, login, open_help_center, send, start_chat
+from .helpers import agent_opens_chat, begin_chat, go_online, login, open_help_center, send, start_chat
 
 
 def _lines(log) -> list[str]:
@@ -15,13 +15,8 @@ def _lines(log) -> list[str]:
 
 
 def test_offline_customer_catches_up_and_queued_messages_are_sent(customer, agent, reset):
-    base = reset.url
-    login(agent, base, "agent1@example.com")
-    go_online(agent)
-    open_help_center(customer, base)
-    start_chat(customer, name="오프라인")
-    agent.get_by_role("button", name="채팅", exact=True).click()
-    agent.get_by_role("navigation", name="채팅 목록").get_by_role("button", name="오프라인").click()
+    begin_chat(customer, agent, reset, name="오프라인")
+    agent_opens_chat(agent, "오프라인")
     customer_log = customer.get_by_role("log", name="대화 내용")
     agent_log = agent.get_by_role("log", name="대화 내용")
 

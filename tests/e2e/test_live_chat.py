@@ -10,18 +10,12 @@ from sqlmodel import select
 from online_contact.models import Chat, Message, Rating, Ticket
 from online_contact.services.chats import PROCESSED, UNPROCESSED, processing_status
 
-from .helpers import go_online, login, open_help_center, send, start_chat
+from .helpers import agent_opens_chat, begin_chat, go_online, login, open_help_center, send, start_chat
 
 
 def _latest_chat(server) -> Chat:
     with server.session() as s:
         return s.exec(select(Chat).order_by(Chat.id.desc())).first()
-
-
-def _agent_opens_chat(agent, name: str) -> None:
-    agent.get_by_role("button", name="채팅", exact=True).click()
-    agent.get_by_role("navigation", name="채팅 목록").get_by_role("button", name=name).click()
-    expect(agent.get_by_role("region", name="고객정보")).to_be_visible()
 
 
 def test_new_chat_blinks_counts_and_messages_flow_both_ways(customer, agent, reset):
@@ -38,7 +32,7 @@ def test_new_chat_blinks_counts_and_messages_flow_both_ways(customer, agent, res
     # Without reload: the icon blinks, 대화중 rises, the name is in the list.
     expect(icon).to_have_attribute("data-blinking", "true")
     expect(agent.get_by_text(re.compile(r"^대화중 1$"))).to_be_visible()
-    _agent_opens_chat(agent, "박지성")
+    agent_opens_chat(agent, "박지성")
     expect(icon).to_have_attribute("data-blinking", "false")
     assert processing_status(_latest_chat(reset)) == UNPROCESSED  # opened, no reply yet
 
@@ -67,11 +61,7 @@ def test_new_chat_blinks_counts_and_messages_flow_both_ways(customer, agent, res
 
 
 def test_hangul_enter_sends_once_and_bad_messages_are_refused(customer, agent, reset):
-    base = reset.url
-    login(agent, base, "agent1@example.com")
-    go_online(agent)
-    open_help_center(customer, base)
-    start_chat(customer)
+    begin_chat(customer, agent, reset, name="홍길동")
     box = customer.get_by_role("textbox", name="메시지")
     log = customer.get_by_role("log", name="대화 내용")
 
@@ -112,11 +102,7 @@ def test_hangul_enter_sends_once_and_bad_messages_are_refused(customer, agent, r
 
 
 def test_rating_by_customer_and_by_agent_request(customer, agent, reset):
-    base = reset.url
-    login(agent, base, "agent1@example.com")
-    go_online(agent)
-    open_help_center(customer, base)
-    start_chat(customer, name="최민지")
+    begin_chat(customer, agent, reset, name="최민지")
     chat_id = _latest_chat(reset).id
 
     customer.get_by_role("button", name="평가").click()
@@ -126,7 +112,7 @@ def test_rating_by_customer_and_by_agent_request(customer, agent, reset):
     form.get_by_role("button", name="제출").click()
     expect(customer.get_by_text("평가해 주셔서 감사합니다.")).to_be_visible()
 
-    _agent_opens_chat(agent, "최민지")
+    agent_opens_chat(agent, "최민지")
     agent.get_by_role("region", name="채팅 화면").get_by_role("button", name="평가", exact=True).click()
     expect(customer.get_by_role("log", name="대화 내용")).to_contain_text("상담은 만족스러우셨나요?")
     form = customer.get_by_role("region", name="상담 평가")
@@ -143,12 +129,8 @@ def test_rating_by_customer_and_by_agent_request(customer, agent, reset):
 
 
 def test_customer_ends_agent_saves_info_creates_ticket_then_ends(customer, agent, reset):
-    base = reset.url
-    login(agent, base, "agent1@example.com")
-    go_online(agent)
-    open_help_center(customer, base)
-    start_chat(customer, name="정수빈", email="subin@example.com")
-    _agent_opens_chat(agent, "정수빈")
+    begin_chat(customer, agent, reset, name="정수빈", email="subin@example.com")
+    agent_opens_chat(agent, "정수빈")
     send(agent, "무엇을 도와드릴까요?")
     expect(customer.get_by_role("log", name="대화 내용")).to_contain_text("무엇을 도와드릴까요?")
 
@@ -199,13 +181,9 @@ def test_customer_ends_agent_saves_info_creates_ticket_then_ends(customer, agent
 
 
 def test_reload_and_return_resume_the_open_chat(customer, agent, reset):
-    base = reset.url
-    login(agent, base, "agent1@example.com")
-    go_online(agent)
-    open_help_center(customer, base)
-    start_chat(customer, name="강하늘")
+    base = begin_chat(customer, agent, reset, name="강하늘")
     send(customer, "첫 번째 질문입니다")
-    _agent_opens_chat(agent, "강하늘")
+    agent_opens_chat(agent, "강하늘")
     send(agent, "네, 말씀하세요")
     log = customer.get_by_role("log", name="대화 내용")
     expect(log).to_contain_text("네, 말씀하세요")
@@ -248,11 +226,7 @@ def test_long_transcript_beyond_the_live_window_is_complete_after_reload(custome
     from online_contact.config import MESSAGE_WINDOW
     from online_contact.services.chats import post_message
 
-    base = reset.url
-    login(agent, base, "agent1@example.com")
-    go_online(agent)
-    open_help_center(customer, base)
-    start_chat(customer, name="윤서연")
+    begin_chat(customer, agent, reset, name="윤서연")
     chat_id = _latest_chat(reset).id
     with reset.session() as s:
         chat = s.get(Chat, chat_id)
@@ -268,7 +242,7 @@ def test_long_transcript_beyond_the_live_window_is_complete_after_reload(custome
     expect(log).to_contain_text("긴 대화 001")
     expect(log.get_by_role("button", name="이전 메시지 보기")).to_have_count(0)
     # New messages keep arriving below the loaded history.
-    _agent_opens_chat(agent, "윤서연")
+    agent_opens_chat(agent, "윤서연")
     send(agent, "모두 확인했습니다")
     expect(log).to_contain_text("모두 확인했습니다")
     expect(log.get_by_text("긴 대화 001", exact=True)).to_have_count(1)
@@ -284,7 +258,7 @@ def test_agent_drafts_stay_with_their_chat(browser, agent, reset):
             page = ctx.new_page()
             open_help_center(page, base)
             start_chat(page, name=name)
-        _agent_opens_chat(agent, "가나다")
+        agent_opens_chat(agent, "가나다")
         box = agent.get_by_role("textbox", name="메시지")
         box.fill("가나다 고객님께 쓰던 답장")
         agent.get_by_role("navigation", name="채팅 목록").get_by_role("button", name="라마바").click()
