@@ -167,6 +167,21 @@ def chat_step() -> rx.Component:
     )
 
 
+def idle_step() -> rx.Component:
+    """Before a chat (e.g. in the embed after 상담원 부재중 was closed): try again or write in."""
+    return rx.center(
+        rx.vstack(
+            rx.button(T["start_chat"], on_click=S.open_chat),
+            rx.link(T["contact_us"], href=routes.INQUIRY, is_external=False, size="2"),
+            align="center",
+            spacing="3",
+        ),
+        flex="1",
+        width="100%",
+        padding="24px",
+    )
+
+
 def chat_window() -> rx.Component:
     """The chat panel: consent first, then the conversation."""
     return rx.vstack(
@@ -183,7 +198,11 @@ def chat_window() -> rx.Component:
             color="white",
             align="center",
         ),
-        rx.cond(S.phase == "consent", consent_step(), rx.cond(S.phase == "chat", chat_step())),
+        rx.cond(
+            S.phase == "consent",
+            consent_step(),
+            rx.cond(S.phase == "chat", chat_step(), idle_step()),
+        ),
         spacing="0",
         role="dialog",
         aria_label=T["chat_title"],

@@ -47,11 +47,8 @@ def help_center() -> rx.Component:
 def widget() -> rx.Component:
     """The chat alone, filling the embed iframe."""
     return rx.box(
-        rx.cond(
-            CustomerChatState.chat_enabled,
-            chat_window(),
-            rx.center(rx.text(T["no_agent"]), height="100%"),
-        ),
+        # Chat disabled: the embedded frame stays empty.
+        rx.cond(CustomerChatState.chat_enabled, chat_window()),
         reconnecting_banner(),
         unavailable_dialog(),
         height="100vh",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from playwright.sync_api import expect
 from sqlmodel import select
 
@@ -148,3 +150,26 @@ def test_wrong_password_gets_a_clear_error_and_no_session(browser, reset):
         assert page.evaluate("localStorage.getItem('oc_auth')") in (None, "", '""')
     finally:
         page.context.close()
+
+
+def test_widget_records_the_embedding_page_as_channel(customer, agent, reset):
+    base = reset.url
+    page_url = "https://shop.example.com/products/42?ref=banner"
+    # Nobody Online: 상담원 부재중, and after closing it the widget offers to try again.
+    customer.goto(f"{base}/widget?page={quote(page_url, safe='')}")
+    expect(customer.get_by_role("alertdialog")).to_contain_text("상담원 부재중")
+    customer.get_by_role("alertdialog").get_by_role("button", name="닫기").click()
+    expect(customer.get_by_role("link", name="문의하기")).to_be_visible()
+
+    login(agent, base, "agent1@example.com")
+    go_online(agent)
+    customer.get_by_role("button", name="상담 시작").click()
+    customer.get_by_label("개인정보 수집 및 이용에 동의합니다 (필수)").check()
+    customer.get_by_role("button", name="상담 시작").click()
+    expect(customer.get_by_role("log", name="대화 내용")).to_contain_text("안녕하세요")
+    with reset.session() as s:
+        chat = s.exec(select(Chat).order_by(Chat.id.desc())).first()
+    assert chat.channel == page_url
+    agent.get_by_role("button", name="채팅", exact=True).click()
+    agent.get_by_role("navigation", name="채팅 목록").get_by_role("button", name=f"#{chat.id}").click()
+    expect(agent.get_by_role("region", name="고객정보")).to_contain_text(page_url)
