@@ -19,12 +19,51 @@
     e.preventDefault();
     if (t.form) t.form.requestSubmit();
   }, true);
+  // Sent but not yet seen in the chat log: kept in sessionStorage until the message shows up
+  // (its bubble carries data-client-id), and sent again with the same id after a reload, so a
+  // message queued while offline survives the page going away. The server stores an id once.
+  var PENDING = "oc-pending";
+  var PENDING_MAX_AGE = 10 * 60 * 1000;  // a refused or stale message is not retried forever
+  function pending() {
+    var list;
+    try { list = JSON.parse(sessionStorage.getItem(PENDING) || "[]"); } catch (err) { list = []; }
+    var now = Date.now();
+    return list.filter(function (p) { return now - (p.t || 0) < PENDING_MAX_AGE; });
+  }
+  function savePending(list) { sessionStorage.setItem(PENDING, JSON.stringify(list)); }
+  function confirmShown() {
+    var list = pending();
+    if (!list.length) return;
+    var left = list.filter(function (p) {
+      return !document.querySelector('[data-client-id="' + p.id + '"]');
+    });
+    if (left.length !== list.length) savePending(left);
+  }
+  function resendPending() {
+    if (document.getElementById("reconnecting")) return;  // not connected yet
+    var list = pending();
+    list.forEach(function (p) {
+      if (document.querySelector('[data-client-id="' + p.id + '"]')) return;
+      var box = document.querySelector('textarea[data-draft-key="' + p.key + '"]');
+      if (!box || box.disabled || !box.form) return;
+      var form = box.form;
+      form.dataset.resendId = p.id;
+      var keep = box.value;
+      box.value = p.text;
+      form.requestSubmit();
+      setTimeout(function () { box.value = keep; }, 0);
+    });
+  }
+  window.addEventListener("load", function () { setTimeout(resendPending, 3000); });
+
   // Capture phase: runs before React's onSubmit reads the form, so the id goes along.
   document.addEventListener("submit", function (e) {
     var f = e.target;
     if (!f || !f.querySelector) return;
     var id = f.querySelector("input[name=client_id]");
-    if (id) id.value = newId();
+    var resend = f.dataset.resendId;
+    delete f.dataset.resendId;
+    if (id) id.value = resend || newId();
     // A valid message leaves the box at once (it is queued while reconnecting, so pressing
     // Enter again would send it twice). Invalid text stays for the server's message; a text
     // the server refuses is put back by the server.
@@ -33,8 +72,15 @@
       var text = box.value.trim();
       var max = parseInt(box.getAttribute("data-max-length") || "2000", 10);
       if (text && text.length <= max) {
-        setTimeout(function () { box.value = ""; }, 0);
-        if (box.hasAttribute("data-draft-key")) sessionStorage.removeItem(draftName(box));
+        if (!resend) setTimeout(function () { box.value = ""; }, 0);
+        if (box.hasAttribute("data-draft-key")) {
+          sessionStorage.removeItem(draftName(box));
+          if (id && !resend) {
+            var list = pending();
+            list.push({ id: id.value, text: box.value, key: box.getAttribute("data-draft-key"), t: Date.now() });
+            savePending(list.slice(-50));
+          }
+        }
       }
     }
   }, true);
@@ -52,6 +98,7 @@
     box.value = sessionStorage.getItem(draftName(box)) || "";
   }
   new MutationObserver(function (mutations) {
+    confirmShown();
     mutations.forEach(function (m) {
       if (m.type === "attributes") {
         restore(m.target);

@@ -65,6 +65,7 @@ def message_log(messages, me: str, id: str, older=None, older_next=None, load_ol
             justify_content=rx.cond(is_system, "center", rx.cond(is_me, "flex-end", "flex-start")),
             data_author=author,
             data_seq=m["seq"],
+            custom_attrs={"data-client-id": m["client_msg_id"]},
             class_name="oc-message",
         )
 

@@ -67,3 +67,38 @@ def test_chat_survives_a_server_kill_and_restart(browser, own_server):
     finally:
         agent.context.close()
         customer.context.close()
+
+
+def test_a_message_queued_while_down_survives_the_page_going_away(browser, own_server):
+    """The server is down, the customer sends, and the page is closed before it reconnects:
+    the message is sent again (same id) when the customer comes back."""
+    srv = own_server["server"]
+    base = srv.url
+    agent = browser.new_context(locale="ko-KR", viewport={"width": 1400, "height": 900}).new_page()
+    customer = browser.new_context(locale="ko-KR").new_page()
+    try:
+        login(agent, base, "agent1@example.com")
+        go_online(agent)
+        open_help_center(customer, base)
+        start_chat(customer, name="돌아온고객")
+        send(customer, "첫 메시지")
+        expect(customer.get_by_role("log", name="대화 내용")).to_contain_text("첫 메시지")
+
+        stop_server(srv.proc, signal.SIGKILL)
+        expect(customer.get_by_text("재연결 중…")).to_be_visible()
+        send(customer, "서버가 없는 동안 보내고 창을 떠남")
+        customer.goto("about:blank")  # the tab's in-memory queue is gone
+        own_server["server"] = start_server(own_server["db_url"], own_server["port"], own_server["tmp"] / "server3.log")
+
+        customer.goto(base + "/")
+        log = customer.get_by_role("log", name="대화 내용")
+        expect(log.get_by_text("서버가 없는 동안 보내고 창을 떠남", exact=True)).to_have_count(1, timeout=30_000)
+        customer.reload()
+        customer.wait_for_timeout(4000)  # a second resend would happen after 3 s
+        with own_server["server"].session() as s:
+            chat = s.exec(select(Chat).order_by(Chat.id.desc())).first()
+            texts = [m.text for m in s.exec(select(Message).where(Message.chat_id == chat.id))]
+        assert texts.count("서버가 없는 동안 보내고 창을 떠남") == 1
+    finally:
+        agent.context.close()
+        customer.context.close()
