@@ -27,7 +27,32 @@ VISITOR_KEY = f"{CUSTOMER}.visitor_key_rx_state_"
 AUTH_TOKEN = f"{AUTH}.auth_token_rx_state_"
 
 
-class Tab:
+class Watching:
+    """Waits for a text to arrive in any incoming update (the receiving side of a latency sample)."""
+
+    watchers: list[Callable[[str, float], None]]
+
+    def _deliver(self, raw: str, now: float) -> None:
+        for watch in list(self.watchers):
+            watch(raw, now)
+
+    async def wait_for(self, text: str, timeout: float = 30.0) -> float:
+        """Wait until an update containing `text` arrives; return its arrival time."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[float] = loop.create_future()
+
+        def watch(raw: str, now: float) -> None:
+            if text in raw and not fut.done():
+                fut.set_result(now)
+
+        self.watchers.append(watch)
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        finally:
+            self.watchers.remove(watch)
+
+
+class Tab(Watching):
     """One browser tab's websocket."""
 
     def __init__(self, base_url: str, path: str, storage: dict[str, str] | None = None):
@@ -47,8 +72,7 @@ class Tab:
         now = time.perf_counter()
         raw = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
         self.updates += 1
-        for watch in list(self.watchers):
-            watch(raw, now)
+        self._deliver(raw, now)
 
     async def connect(self) -> None:
         hydrate = {
@@ -69,21 +93,6 @@ class Tab:
         await self.sio.emit(
             "event", {"name": handler, "payload": payload, "router_data": self._router_data()}, namespace=NAMESPACE
         )
-
-    async def wait_for(self, text: str, timeout: float = 30.0) -> float:
-        """Wait until an update containing `text` arrives; return its arrival time."""
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[float] = loop.create_future()
-
-        def watch(raw: str, now: float) -> None:
-            if text in raw and not fut.done():
-                fut.set_result(now)
-
-        self.watchers.append(watch)
-        try:
-            return await asyncio.wait_for(fut, timeout)
-        finally:
-            self.watchers.remove(watch)
 
     async def close(self) -> None:
         await self.sio.disconnect()

@@ -30,7 +30,7 @@ import socketio
 from sqlalchemy import func, update
 from sqlmodel import select
 
-from bench.reflex_client import AGENT, AUTH_TOKEN, CUSTOMER, VISITOR_KEY, Tab
+from bench.reflex_client import AGENT, AUTH_TOKEN, CUSTOMER, VISITOR_KEY, Tab, Watching
 from online_contact.models import Agent, AuthSession, Chat
 from online_contact.models._base import utcnow
 from online_contact.services.auth import hash_password
@@ -186,7 +186,9 @@ async def run_reflex_level(config: str, url: str, db_url: str, tokens: list[str]
 
 
 # ---- the floor ------------------------------------------------------------------------------
-class EchoTab:
+class EchoTab(Watching):
+    """A tab of the floor: plain socket.io, no Reflex."""
+
     def __init__(self, url: str):
         self.url = url
         self.sio = socketio.AsyncClient(reconnection=False)
@@ -194,22 +196,7 @@ class EchoTab:
         self.sio.on("event", self._on)
 
     async def _on(self, data):
-        now = time.perf_counter()
-        for w in list(self.watchers):
-            w(data, now)
-
-    async def wait_for(self, text: str, timeout: float = 10):
-        fut = asyncio.get_running_loop().create_future()
-
-        def w(raw, now):
-            if text in raw and not fut.done():
-                fut.set_result(now)
-
-        self.watchers.append(w)
-        try:
-            return await asyncio.wait_for(fut, timeout)
-        finally:
-            self.watchers.remove(w)
+        self._deliver(data, time.perf_counter())
 
 
 async def run_echo_level(url: str, server: psutil.Process, level: int, duration: float) -> Result:

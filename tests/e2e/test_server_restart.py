@@ -25,80 +25,80 @@ def own_server(tmp_path):
     stop_server(holder["server"].proc)
 
 
-def test_chat_survives_a_server_kill_and_restart(browser, own_server):
-    srv = own_server["server"]
-    base = srv.url
+@pytest.fixture
+def people(browser):
+    """An agent and a customer, each in a browser context of their own."""
     agent = browser.new_context(locale="ko-KR", viewport={"width": 1400, "height": 900}).new_page()
     customer = browser.new_context(locale="ko-KR").new_page()
-    try:
-        login(agent, base, "agent1@example.com")
-        go_online(agent)
-        open_help_center(customer, base)
-        start_chat(customer, name="재시작")
-        agent.get_by_role("button", name="채팅", exact=True).click()
-        agent.get_by_role("navigation", name="채팅 목록").get_by_role("button", name="재시작").click()
-        send(customer, "재시작 전 고객 메시지")
-        send(agent, "재시작 전 상담원 메시지")
-        customer_log = customer.get_by_role("log", name="대화 내용")
-        agent_log = agent.get_by_role("log", name="대화 내용")
-        expect(customer_log).to_contain_text("재시작 전 상담원 메시지")
-        expect(agent_log).to_contain_text("재시작 전 고객 메시지")
-
-        stop_server(srv.proc, signal.SIGKILL)
-        expect(customer.get_by_text("재연결 중…")).to_be_visible()
-        expect(agent.get_by_text("재연결 중…")).to_be_visible()
-        send(customer, "서버가 꺼진 동안 보낸 메시지")
-        own_server["server"] = start_server(own_server["db_url"], own_server["port"], own_server["tmp"] / "server2.log")
-
-        expect(customer.get_by_text("재연결 중…")).to_have_count(0, timeout=60_000)
-        for line in ("재시작 전 고객 메시지", "재시작 전 상담원 메시지", "서버가 꺼진 동안 보낸 메시지"):
-            expect(customer_log).to_contain_text(line)
-            expect(agent_log).to_contain_text(line)
-        send(agent, "재시작 후 상담원 메시지")
-        expect(customer_log).to_contain_text("재시작 후 상담원 메시지")
-        send(customer, "재시작 후 고객 메시지")
-        expect(agent_log).to_contain_text("재시작 후 고객 메시지")
-        with own_server["server"].session() as s:
-            chat = s.exec(select(Chat).order_by(Chat.id.desc())).first()
-            stored = [m.text for m in s.exec(select(Message).where(Message.chat_id == chat.id).order_by(Message.seq))]
-        assert stored.count("서버가 꺼진 동안 보낸 메시지") == 1
-        expect(customer_log.locator(".oc-message")).to_have_count(len(stored))
-        expect(agent_log.locator(".oc-message")).to_have_count(len(stored))
-    finally:
-        agent.context.close()
-        customer.context.close()
+    yield agent, customer
+    agent.context.close()
+    customer.context.close()
 
 
-def test_a_message_queued_while_down_survives_the_page_going_away(browser, own_server):
+def test_chat_survives_a_server_kill_and_restart(people, own_server):
+    agent, customer = people
+    srv = own_server["server"]
+    base = srv.url
+    login(agent, base, "agent1@example.com")
+    go_online(agent)
+    open_help_center(customer, base)
+    start_chat(customer, name="재시작")
+    agent.get_by_role("button", name="채팅", exact=True).click()
+    agent.get_by_role("navigation", name="채팅 목록").get_by_role("button", name="재시작").click()
+    send(customer, "재시작 전 고객 메시지")
+    send(agent, "재시작 전 상담원 메시지")
+    customer_log = customer.get_by_role("log", name="대화 내용")
+    agent_log = agent.get_by_role("log", name="대화 내용")
+    expect(customer_log).to_contain_text("재시작 전 상담원 메시지")
+    expect(agent_log).to_contain_text("재시작 전 고객 메시지")
+
+    stop_server(srv.proc, signal.SIGKILL)
+    expect(customer.get_by_text("재연결 중…")).to_be_visible()
+    expect(agent.get_by_text("재연결 중…")).to_be_visible()
+    send(customer, "서버가 꺼진 동안 보낸 메시지")
+    own_server["server"] = start_server(own_server["db_url"], own_server["port"], own_server["tmp"] / "server2.log")
+
+    expect(customer.get_by_text("재연결 중…")).to_have_count(0, timeout=60_000)
+    for line in ("재시작 전 고객 메시지", "재시작 전 상담원 메시지", "서버가 꺼진 동안 보낸 메시지"):
+        expect(customer_log).to_contain_text(line)
+        expect(agent_log).to_contain_text(line)
+    send(agent, "재시작 후 상담원 메시지")
+    expect(customer_log).to_contain_text("재시작 후 상담원 메시지")
+    send(customer, "재시작 후 고객 메시지")
+    expect(agent_log).to_contain_text("재시작 후 고객 메시지")
+    with own_server["server"].session() as s:
+        chat = s.exec(select(Chat).order_by(Chat.id.desc())).first()
+        stored = [m.text for m in s.exec(select(Message).where(Message.chat_id == chat.id).order_by(Message.seq))]
+    assert stored.count("서버가 꺼진 동안 보낸 메시지") == 1
+    expect(customer_log.locator(".oc-message")).to_have_count(len(stored))
+    expect(agent_log.locator(".oc-message")).to_have_count(len(stored))
+
+
+def test_a_message_queued_while_down_survives_the_page_going_away(people, own_server):
     """The server is down, the customer sends, and the page is closed before it reconnects:
     the message is sent again (same id) when the customer comes back."""
+    agent, customer = people
     srv = own_server["server"]
     base = srv.url
-    agent = browser.new_context(locale="ko-KR", viewport={"width": 1400, "height": 900}).new_page()
-    customer = browser.new_context(locale="ko-KR").new_page()
-    try:
-        login(agent, base, "agent1@example.com")
-        go_online(agent)
-        open_help_center(customer, base)
-        start_chat(customer, name="돌아온고객")
-        send(customer, "첫 메시지")
-        expect(customer.get_by_role("log", name="대화 내용")).to_contain_text("첫 메시지")
+    login(agent, base, "agent1@example.com")
+    go_online(agent)
+    open_help_center(customer, base)
+    start_chat(customer, name="돌아온고객")
+    send(customer, "첫 메시지")
+    expect(customer.get_by_role("log", name="대화 내용")).to_contain_text("첫 메시지")
 
-        stop_server(srv.proc, signal.SIGKILL)
-        expect(customer.get_by_text("재연결 중…")).to_be_visible()
-        send(customer, "서버가 없는 동안 보내고 창을 떠남")
-        customer.goto("about:blank")  # the tab's in-memory queue is gone
-        own_server["server"] = start_server(own_server["db_url"], own_server["port"], own_server["tmp"] / "server3.log")
+    stop_server(srv.proc, signal.SIGKILL)
+    expect(customer.get_by_text("재연결 중…")).to_be_visible()
+    send(customer, "서버가 없는 동안 보내고 창을 떠남")
+    customer.goto("about:blank")  # the tab's in-memory queue is gone
+    own_server["server"] = start_server(own_server["db_url"], own_server["port"], own_server["tmp"] / "server3.log")
 
-        customer.goto(base + "/")
-        log = customer.get_by_role("log", name="대화 내용")
-        expect(log.get_by_text("서버가 없는 동안 보내고 창을 떠남", exact=True)).to_have_count(1, timeout=30_000)
-        customer.reload()
-        customer.wait_for_timeout(4000)  # a second resend would happen after 3 s
-        with own_server["server"].session() as s:
-            chat = s.exec(select(Chat).order_by(Chat.id.desc())).first()
-            texts = [m.text for m in s.exec(select(Message).where(Message.chat_id == chat.id))]
-        assert texts.count("서버가 없는 동안 보내고 창을 떠남") == 1
-    finally:
-        agent.context.close()
-        customer.context.close()
+    customer.goto(base + "/")
+    log = customer.get_by_role("log", name="대화 내용")
+    expect(log.get_by_text("서버가 없는 동안 보내고 창을 떠남", exact=True)).to_have_count(1, timeout=30_000)
+    customer.reload()
+    customer.wait_for_timeout(4000)  # a second resend would happen after 3 s
+    with own_server["server"].session() as s:
+        chat = s.exec(select(Chat).order_by(Chat.id.desc())).first()
+        texts = [m.text for m in s.exec(select(Message).where(Message.chat_id == chat.id))]
+    assert texts.count("서버가 없는 동안 보내고 창을 떠남") == 1
