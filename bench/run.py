@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ from online_contact.models import Agent, AuthSession, Chat
 from online_contact.models._base import utcnow
 from online_contact.services.auth import hash_password
 from online_contact.services.db import session_scope
-from tests.support import ROOT, free_port, prepare_database, start_server, stop_server, wait_healthy
+from tests.support import ROOT, free_port, prepare_database, start_server, stop_server
 
 SEND_EVERY = 2.0
 BENCH_PASSWORD_HASH = None
