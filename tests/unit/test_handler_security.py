@@ -4,6 +4,8 @@ someone else's ids change nothing. Runs Reflex's real event pipeline without a b
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import threading
 import uuid
 
 import pytest
@@ -61,7 +63,24 @@ def run(app, scenario):
             app.event_namespace.emit = emit
             await scenario()
 
-    asyncio.run(main())
+    # In its own thread: when the browser tests ran first in this process, Playwright's sync
+    # API keeps an event loop running on the main thread, where asyncio.run() is refused.
+    errors: list[BaseException] = []
+
+    context = contextvars.copy_context()  # Reflex keeps its app registration in context vars
+
+    def target():
+        try:
+            context.run(asyncio.run, main())
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            errors.append(exc)
+
+    worker = threading.Thread(target=target)
+    worker.start()
+    worker.join(timeout=120)
+    if errors:
+        raise errors[0]
+    assert not worker.is_alive(), "the scenario did not finish"
 
 
 def test_other_customers_and_agents_cannot_touch_a_chat(app, db_url):
