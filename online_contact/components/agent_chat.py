@@ -82,7 +82,7 @@ def chat_list() -> rx.Component:
                 align="start",
                 spacing="0",
             ),
-            variant=rx.cond(S.active_chat_id == c["id"].to(int), "solid", "soft"),
+            variant=rx.cond(S.active_chat_id == c["id"].to(int), "surface", "ghost"),
             on_click=S.select_chat(c["id"].to(int)),
             width="100%",
             height="auto",
