@@ -96,8 +96,3 @@ class Tab(Watching):
 
     async def close(self) -> None:
         await self.sio.disconnect()
-
-
-def json_text(text: str) -> str:
-    """How `text` appears inside a JSON update (non-ASCII may be escaped)."""
-    return json.dumps(text)[1:-1]

@@ -17,10 +17,6 @@ class LangState(rx.State):
         """Every UI text in the current language: `LangState.t["chat"]`."""
         return CATALOGS[normalize(self.lang)]
 
-    @rx.var
-    def html_lang(self) -> str:
-        return normalize(self.lang)
-
     @rx.event
     def set_lang(self, lang: str):
         """Switch the UI language."""

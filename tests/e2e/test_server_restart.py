@@ -11,7 +11,7 @@ from sqlmodel import select
 from online_contact.models import Chat, Message
 
 from tests.support import free_port, prepare_database, start_server, stop_server
-from .helpers import go_online, login, open_help_center, send, start_chat
+from .helpers import agent_opens_chat, begin_chat, send
 
 
 @pytest.fixture
@@ -38,13 +38,8 @@ def people(browser):
 def test_chat_survives_a_server_kill_and_restart(people, own_server):
     agent, customer = people
     srv = own_server["server"]
-    base = srv.url
-    login(agent, base, "agent1@example.com")
-    go_online(agent)
-    open_help_center(customer, base)
-    start_chat(customer, name="재시작")
-    agent.get_by_role("button", name="채팅", exact=True).click()
-    agent.get_by_role("navigation", name="채팅 목록").get_by_role("button", name="재시작").click()
+    begin_chat(customer, agent, srv, name="재시작")
+    agent_opens_chat(agent, "재시작")
     send(customer, "재시작 전 고객 메시지")
     send(agent, "재시작 전 상담원 메시지")
     customer_log = customer.get_by_role("log", name="대화 내용")
@@ -80,10 +75,7 @@ def test_a_message_queued_while_down_survives_the_page_going_away(people, own_se
     agent, customer = people
     srv = own_server["server"]
     base = srv.url
-    login(agent, base, "agent1@example.com")
-    go_online(agent)
-    open_help_center(customer, base)
-    start_chat(customer, name="돌아온고객")
+    begin_chat(customer, agent, srv, name="돌아온고객")
     send(customer, "첫 메시지")
     expect(customer.get_by_role("log", name="대화 내용")).to_contain_text("첫 메시지")
 
