@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from online_contact.config import MESSAGE_WINDOW
 from online_contact.models import Agent, Chat, Message
-from online_contact.models.chat import AUTHOR_SYSTEM, CHAT_OPEN, CHAT_WAITING
+from online_contact.models.chat import AUTHOR_CUSTOMER, AUTHOR_SYSTEM, CHAT_OPEN, CHAT_WAITING
 from online_contact.services import chats as chat_service
 from online_contact.services import routing
 from online_contact.services.db import session_scope
@@ -25,6 +25,7 @@ from online_contact.services.db import session_scope
 from .rooms import AgentDesk, ChatRoom
 
 logger = logging.getLogger(__name__)
+PREVIEW_LENGTH = 40
 _TASKS: set[asyncio.Task] = set()
 
 
@@ -106,6 +107,44 @@ def refresh_room_now(room: ChatRoom, session: Session, chat_id: int) -> None:
         room.rating_request_seq = seq or 0
 
 
+def room_add_message(room: ChatRoom, chat_id: int, message: dict) -> bool:
+    """Show a message just stored in a room that shows its chat, without reading the database.
+
+    Returns False when the room cannot be brought up to date this way (another chat, or a
+    message missing in between): the caller then refreshes it from the database.
+    """
+    if room.chat_id != chat_id:
+        return False
+    seq = int(message["seq"])
+    if seq <= room.last_seq:
+        return True  # a refresh already read it
+    if seq != room.last_seq + 1:
+        return False
+    room.messages = (room.messages + [message])[-MESSAGE_WINDOW:]
+    room.last_seq = seq
+    return True
+
+
+def desk_add_message(desk: AgentDesk, chat_id: int, message: dict) -> bool:
+    """Update the chat's line on an agent's desk (preview, awaiting reply) from a new message.
+
+    Returns False when the chat is not on the desk (the caller refreshes the desk instead). An
+    older message arriving late does not overwrite a newer one.
+    """
+    for i, entry in enumerate(desk.chats):
+        if entry["id"] != chat_id:
+            continue
+        if int(entry.get("seq", 0)) < int(message["seq"]):
+            desk.chats[i] = {
+                **entry,
+                "seq": message["seq"],
+                "awaiting_reply": message["author"] == AUTHOR_CUSTOMER,
+                "preview": str(message["text"])[:PREVIEW_LENGTH],
+            }
+        return True
+    return False
+
+
 def _full_window(session: Session, chat_id: int) -> list[dict]:
     return [m.as_dict() for m in chat_service.recent_messages(session, chat_id, MESSAGE_WINDOW)]
 
@@ -119,24 +158,29 @@ def refresh_desk_now(desk: AgentDesk, session: Session, agent_id: int) -> None:
     desk.status = agent.status
     chats = chat_service.chats_of_agent(session, agent.id)
     last = {
-        chat_id: (author, text)
-        for chat_id, author, text in session.exec(
-            select(Message.chat_id, Message.author, Message.text)
+        chat_id: (seq, author, text)
+        for chat_id, seq, author, text in session.exec(
+            select(Message.chat_id, Message.seq, Message.author, Message.text)
             .join(Chat, Chat.id == Message.chat_id)
             .where(Chat.agent_id == agent.id, Chat.status == CHAT_OPEN, Message.seq == Chat.last_seq)
         )
     }
-    desk.chats = [
-        {
-            "id": chat.id,
-            "name": chat.customer_name or f"#{chat.id}",
-            "opened": chat.agent_opened_at is not None,
-            "customer_ended": chat.customer_ended_at is not None,
-            "awaiting_reply": last.get(chat.id, ("", ""))[0] == "customer",
-            "preview": last.get(chat.id, ("", ""))[1][:40],
-        }
-        for chat in chats
-    ]
+    rows = []
+    for chat in chats:
+        seq, author, text = last.get(chat.id, (0, "", ""))
+        rows.append(
+            {
+                "id": chat.id,
+                "name": chat.customer_name or f"#{chat.id}",
+                "opened": chat.agent_opened_at is not None,
+                "customer_ended": chat.customer_ended_at is not None,
+                # The seq of the last message shown, so a late update cannot show an older one.
+                "seq": seq,
+                "awaiting_reply": author == AUTHOR_CUSTOMER,
+                "preview": text[:PREVIEW_LENGTH],
+            }
+        )
+    desk.chats = rows
 
 
 def _app():
@@ -149,6 +193,16 @@ async def _refresh(token: str, cls: type, fill) -> None:
         shared = await root.get_state(cls)
         with session_scope() as session:
             fill(shared, session)
+
+
+async def _patch(token: str, cls: type, patch, fill) -> None:
+    """Apply `patch` to a shared state; when it cannot apply, `fill` it from the database."""
+    app = _app()
+    async with app.modify_state(rx.BaseStateToken(ident=token, cls=cls)) as root:
+        shared = await root.get_state(cls)
+        if not patch(shared):
+            with session_scope() as session:
+                fill(shared, session)
 
 
 def _spawn(coro) -> None:
@@ -202,6 +256,41 @@ async def publish_chat_from(state: rx.State, chat_id: int, agent_id: int | None)
         publish_room(chat_id)
     if not desk_here:
         publish_desk(agent_id)
+
+
+def is_linked(state: rx.State, cls: type, token: str) -> bool:
+    """Whether the tab handling this event is linked to `token` for the shared state `cls`
+    (read from the tab's links, without loading the shared state)."""
+    links = state._get_root_state()._reflex_internal_links or {}
+    return links.get(cls.get_full_name()) == token
+
+
+async def publish_message_from(state: rx.State, chat_id: int, agent_id: int | None, message: dict) -> None:
+    """A message was just stored: show it in the chat's room and on its agent's desk.
+
+    The hot path of the app, so no database read: the message is appended to what the room
+    and the desk already show (falling back to a refresh when they miss something). Rooms the
+    sending tab is linked to are changed in place, as in publish_chat_from.
+    """
+    room_tok, desk_tok = room_token(chat_id), desk_token(agent_id) if agent_id else ""
+    room_here = is_linked(state, ChatRoom, room_tok)
+    desk_here = bool(desk_tok) and is_linked(state, AgentDesk, desk_tok)
+    fill_room = lambda r, s: refresh_room_now(r, s, chat_id)  # noqa: E731
+    fill_desk = lambda d, s: refresh_desk_now(d, s, agent_id)  # noqa: E731
+    if room_here:
+        room = await state.get_state(ChatRoom)
+        if not room_add_message(room, chat_id, message):
+            with session_scope() as session:
+                fill_room(room, session)
+    else:
+        _spawn(_patch(room_tok, ChatRoom, lambda r: room_add_message(r, chat_id, message), fill_room))
+    if desk_here:
+        desk = await state.get_state(AgentDesk)
+        if not desk_add_message(desk, chat_id, message):
+            with session_scope() as session:
+                fill_desk(desk, session)
+    elif desk_tok:
+        _spawn(_patch(desk_tok, AgentDesk, lambda d: desk_add_message(d, chat_id, message), fill_desk))
 
 
 def publish_queue() -> None:

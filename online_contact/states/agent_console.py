@@ -8,7 +8,7 @@ from online_contact import routes
 from online_contact.config import local_time
 from online_contact.models.chat import AUTHOR_AGENT, Chat
 from online_contact.realtime import AgentDesk, ChatRoom, publish_assignments, publish_chat_from, refresh_desk_now, refresh_room_now
-from online_contact.realtime.publish import desk_token, room_token
+from online_contact.realtime.publish import desk_token, publish_message_from, room_token
 from online_contact.services import agents as agent_service
 from online_contact.services import categories as category_service
 from online_contact.services import chats as chat_service
@@ -325,17 +325,24 @@ class AgentConsoleState(TranscriptMixin, AuthState):
             # A message queued while the server restarted can arrive before the page reloads.
             self._restore_view()
         with session_scope() as session:
-            agent, redirect = self._require(session)
-            if redirect:
-                return redirect
+            # One query checks the login and that the chat is this agent's; when it finds
+            # nothing, the full checks below say why (login page, or not allowed).
+            chat = chat_service.chat_for_agent_token(session, self.active_chat_id, self.auth_token)
+            agent_id = chat.agent_id if chat is not None else None
             try:
-                chat = chat_service.chat_for_agent(session, self.active_chat_id, agent)
-                chat_service.post_message(session, chat, AUTHOR_AGENT, text, client_id, agent_id=agent.id)
+                if chat is None:
+                    agent, redirect = self._require(session)
+                    if redirect:
+                        return redirect
+                    chat = chat_service.chat_for_agent(session, self.active_chat_id, agent)
+                    agent_id = agent.id
+                message, _ = chat_service.post_message(session, chat, AUTHOR_AGENT, text, client_id, agent_id=agent_id)
             except ServiceError as exc:
                 self.composer_error = await tr_error(self, exc)
                 return rx.set_value("agent-input", text)  # the browser cleared it on submit
-        self.composer_error = ""
-        await publish_chat_from(self, chat.id, agent.id)
+        if self.composer_error:
+            self.composer_error = ""
+        await publish_message_from(self, chat.id, agent_id, chat_service.view(message).as_dict())
 
     @rx.event
     async def request_rating(self):

@@ -10,7 +10,7 @@ import reflex as rx
 from online_contact.i18n import normalize
 from online_contact.models.chat import AUTHOR_CUSTOMER, CHANNEL_HELP_CENTER, Chat
 from online_contact.realtime import ChatRoom, publish_chat_from, refresh_room_now
-from online_contact.realtime.publish import publish_queue, room_token
+from online_contact.realtime.publish import is_linked, publish_message_from, publish_queue, room_token
 from online_contact.services import chats as chat_service
 from online_contact.services import customers as customer_service
 from online_contact.services import routing
@@ -212,19 +212,24 @@ class CustomerChatState(TranscriptMixin, rx.State):
         client_id = str(form_data.get("client_id", "")) or None
         try:
             with session_scope() as session:
-                chat = self._own_chat(session)
+                # One query checks that this browser's customer owns the chat.
+                chat = chat_service.chat_for_visitor(session, self._chat_id, self.visitor_key)
+                if chat is None:
+                    # No chat in this tab's state yet (e.g. the server restarted): find it.
+                    own = self._own_chat(session)
+                    chat = chat_service.chat_for_visitor(session, own.id, self.visitor_key) if own else None
                 if chat is None:
                     raise ServiceError("error.no_chat")
-                chat_service.post_message(session, chat, AUTHOR_CUSTOMER, text, client_id)
+                message, _ = chat_service.post_message(session, chat, AUTHOR_CUSTOMER, text, client_id)
                 chat_id, agent_id = chat.id, chat.agent_id
-                room = await self.get_state(ChatRoom)
-                if room.chat_id != chat_id:
+                if not is_linked(self, ChatRoom, room_token(chat_id)):
                     await self._link_room(session, chat)
         except ServiceError as exc:
             self.send_error = await tr_error(self, exc)
             return rx.set_value("customer-input", text)  # the browser cleared it on submit
-        self.send_error = ""
-        await publish_chat_from(self, chat_id, agent_id)
+        if self.send_error:
+            self.send_error = ""
+        await publish_message_from(self, chat_id, agent_id, chat_service.view(message).as_dict())
 
     @rx.event
     async def end_chat(self):

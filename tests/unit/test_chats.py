@@ -662,3 +662,63 @@ def test_message_times_are_shown_in_korean_time(monkeypatch):
     assert local_time(moment) == "10:30"
     monkeypatch.setenv("OC_TIMEZONE", "UTC")
     assert local_time(moment) == "01:30"
+
+
+# --------------------------------------------------------------------------------------------
+# the posting gates: one query decides whether this tab may post to this chat
+# --------------------------------------------------------------------------------------------
+
+
+def test_chat_for_visitor_only_for_the_customer_holding_the_key(session, make, chat):
+    customer = session.get(Customer, chat.customer_id)
+    gate = chat_service.chat_for_visitor(session, chat.id, customer.visitor_key)
+    assert gate is not None and gate.id == chat.id and gate.agent_id == chat.agent_id
+    stranger = make.customer()
+    assert chat_service.chat_for_visitor(session, chat.id, stranger.visitor_key) is None
+    assert chat_service.chat_for_visitor(session, chat.id, "") is None
+    assert chat_service.chat_for_visitor(session, 0, customer.visitor_key) is None
+
+
+def test_gate_row_posts_like_a_chat(session, make, chat):
+    customer = session.get(Customer, chat.customer_id)
+    gate = chat_service.chat_for_visitor(session, chat.id, customer.visitor_key)
+    message, created = chat_service.post_message(session, gate, AUTHOR_CUSTOMER, "행 하나로 보냄", "gate-1")
+    assert created and message.seq == 2 and message.id
+    assert [m.text for m in messages_of(session, chat.id)][-1] == "행 하나로 보냄"
+    chat_service.end_by_customer(session, make.reload(Chat, chat.id))
+    ended = chat_service.chat_for_visitor(session, chat.id, customer.visitor_key)
+    with pytest.raises(ServiceError) as err:
+        chat_service.post_message(session, ended, AUTHOR_CUSTOMER, "끝난 뒤")
+    assert err.value.code == "error.chat_ended"
+
+
+def test_chat_for_agent_token_checks_login_expiry_activity_and_assignment(session, make, chat, agent):
+    from online_contact.services import auth as auth_service
+
+    token = auth_service.start_session(session, agent)
+    session.commit()
+    gate = chat_service.chat_for_agent_token(session, chat.id, token)
+    assert gate is not None and gate.id == chat.id and gate.agent_id == agent.id
+
+    other = make.agent("other")
+    other_token = auth_service.start_session(session, other)
+    session.commit()
+    assert chat_service.chat_for_agent_token(session, chat.id, other_token) is None  # not theirs
+    assert chat_service.chat_for_agent_token(session, chat.id, "not-a-token") is None
+
+    expired = auth_service.start_session(session, agent, hours=-1)
+    session.commit()
+    assert chat_service.chat_for_agent_token(session, chat.id, expired) is None
+
+    agent.active = False
+    session.add(agent)
+    session.commit()
+    assert chat_service.chat_for_agent_token(session, chat.id, token) is None
+
+
+def test_duplicate_client_id_does_not_use_up_a_sequence_number(session, make, chat):
+    chat_service.post_message(session, chat, AUTHOR_CUSTOMER, "one", "dup")
+    chat_service.post_message(session, chat, AUTHOR_CUSTOMER, "one again", "dup")
+    third, _ = chat_service.post_message(session, chat, AUTHOR_CUSTOMER, "two", "next")
+    assert third.seq == 3
+    assert [m.seq for m in messages_of(session, chat.id)] == [1, 2, 3]

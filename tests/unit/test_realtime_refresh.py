@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from online_contact.config import MESSAGE_WINDOW
-from online_contact.realtime.publish import refresh_desk_now, refresh_room_now
+from online_contact.realtime.publish import desk_add_message, refresh_desk_now, refresh_room_now, room_add_message
 from online_contact.services import chats as chat_service
 
 
@@ -75,5 +75,62 @@ def test_desk_lists_open_chats_with_the_last_message(session, make):
     desk = SimpleNamespace(agent_id=0, status="", chats=[])
     refresh_desk_now(desk, session, chat.agent_id)
     assert desk.chats == [
-        {"id": chat.id, "name": "박지성", "opened": False, "customer_ended": False, "awaiting_reply": True, "preview": "m1"}
+        {
+            "id": chat.id, "name": "박지성", "opened": False, "customer_ended": False,
+            "seq": chat_service.messages_after(session, chat.id, 0)[-1].seq, "awaiting_reply": True, "preview": "m1",
+        }
     ]
+
+
+# ---- updates from a message just stored, without reading the database -----------------------
+
+
+def _message(seq, author="customer", text="hi"):
+    return {"seq": seq, "author": author, "text": text, "time": "10:00", "client_msg_id": f"c{seq}"}
+
+
+def test_room_add_message_appends_the_next_message(session, make):
+    chat = make.start(name="최민수")
+    room = _room()
+    refresh_room_now(room, session, chat.id)
+    last = room.last_seq
+    assert room_add_message(room, chat.id, _message(last + 1, text="다음"))
+    assert room.last_seq == last + 1 and room.messages[-1]["text"] == "다음"
+    # Already shown (a refresh read it first): nothing doubled.
+    assert room_add_message(room, chat.id, _message(last + 1, text="다음"))
+    assert [m["seq"] for m in room.messages].count(last + 1) == 1
+
+
+def test_room_add_message_refuses_a_gap_or_another_chat(session, make):
+    chat = make.start(name="정수빈")
+    room = _room()
+    refresh_room_now(room, session, chat.id)
+    before = list(room.messages)
+    assert not room_add_message(room, chat.id, _message(room.last_seq + 2))
+    assert not room_add_message(room, chat.id + 1000, _message(room.last_seq + 1))
+    assert room.messages == before
+
+
+def test_room_add_message_keeps_the_window_bounded(session, make):
+    chat = make.start(name="한지민")
+    room = _room()
+    refresh_room_now(room, session, chat.id)
+    for _ in range(MESSAGE_WINDOW + 5):
+        assert room_add_message(room, chat.id, _message(room.last_seq + 1))
+    seqs = [m["seq"] for m in room.messages]
+    assert len(seqs) == MESSAGE_WINDOW and seqs == list(range(seqs[0], seqs[0] + MESSAGE_WINDOW))
+
+
+def test_desk_add_message_updates_preview_and_ignores_older_messages(session, make):
+    chat = make.start(name="유재석")
+    desk = SimpleNamespace(agent_id=0, status="", chats=[])
+    refresh_desk_now(desk, session, chat.agent_id)
+    seq = desk.chats[0]["seq"]
+    assert desk_add_message(desk, chat.id, _message(seq + 2, "agent", "답변드립니다"))
+    assert desk.chats[0]["preview"] == "답변드립니다" and desk.chats[0]["awaiting_reply"] is False
+    # A customer message stored earlier but arriving later must not win.
+    assert desk_add_message(desk, chat.id, _message(seq + 1, "customer", "먼저 보낸 질문"))
+    assert desk.chats[0]["preview"] == "답변드립니다"
+    assert desk_add_message(desk, chat.id, _message(seq + 3, "customer", "x" * 100))
+    assert desk.chats[0]["awaiting_reply"] is True and desk.chats[0]["preview"] == "x" * 40
+    assert not desk_add_message(desk, chat.id + 1000, _message(1))
