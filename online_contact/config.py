@@ -19,6 +19,14 @@ def database_url() -> str:
     )
 
 
+def sqlite_synchronous() -> str:
+    """SQLite's synchronous level (OC_SQLITE_SYNCHRONOUS): NORMAL (default) or FULL."""
+    value = os.environ.get("OC_SQLITE_SYNCHRONOUS", "NORMAL").strip().upper()
+    if value not in ("NORMAL", "FULL", "EXTRA"):
+        raise ValueError(f"OC_SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA, not {value!r}")
+    return value
+
+
 def redis_url() -> str | None:
     """The Redis URL for Reflex's state manager when several workers run, or None."""
     return os.environ.get("REDIS_URL") or os.environ.get("REFLEX_REDIS_URL") or None
