@@ -72,7 +72,10 @@
       var text = box.value.trim();
       var max = parseInt(box.getAttribute("data-max-length") || "2000", 10);
       if (text && text.length <= max) {
-        if (!resend) setTimeout(function () { box.value = ""; }, 0);
+        // After React's onSubmit has read the form; and only the text that was sent: a busy
+        // page may run this timer after the next keystrokes (browsers run input before timers).
+        var sent = box.value;
+        if (!resend) setTimeout(function () { if (box.value === sent) box.value = ""; }, 0);
         if (box.hasAttribute("data-draft-key")) {
           sessionStorage.removeItem(draftName(box));
           if (id && !resend) {

@@ -70,3 +70,19 @@ def test_same_client_message_id_sent_twice_is_stored_once(customer, agent, reset
         chat = s.exec(select(Chat).order_by(Chat.id.desc())).first()
         rows = s.exec(select(Message).where(Message.chat_id == chat.id, Message.text == "한 번만 저장되어야 합니다")).all()
     assert len(rows) == 1
+
+
+def test_text_typed_right_after_sending_is_kept(customer, agent, reset):
+    """The composer empties itself after a send; what is typed before that happens stays."""
+    begin_chat(customer, agent, reset, name="빠른입력")
+    box = customer.get_by_role("textbox", name="메시지")
+    box.fill("첫 번째 질문")
+    # Submit, then type the next message in the same task: the clearing timer runs after it.
+    box.evaluate("b => { b.form.requestSubmit(); b.value = '두 번째 질문'; b.dispatchEvent(new Event('input', {bubbles: true})); }")
+    log = customer.get_by_role("log", name="대화 내용")
+    expect(log).to_contain_text("첫 번째 질문")
+    customer.wait_for_timeout(300)
+    expect(box).to_have_value("두 번째 질문")
+    box.press("Enter")
+    expect(log).to_contain_text("두 번째 질문")
+    expect(box).to_have_value("")
