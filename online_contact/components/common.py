@@ -37,11 +37,12 @@ def labelled(label, control: rx.Component) -> rx.Component:
     return rx.vstack(rx.el.label(label, html_for=control.id, font_size="0.85em", font_weight="500"), control, spacing="1", width="100%")
 
 
-def message_log(messages, me: str, id: str, older=None, older_next=None, load_older=None) -> rx.Component:
+def message_log(messages, recent, me: str, id: str, older=None, older_next=None, load_older=None) -> rx.Component:
     """The transcript: a screen-reader friendly live log, own messages on the right.
 
-    `messages` is the room's bounded window; `older` are earlier messages this tab loaded with
-    `load_older` (shown only where they precede the window, so nothing appears twice).
+    `messages` is the room's bounded window and `recent` the messages appended since (see
+    ChatRoom); `older` are earlier messages this tab loaded with `load_older` (shown only where
+    they precede the window, so nothing appears twice).
     """
 
     def bubble(m) -> rx.Component:
@@ -83,6 +84,7 @@ def message_log(messages, me: str, id: str, older=None, older_next=None, load_ol
     return rx.auto_scroll(
         *earlier,
         rx.foreach(messages, bubble),
+        rx.foreach(recent, bubble),
         role="log",
         aria_live="polite",
         aria_label=T["chat_log"],

@@ -26,6 +26,8 @@ from .rooms import AgentDesk, ChatRoom
 
 logger = logging.getLogger(__name__)
 PREVIEW_LENGTH = 40
+# Messages appended to a room's `recent` tail before it is folded into the window.
+RECENT_MAX = 10
 _TASKS: set[asyncio.Task] = set()
 
 
@@ -53,6 +55,12 @@ def desk_token(agent_id: int) -> str:
     return f"agent-{agent_id}"
 
 
+def _set(obj, name: str, value) -> None:
+    """Assign only a changed value: every assignment of a state var puts it in the delta."""
+    if getattr(obj, name) != value:
+        setattr(obj, name, value)
+
+
 def refresh_room_now(room: ChatRoom, session: Session, chat_id: int) -> None:
     """Bring a (linked) room up to date with the database.
 
@@ -63,33 +71,30 @@ def refresh_room_now(room: ChatRoom, session: Session, chat_id: int) -> None:
     chat = session.get(Chat, chat_id, populate_existing=True)
     if chat is None:
         return
-    window: list[dict] | None = None
-    if room.chat_id != chat.id or chat.last_seq < room.last_seq:
-        window = _full_window(session, chat.id)
-    elif chat.last_seq > room.last_seq:
+    reload = room.chat_id != chat.id or chat.last_seq < room.last_seq
+    if not reload and chat.last_seq > room.last_seq:
         # One more than the window: more new messages than that means a full reload.
         new = chat_service.messages_after(session, chat.id, room.last_seq, MESSAGE_WINDOW + 1)
-        if len(new) > MESSAGE_WINDOW or (new and new[0].seq != room.last_seq + 1):
-            window = _full_window(session, chat.id)
-        elif new:
-            window = (room.messages + [m.as_dict() for m in new])[-MESSAGE_WINDOW:]
-    if window is not None:
+        reload = len(new) > MESSAGE_WINDOW or not all(room_add_message(room, chat.id, m.as_dict()) for m in new)
+    if reload:
         if room.chat_id != chat.id:
             room.chat_id = chat.id
             room._agent_id = -1
             room._rating_requested = None
+        window = _full_window(session, chat.id)
         room.messages = window
+        room.recent = []
         # What was actually loaded, not chat.last_seq: a message committed between the two
         # reads is then picked up by the next refresh instead of being skipped or doubled.
         room.last_seq = int(window[-1]["seq"]) if window else 0
     if room._agent_id != (chat.agent_id or 0):
         agent = session.get(Agent, chat.agent_id) if chat.agent_id else None
-        room.agent_name = agent.name if agent else ""
+        _set(room, "agent_name", agent.name if agent else "")
         room._agent_id = chat.agent_id or 0
-    room.status = chat.status
-    room.customer_ended = chat.customer_ended_at is not None
-    room.agent_ended = chat.agent_ended_at is not None
-    room.queue_position = routing.queue_position(session, chat) if chat.status == CHAT_WAITING else 0
+    _set(room, "status", chat.status)
+    _set(room, "customer_ended", chat.customer_ended_at is not None)
+    _set(room, "agent_ended", chat.agent_ended_at is not None)
+    _set(room, "queue_position", routing.queue_position(session, chat) if chat.status == CHAT_WAITING else 0)
     if chat.rating_requested_at != room._rating_requested:
         room._rating_requested = chat.rating_requested_at
         seq = None
@@ -120,9 +125,20 @@ def room_add_message(room: ChatRoom, chat_id: int, message: dict) -> bool:
         return True  # a refresh already read it
     if seq != room.last_seq + 1:
         return False
-    room.messages = (room.messages + [message])[-MESSAGE_WINDOW:]
+    if not room.messages:
+        room.messages = [message]
+    elif len(room.recent) >= RECENT_MAX:
+        room.messages = (room.messages + room.recent + [message])[-MESSAGE_WINDOW:]
+        room.recent = []
+    else:
+        room.recent = room.recent + [message]
     room.last_seq = seq
     return True
+
+
+def shown_messages(room: ChatRoom) -> list[dict]:
+    """What a screen shows of a room, in order."""
+    return [*room.messages, *room.recent]
 
 
 def desk_add_message(desk: AgentDesk, chat_id: int, message: dict) -> bool:

@@ -11,12 +11,16 @@ class ChatRoom(rx.SharedState):
     """The live view of one chat, shared by the customer and the agent on it.
 
     Holds only what both sides may see: the last messages (a bounded window) and the flags.
+    Reflex sends a changed list whole, so a new message goes to the short `recent` tail and
+    only every RECENT_MAX messages is the tail folded into `messages`: each message then costs
+    a few messages of payload instead of the whole window. Screens show messages + recent.
     """
 
     chat_id: int = 0
     status: str = ""
     agent_name: str = ""
     messages: list[dict[str, str | int]] = []
+    recent: list[dict[str, str | int]] = []
     last_seq: int = 0
     customer_ended: bool = False
     agent_ended: bool = False

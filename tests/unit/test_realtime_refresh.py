@@ -7,13 +7,20 @@ from types import SimpleNamespace
 import pytest
 
 from online_contact.config import MESSAGE_WINDOW
-from online_contact.realtime.publish import desk_add_message, refresh_desk_now, refresh_room_now, room_add_message
+from online_contact.realtime.publish import (
+    RECENT_MAX,
+    desk_add_message,
+    refresh_desk_now,
+    refresh_room_now,
+    room_add_message,
+    shown_messages,
+)
 from online_contact.services import chats as chat_service
 
 
 def _room():
     return SimpleNamespace(
-        chat_id=0, status="", agent_name="", messages=[], last_seq=0, customer_ended=False,
+        chat_id=0, status="", agent_name="", messages=[], recent=[], last_seq=0, customer_ended=False,
         agent_ended=False, rating_request_seq=0, queue_position=0, _agent_id=-1, _rating_requested=None,
     )
 
@@ -36,14 +43,14 @@ def test_first_refresh_loads_the_window_and_later_ones_append(session, make):
     room = _room()
     _post(session, chat, 3)
     refresh_room_now(room, session, chat.id)
-    assert [m["text"] for m in room.messages][-3:] == ["m1", "m2", "m3"]
-    assert room.last_seq == room.messages[-1]["seq"]
+    assert [m["text"] for m in shown_messages(room)][-3:] == ["m1", "m2", "m3"]
+    assert room.last_seq == shown_messages(room)[-1]["seq"]
     _post(session, chat, 2, start=4)
     refresh_room_now(room, session, chat.id)
     refresh_room_now(room, session, chat.id)  # nothing new: nothing doubled
-    texts = [m["text"] for m in room.messages]
+    texts = [m["text"] for m in shown_messages(room)]
     assert texts[-5:] == ["m1", "m2", "m3", "m4", "m5"]
-    assert len(texts) == len(set(m["seq"] for m in room.messages))
+    assert len(texts) == len(set(m["seq"] for m in shown_messages(room)))
     assert room.agent_name  # the assigned agent's name
 
 
@@ -53,20 +60,21 @@ def test_a_room_far_behind_reloads_instead_of_skipping(session, make):
     refresh_room_now(room, session, chat.id)
     _post(session, chat, MESSAGE_WINDOW + 19)
     refresh_room_now(room, session, chat.id)
-    assert room.messages[-1]["text"] == f"m{MESSAGE_WINDOW + 19}"
-    assert len(room.messages) == MESSAGE_WINDOW
-    seqs = [m["seq"] for m in room.messages]
+    assert shown_messages(room)[-1]["text"] == f"m{MESSAGE_WINDOW + 19}"
+    assert len(shown_messages(room)) == MESSAGE_WINDOW
+    seqs = [m["seq"] for m in shown_messages(room)]
     assert seqs == list(range(seqs[0], seqs[0] + MESSAGE_WINDOW))
 
 
 def test_the_window_stays_bounded_and_in_order(session, make):
     chat = make.start(name="이영희")
     room = _room()
-    for i in range(1, MESSAGE_WINDOW + 10):
+    for i in range(1, 3 * MESSAGE_WINDOW):
         chat_service.post_message(session, chat, "customer", f"m{i}")
         refresh_room_now(room, session, chat.id)
-    seqs = [m["seq"] for m in room.messages]
-    assert len(seqs) == MESSAGE_WINDOW and seqs == sorted(seqs) and seqs[-1] == room.last_seq
+        seqs = [m["seq"] for m in shown_messages(room)]
+        assert seqs == list(range(seqs[0], room.last_seq + 1))
+        assert len(room.messages) <= MESSAGE_WINDOW and len(room.recent) <= RECENT_MAX
 
 
 def test_desk_lists_open_chats_with_the_last_message(session, make):
@@ -95,20 +103,20 @@ def test_room_add_message_appends_the_next_message(session, make):
     refresh_room_now(room, session, chat.id)
     last = room.last_seq
     assert room_add_message(room, chat.id, _message(last + 1, text="다음"))
-    assert room.last_seq == last + 1 and room.messages[-1]["text"] == "다음"
+    assert room.last_seq == last + 1 and shown_messages(room)[-1]["text"] == "다음"
     # Already shown (a refresh read it first): nothing doubled.
     assert room_add_message(room, chat.id, _message(last + 1, text="다음"))
-    assert [m["seq"] for m in room.messages].count(last + 1) == 1
+    assert [m["seq"] for m in shown_messages(room)].count(last + 1) == 1
 
 
 def test_room_add_message_refuses_a_gap_or_another_chat(session, make):
     chat = make.start(name="정수빈")
     room = _room()
     refresh_room_now(room, session, chat.id)
-    before = list(room.messages)
+    before = list(shown_messages(room))
     assert not room_add_message(room, chat.id, _message(room.last_seq + 2))
     assert not room_add_message(room, chat.id + 1000, _message(room.last_seq + 1))
-    assert room.messages == before
+    assert shown_messages(room) == before
 
 
 def test_room_add_message_keeps_the_window_bounded(session, make):
@@ -117,8 +125,22 @@ def test_room_add_message_keeps_the_window_bounded(session, make):
     refresh_room_now(room, session, chat.id)
     for _ in range(MESSAGE_WINDOW + 5):
         assert room_add_message(room, chat.id, _message(room.last_seq + 1))
-    seqs = [m["seq"] for m in room.messages]
-    assert len(seqs) == MESSAGE_WINDOW and seqs == list(range(seqs[0], seqs[0] + MESSAGE_WINDOW))
+        seqs = [m["seq"] for m in shown_messages(room)]
+        assert seqs == list(range(seqs[0], room.last_seq + 1))
+        assert len(room.messages) <= MESSAGE_WINDOW and len(room.recent) <= RECENT_MAX
+
+
+def test_room_add_message_sends_only_the_short_tail_between_folds(session, make):
+    """Most appends change only `recent`; `messages` (the whole window) changes once per fold."""
+    chat = make.start(name="김태희")
+    room = _room()
+    refresh_room_now(room, session, chat.id)
+    window_changes = 0
+    for _ in range(3 * RECENT_MAX):
+        before = room.messages
+        assert room_add_message(room, chat.id, _message(room.last_seq + 1))
+        window_changes += room.messages is not before
+    assert window_changes <= 3
 
 
 def test_desk_add_message_updates_preview_and_ignores_older_messages(session, make):
