@@ -4,8 +4,9 @@ Two kinds of rooms (rx.SharedState linked by a token):
 - ChatRoom, token ``chat-<id>``: the customer's tab(s) and the agent's tab showing that chat.
 - AgentDesk, token ``agent-<id>``: every tab of one agent (the chat list, 대화중 count, status).
 
-Rooms are never the source of truth: ``publish`` re-reads the database under the room's lock
-and replaces the room's fields, so a late or repeated refresh can only converge, never regress.
+Rooms are never the source of truth: a message is appended only right after the next seq, and
+anything else re-reads the database under the room's lock, so a late or repeated update can only
+converge, never regress. ``fanout`` sends a room's changed fields to its other tabs.
 """
 
 from .publish import (

@@ -15,7 +15,7 @@ import logging
 import os
 import time
 
-import reflex as rx
+from reflex_base.registry import RegistrationContext
 from sqlmodel import select
 
 from online_contact.models import Agent, Chat
@@ -26,7 +26,8 @@ from online_contact.services import routing
 from online_contact.services.db import session_scope
 from online_contact.services.settings import get_settings
 
-from .publish import _app, desk_token, publish_assignments, publish_desk, publish_room, refresh_desk_now
+from .fanout import modify_shared
+from .publish import desk_token, publish_assignments, publish_desk, publish_room, refresh_desk_now
 from .rooms import AgentDesk
 
 logger = logging.getLogger(__name__)
@@ -35,13 +36,15 @@ ROOM_KEEPALIVE_EVERY = 10  # passes
 
 async def _connected_tabs(agent_id: int) -> int:
     """How many of the agent's linked tabs have a live socket (on any worker)."""
-    app = _app()
-    token_manager = app.event_namespace._token_manager
-    async with app.modify_state(rx.BaseStateToken(ident=desk_token(agent_id), cls=AgentDesk)) as root:
-        desk = await root.get_state(AgentDesk)
+    token_manager = RegistrationContext.get().app.event_namespace._token_manager
+    tokens: set[str] = set()
+
+    def refresh(desk: AgentDesk) -> None:
         with session_scope() as session:
             refresh_desk_now(desk, session, agent_id)
-        tokens = set(desk._linked_from)
+        tokens.update(desk._linked_from)
+
+    await modify_shared(desk_token(agent_id), AgentDesk, refresh)
     alive = 0
     for token in tokens:
         if token and await token_manager.is_token_connected(token):

@@ -1,18 +1,18 @@
-"""Fan-out: after the database changed, refresh the rooms that show it.
+"""After the database changed, bring the rooms and desks that show it up to date.
 
-Refreshes run in their own asyncio task (never inline in the handler that changed the data: a
-handler linked to the same room would deadlock on the room's lock, see ENVIRONMENT.md), read the
-database while holding the room's lock, and replace the room's fields wholesale.
+A tab linked to the room changes it in place during its own event (and gets the change in that
+event's delta). Other rooms are changed by a task (never inline in the handler: a handler linked
+to the same room would deadlock on the room's lock, see ENVIRONMENT.md) that holds the room's
+lock. A new message is appended as it was stored; anything else, or a message missing in
+between, re-reads the database. fanout.py sends the change to the other linked tabs.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable
 
 import reflex as rx
-from reflex_base.registry import RegistrationContext
 from sqlmodel import Session, select
 
 from online_contact.config import MESSAGE_WINDOW
@@ -22,13 +22,15 @@ from online_contact.services import chats as chat_service
 from online_contact.services import routing
 from online_contact.services.db import session_scope
 
+from .fanout import install, modify_shared, spawn
 from .rooms import AgentDesk, ChatRoom
+
+install(ChatRoom, AgentDesk)
 
 logger = logging.getLogger(__name__)
 PREVIEW_LENGTH = 40
 # Messages appended to a room's `recent` tail before it is folded into the window.
 RECENT_MAX = 10
-_TASKS: set[asyncio.Task] = set()
 
 
 class _SharedTokenDeltaFilter(logging.Filter):
@@ -199,49 +201,36 @@ def refresh_desk_now(desk: AgentDesk, session: Session, agent_id: int) -> None:
     desk.chats = rows
 
 
-def _app():
-    return RegistrationContext.get().app
-
-
 async def _refresh(token: str, cls: type, fill) -> None:
-    app = _app()
-    async with app.modify_state(rx.BaseStateToken(ident=token, cls=cls)) as root:
-        shared = await root.get_state(cls)
+    """Re-read a shared state from the database and send what changed to its tabs."""
+
+    def change(shared) -> None:
         with session_scope() as session:
             fill(shared, session)
+
+    await modify_shared(token, cls, change)
 
 
 async def _patch(token: str, cls: type, patch, fill) -> None:
     """Apply `patch` to a shared state; when it cannot apply, `fill` it from the database."""
-    app = _app()
-    async with app.modify_state(rx.BaseStateToken(ident=token, cls=cls)) as root:
-        shared = await root.get_state(cls)
+
+    def change(shared) -> None:
         if not patch(shared):
             with session_scope() as session:
                 fill(shared, session)
 
-
-def _spawn(coro) -> None:
-    task = asyncio.get_running_loop().create_task(coro)
-    _TASKS.add(task)
-
-    def _done(t: asyncio.Task) -> None:
-        _TASKS.discard(t)
-        if not t.cancelled() and t.exception() is not None:
-            logger.warning("realtime refresh failed: %r", t.exception())
-
-    task.add_done_callback(_done)
+    await modify_shared(token, cls, change)
 
 
 def publish_room(chat_id: int) -> None:
     """Every tab showing this chat re-reads it."""
-    _spawn(_refresh(room_token(chat_id), ChatRoom, lambda r, s: refresh_room_now(r, s, chat_id)))
+    spawn(_refresh(room_token(chat_id), ChatRoom, lambda r, s: refresh_room_now(r, s, chat_id)))
 
 
 def publish_desk(agent_id: int | None) -> None:
     """Every tab of this agent re-reads its chat list and status."""
     if agent_id:
-        _spawn(_refresh(desk_token(agent_id), AgentDesk, lambda d, s: refresh_desk_now(d, s, agent_id)))
+        spawn(_refresh(desk_token(agent_id), AgentDesk, lambda d, s: refresh_desk_now(d, s, agent_id)))
 
 
 def publish_chat(chat_id: int, agent_id: int | None) -> None:
@@ -299,14 +288,14 @@ async def publish_message_from(state: rx.State, chat_id: int, agent_id: int | No
             with session_scope() as session:
                 fill_room(room, session)
     else:
-        _spawn(_patch(room_tok, ChatRoom, lambda r: room_add_message(r, chat_id, message), fill_room))
+        spawn(_patch(room_tok, ChatRoom, lambda r: room_add_message(r, chat_id, message), fill_room))
     if desk_here:
         desk = await state.get_state(AgentDesk)
         if not desk_add_message(desk, chat_id, message):
             with session_scope() as session:
                 fill_desk(desk, session)
     elif desk_tok:
-        _spawn(_patch(desk_tok, AgentDesk, lambda d: desk_add_message(d, chat_id, message), fill_desk))
+        spawn(_patch(desk_tok, AgentDesk, lambda d: desk_add_message(d, chat_id, message), fill_desk))
 
 
 def publish_queue() -> None:

@@ -13,8 +13,13 @@ from sqlmodel import Session, create_engine
 from online_contact.config import database_url, sqlite_synchronous
 
 
-@lru_cache(maxsize=8)
 def engine(url: str | None = None) -> Engine:
+    """The engine of `url`, by default of the configured database (read now, not at first use)."""
+    return _engine(url or database_url())
+
+
+@lru_cache(maxsize=8)
+def _engine(url: str) -> Engine:
     """One engine per URL. SQLite gets WAL and a busy timeout so concurrent writers wait, not fail.
 
     SQLite's synchronous level (OC_SQLITE_SYNCHRONOUS) is NORMAL by default, what SQLite
@@ -22,7 +27,6 @@ def engine(url: str | None = None) -> Engine:
     OS crash can lose the last commits. FULL adds an fsync to every commit, which blocks the
     event loop for about a millisecond per message.
     """
-    url = url or database_url()
     if url.startswith("sqlite"):
         eng = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         synchronous = sqlite_synchronous()

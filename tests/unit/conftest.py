@@ -203,3 +203,12 @@ def forget_login_failures(monkeypatch):
     from online_contact.services import auth as auth_service
 
     monkeypatch.setattr(auth_service, "_failures", {})
+
+
+@pytest.fixture
+def app(db_url, monkeypatch):
+    """The Reflex app on a fresh demo database (for tests through its event pipeline)."""
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    from online_contact.online_contact import app as reflex_app
+
+    return reflex_app

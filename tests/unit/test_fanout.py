@@ -1,0 +1,121 @@
+"""The fan-out of rooms and desks through Reflex's real event pipeline: what reaches the other
+tabs of a chat, and that nothing is sent when nothing shared changed."""
+
+from __future__ import annotations
+
+import uuid
+
+import reflex as rx
+from sqlalchemy import update
+from sqlmodel import select
+
+from online_contact.models import Agent, Chat
+from online_contact.realtime import AgentDesk, ChatRoom
+from online_contact.services.auth import start_session
+from online_contact.services.db import session_scope
+
+from .pipeline import Client, run
+
+
+def _deltas_to(sent: list, client: Client) -> list[dict]:
+    return [update.delta for sid, update in sent if sid == client.sid and getattr(update, "delta", None)]
+
+
+def _texts(deltas: list[dict], field: str) -> list[str]:
+    room = ChatRoom.get_full_name()
+    return [m["text"] for d in deltas for m in d.get(room, {}).get(f"{field}_rx_state_", [])]
+
+
+def test_a_message_reaches_the_other_side_and_unshared_changes_reach_nobody(app, db_url):
+    from online_contact.states.agent_console import AgentConsoleState
+    from online_contact.states.auth import AuthState
+    from online_contact.states.customer_chat import CustomerChatState
+
+    customer_evt, agent_evt = CustomerChatState.get_full_name(), AgentConsoleState.get_full_name()
+    with session_scope(db_url) as s:
+        s.exec(update(Agent).values(status="offline"))
+        agent = s.exec(select(Agent).where(Agent.email == "agent1@example.com")).one()
+        agent.status = "online"
+        s.add(agent)
+        token = start_session(s, agent)
+    sent: list = []
+
+    async def scenario():
+        customer = await Client(app, "/", {f"{customer_evt}.visitor_key_rx_state_": uuid.uuid4().hex}).open()
+        await customer.fire(f"{customer_evt}.open_chat")
+        await customer.fire(f"{customer_evt}.give_consent", form_data={"agree": "on", "name": "팬아웃"})
+        with session_scope(db_url) as s:
+            chat = s.exec(select(Chat).order_by(Chat.id.desc())).first()
+        agent_tab = await Client(app, "/agent", {f"{AuthState.get_full_name()}.auth_token_rx_state_": token}).open()
+        await agent_tab.fire(f"{agent_evt}.load_console")  # the page's on_load, as the browser sends it
+        await agent_tab.fire(f"{agent_evt}.select_chat", chat_id=chat.id)
+
+        sent.clear()
+        await customer.fire(f"{customer_evt}.send", form_data={"text": "배송이 늦어요", "client_id": "c1"})
+        to_agent = _deltas_to(sent, agent_tab)
+        assert "배송이 늦어요" in _texts(to_agent, "recent")
+        # Only the shared states travel, not the agent tab's own state or router data.
+        shared_names = {ChatRoom.get_full_name(), AgentDesk.get_full_name()}
+        assert to_agent and all(set(d) <= shared_names for d in to_agent)
+        desk_lines = [c for d in to_agent for c in d.get(AgentDesk.get_full_name(), {}).get("chats_rx_state_", [])]
+        assert any(c["preview"] == "배송이 늦어요" and c["awaiting_reply"] for c in desk_lines)
+
+        sent.clear()
+        await agent_tab.fire(f"{agent_evt}.set_info_memo", value="VIP 고객")  # nothing shared changes
+        assert _deltas_to(sent, customer) == []
+
+        sent.clear()
+        await agent_tab.fire(f"{agent_evt}.send", form_data={"text": "확인해 보겠습니다", "client_id": "a1"})
+        to_customer = _deltas_to(sent, customer)
+        assert "확인해 보겠습니다" in _texts(to_customer, "recent")
+        # The agent's desk (its other tabs) is never sent to the customer.
+        assert all(AgentDesk.get_full_name() not in d for d in to_customer)
+
+        # The room both tabs are linked to holds the whole conversation, in order.
+        root = await app.state_manager.get_state(rx.BaseStateToken(ident=f"chat-{chat.id}", cls=ChatRoom))
+        room = await root.get_state(ChatRoom)
+        assert [m["text"] for m in [*room.messages, *room.recent]][-2:] == ["배송이 늦어요", "확인해 보겠습니다"]
+
+    run(app, scenario, sent)
+
+
+def test_a_tab_that_left_gets_nothing_and_the_others_still_do(app, db_url):
+    """A second customer tab on the same chat, then the first one's socket goes away."""
+    from online_contact.states.agent_console import AgentConsoleState
+    from online_contact.states.auth import AuthState
+    from online_contact.states.customer_chat import CustomerChatState
+
+    customer_evt, agent_evt = CustomerChatState.get_full_name(), AgentConsoleState.get_full_name()
+    with session_scope(db_url) as s:
+        s.exec(update(Agent).values(status="offline"))
+        agent = s.exec(select(Agent).where(Agent.email == "agent1@example.com")).one()
+        agent.status = "online"
+        s.add(agent)
+        token = start_session(s, agent)
+    sent: list = []
+    visitor = {f"{customer_evt}.visitor_key_rx_state_": uuid.uuid4().hex}
+
+    async def scenario():
+        first = await Client(app, "/", visitor).open()
+        await first.fire(f"{customer_evt}.open_chat")
+        await first.fire(f"{customer_evt}.give_consent", form_data={"agree": "on", "name": "두탭"})
+        second = await Client(app, "/", visitor).open()  # same browser, another tab: resumes
+        await second.fire(f"{customer_evt}.load_help_center")
+        with session_scope(db_url) as s:
+            chat = s.exec(select(Chat).order_by(Chat.id.desc())).first()
+        agent_tab = await Client(app, "/agent", {f"{AuthState.get_full_name()}.auth_token_rx_state_": token}).open()
+        await agent_tab.fire(f"{agent_evt}.load_console")  # the page's on_load, as the browser sends it
+        await agent_tab.fire(f"{agent_evt}.select_chat", chat_id=chat.id)
+
+        sent.clear()
+        await agent_tab.fire(f"{agent_evt}.send", form_data={"text": "두 탭 모두에게", "client_id": "a1"})
+        assert "두 탭 모두에게" in _texts(_deltas_to(sent, first), "recent")
+        assert "두 탭 모두에게" in _texts(_deltas_to(sent, second), "recent")
+
+        await app.event_namespace._token_manager.disconnect_token(first.token, first.sid)
+        sent.clear()
+        await agent_tab.fire(f"{agent_evt}.send", form_data={"text": "남은 탭에만", "client_id": "a2"})
+        assert _deltas_to(sent, first) == []
+        assert "남은 탭에만" in _texts(_deltas_to(sent, second), "recent")
+
+    run(app, scenario, sent)
