@@ -27,7 +27,7 @@ import contextlib
 import contextvars
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import reflex as rx
 from reflex.istate import shared as reflex_shared
@@ -48,6 +48,9 @@ class _LinkScope:
 
     links: dict[str, str]  # shared state full name -> shared token, for the tab's links
     token: str  # the tab's own token, or the shared token when it is modified directly
+    # Shared states linked when the event began, by full name -> whether another tab is linked
+    # to them (read under their locks, which the event holds).
+    others_linked: dict[str, bool] = field(default_factory=dict)
 
 
 _SCOPE: contextvars.ContextVar[_LinkScope | None] = contextvars.ContextVar("oc_link_scope", default=None)
@@ -140,6 +143,8 @@ def _do_update_other_tokens(affected_tokens, previous_dirty_vars, state_type):
         if cls is None or not shared_token:
             others[name] = dirty
             continue
+        if not scope.others_linked.get(name, True):
+            continue  # only the tab that changed it is linked: it has the change already
         exclude = scope.token if name in scope.links else ""
         tasks.append(spawn(_send_after_event(shared_token, cls, set(dirty), exclude)))
     if others:
@@ -166,8 +171,10 @@ async def _modify_linked_states(self, previous_dirty_vars=None):
     try:
         async with _REFLEX_MODIFY_LINKED(self, previous_dirty_vars):
             for linked in self._held_locks_linked_states():
-                if linked.get_full_name() in _HANDLED and linked._previous_dirty_vars is not None:
+                name = linked.get_full_name()
+                if name in _HANDLED and linked._previous_dirty_vars is not None:
                     linked._previous_dirty_vars.clear()
+                    scope.others_linked[name] = any(t and t != scope.token for t in linked._linked_from)
             yield
     finally:
         _SCOPE.reset(reset)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, insert, or_, update
 from sqlalchemy.engine import Row
@@ -58,7 +58,21 @@ class MessageView:
         }
 
 
-def view(message: Message | Row) -> MessageView:
+@dataclass(frozen=True)
+class StoredMessage:
+    """A message as just inserted by the message path (no ORM object is built for it)."""
+
+    id: int
+    chat_id: int
+    seq: int
+    author: str
+    agent_id: int | None
+    text: str
+    client_msg_id: str
+    created_at: datetime
+
+
+def view(message: Message | StoredMessage | Row) -> MessageView:
     return MessageView(
         seq=message.seq,
         author=message.author,
@@ -140,7 +154,7 @@ def _append(
     text: str,
     client_msg_id: str,
     agent_id: int | None = None,
-) -> Message:
+) -> StoredMessage:
     """Insert a message with the chat's next sequence number (inside the caller's transaction).
 
     The UPDATE takes the chat row's write lock first, so concurrent appends to one chat are
@@ -159,7 +173,7 @@ def _append(
         "created_at": now,
     }
     message_id = conn.execute(_INSERT_MESSAGE, values).scalar_one()
-    return Message(id=message_id, **values)
+    return StoredMessage(id=message_id, **values)
 
 
 def start_chat(
@@ -215,7 +229,7 @@ def post_message(
     text: str,
     client_msg_id: str | None = None,
     agent_id: int | None = None,
-) -> tuple[Message, bool]:
+) -> tuple[Message | StoredMessage, bool]:
     """Store a message once per client id. Returns (message, created). Commits.
 
     `chat` is a Chat or a row from `chat_for_visitor` / `chat_for_agent_token`. A resend with
@@ -406,7 +420,7 @@ def save_info(
     return chat
 
 
-def request_rating(session: Session, chat: Chat, agent: Agent) -> Message:
+def request_rating(session: Session, chat: Chat, agent: Agent) -> StoredMessage:
     """The agent pressed 평가: post the satisfaction guide message and flag the request. Commits."""
     if chat.agent_id != agent.id:
         raise NotAllowed()
