@@ -222,6 +222,34 @@ async def _patch(token: str, cls: type, patch, fill) -> None:
     await modify_shared(token, cls, change)
 
 
+# Handlers never hold a database connection across an await: waiting for a lock (a Redis round
+# trip with several workers) while holding one can use up the pool, and the pool's wait blocks
+# the whole event loop. These helpers await first, then read the database in a short session.
+
+
+async def link_room(state: rx.State, chat_id: int) -> ChatRoom:
+    """Link this tab to the chat's room and bring the room up to date."""
+    linked = await (await state.get_state(ChatRoom))._link_to(room_token(chat_id))
+    with session_scope() as session:
+        refresh_room_now(linked, session, chat_id)
+    return linked
+
+
+async def link_desk(state: rx.State, agent_id: int) -> AgentDesk:
+    """Link this tab to the agent's desk and bring the desk up to date."""
+    linked = await (await state.get_state(AgentDesk))._link_to(desk_token(agent_id))
+    with session_scope() as session:
+        refresh_desk_now(linked, session, agent_id)
+    return linked
+
+
+async def refresh_desk_here(state: rx.State, agent_id: int) -> None:
+    """Re-read the desk of this (linked) tab in its own event."""
+    desk = await state.get_state(AgentDesk)
+    with session_scope() as session:
+        refresh_desk_now(desk, session, agent_id)
+
+
 def publish_room(chat_id: int) -> None:
     """Every tab showing this chat re-reads it."""
     spawn(_refresh(room_token(chat_id), ChatRoom, lambda r, s: refresh_room_now(r, s, chat_id)))

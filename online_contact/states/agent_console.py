@@ -7,8 +7,8 @@ import reflex as rx
 from online_contact import routes
 from online_contact.config import local_time
 from online_contact.models.chat import AUTHOR_AGENT, Chat
-from online_contact.realtime import AgentDesk, ChatRoom, publish_assignments, publish_chat_from, refresh_desk_now, refresh_room_now
-from online_contact.realtime.publish import desk_token, publish_message_from, room_token
+from online_contact.realtime import publish_assignments, publish_chat_from
+from online_contact.realtime.publish import link_desk, link_room, publish_message_from, refresh_desk_here
 from online_contact.services import agents as agent_service
 from online_contact.services import categories as category_service
 from online_contact.services import chats as chat_service
@@ -126,28 +126,28 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         """on_load of /agent: check the login, link this tab to the agent's desk."""
         with session_scope() as session:
             agent, redirect = self._require(session)
-            if redirect:
-                self._clear_info()
-                return [*(await self._drop_links()), redirect]
-            self.categories = [
-                {"id": str(c["id"]), "name": c["name"], "parent": str(c["parent_id"] or "")}
-                for c in category_service.active_tree(session)
-            ]
-            desk = await self.get_state(AgentDesk)
-            linked = await desk._link_to(desk_token(agent.id))
-            refresh_desk_now(linked, session, agent.id)
-            restored = False
-            if not self.active_chat_id and not self.screen_open and self.view_memory:
-                self._restore_view()
-                restored = True
-            if self.active_chat_id:
-                chat = session.get(Chat, self.active_chat_id)
-                if chat is None or chat.agent_id != agent.id or chat.agent_ended_at is not None:
-                    self._clear_info()
-                else:
-                    if restored or not self.saved_info:
+            if not redirect:
+                agent_id = agent.id
+                self.categories = [
+                    {"id": str(c["id"]), "name": c["name"], "parent": str(c["parent_id"] or "")}
+                    for c in category_service.active_tree(session)
+                ]
+                restored = False
+                if not self.active_chat_id and not self.screen_open and self.view_memory:
+                    self._restore_view()
+                    restored = True
+                if self.active_chat_id:
+                    chat = session.get(Chat, self.active_chat_id)
+                    if chat is None or chat.agent_id != agent.id or chat.agent_ended_at is not None:
+                        self._clear_info()
+                    elif restored or not self.saved_info:
                         self._fill_info(session, chat)
-                    await self._link_room(session, chat)
+        if redirect:
+            self._clear_info()
+            return [*(await self._drop_links()), redirect]
+        await link_desk(self, agent_id)
+        if self.active_chat_id:
+            await self._link_room(self.active_chat_id)
 
     def _transcript_chat_id(self, session) -> int:
         agent = self._agent(session)
@@ -164,29 +164,27 @@ class AgentConsoleState(TranscriptMixin, AuthState):
     def _remember_view(self) -> None:
         self.view_memory = f"{int(self.screen_open)}:{self.active_chat_id}"
 
-    async def _link_room(self, session, chat: Chat) -> None:
-        if chat.id != self.active_chat_id:
+    async def _link_room(self, chat_id: int) -> None:
+        if chat_id != self.active_chat_id:
             self._reset_older()
-        room = await self.get_state(ChatRoom)
-        linked = await room._link_to(room_token(chat.id))
-        refresh_room_now(linked, session, chat.id)
+        await link_room(self, chat_id)
 
     # ---- status ----------------------------------------------------------------------------
     @rx.event
     async def set_status(self, status: str | list[str]):
         """온라인 / 휴식 / 오프라인. Going Online takes waiting chats."""
         status = status[0] if isinstance(status, list) else status
-        with session_scope() as session:
-            agent, redirect = self._require(session)
-            if redirect:
-                return redirect
-            try:
+        try:
+            with session_scope() as session:
+                agent, redirect = self._require(session)
+                if redirect:
+                    return redirect
                 assignments = agent_service.set_status(session, agent, status)
-            except ServiceError as exc:
-                self.error = await tr_error(self, exc)
-                return
-            desk = await self.get_state(AgentDesk)
-            refresh_desk_now(desk, session, agent.id)
+                agent_id = agent.id
+        except ServiceError as exc:
+            self.error = await tr_error(self, exc)
+            return
+        await refresh_desk_here(self, agent_id)
         publish_assignments(assignments)
 
     # ---- chat screen and navigation (with the unsaved-edits guard) -------------------------
@@ -213,23 +211,26 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         return await self._open_chat(chat_id)
 
     async def _open_chat(self, chat_id: int):
-        with session_scope() as session:
-            agent, redirect = self._require(session)
-            if redirect:
-                return redirect
-            try:
+        try:
+            with session_scope() as session:
+                agent, redirect = self._require(session)
+                if redirect:
+                    return redirect
                 chat = chat_service.chat_for_agent(session, chat_id, agent)
-            except ServiceError as exc:
-                self.error = await tr_error(self, exc)
-                return
-            chat_service.mark_opened(session, chat, agent)
-            self.active_chat_id = chat.id
-            self._remember_view()
-            self._fill_info(session, chat)
-            self.composer_error = self.notice = self.error = ""
-            await self._link_room(session, chat)
-            desk = await self.get_state(AgentDesk)
-            refresh_desk_now(desk, session, agent.id)
+                chat_service.mark_opened(session, chat, agent)
+                previous = self.active_chat_id
+                self.active_chat_id = chat.id
+                self._remember_view()
+                self._fill_info(session, chat)
+                agent_id = agent.id
+        except ServiceError as exc:
+            self.error = await tr_error(self, exc)
+            return
+        self.composer_error = self.notice = self.error = ""
+        if previous != chat_id:
+            self._reset_older()
+        await link_room(self, chat_id)
+        await refresh_desk_here(self, agent_id)
         return rx.set_focus("agent-input")
 
     @rx.event
@@ -285,11 +286,11 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         self.cat3 = value
 
     async def _save(self) -> bool:
-        with session_scope() as session:
-            agent = self._agent(session)
-            if agent is None or not self.active_chat_id:
-                return False
-            try:
+        try:
+            with session_scope() as session:
+                agent = self._agent(session)
+                if agent is None or not self.active_chat_id:
+                    return False
                 chat = chat_service.chat_for_agent(session, self.active_chat_id, agent)
                 chat = chat_service.save_info(
                     session,
@@ -300,12 +301,12 @@ class AgentConsoleState(TranscriptMixin, AuthState):
                     memo=self.info_memo,
                     category_id=self._category_id(),
                 )
-            except ServiceError as exc:
-                self.error = await tr_error(self, exc)
-                self.notice = ""
-                return False
-            self._fill_info(session, chat)
-            chat_id, agent_id = chat.id, agent.id
+                self._fill_info(session, chat)
+                chat_id, agent_id = chat.id, agent.id
+        except ServiceError as exc:
+            self.error = await tr_error(self, exc)
+            self.notice = ""
+            return False
         self.error = ""
         self.notice = await tr(self, "saved")
         await publish_chat_from(self, chat_id, agent_id)
@@ -324,12 +325,12 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         if not self.active_chat_id and self.view_memory:
             # A message queued while the server restarted can arrive before the page reloads.
             self._restore_view()
-        with session_scope() as session:
-            # One query checks the login and that the chat is this agent's; when it finds
-            # nothing, the full checks below say why (login page, or not allowed).
-            chat = chat_service.chat_for_agent_token(session, self.active_chat_id, self.auth_token)
-            agent_id = chat.agent_id if chat is not None else None
-            try:
+        try:
+            with session_scope() as session:
+                # One query checks the login and that the chat is this agent's; when it finds
+                # nothing, the full checks below say why (login page, or not allowed).
+                chat = chat_service.chat_for_agent_token(session, self.active_chat_id, self.auth_token)
+                agent_id = chat.agent_id if chat is not None else None
                 if chat is None:
                     agent, redirect = self._require(session)
                     if redirect:
@@ -337,9 +338,9 @@ class AgentConsoleState(TranscriptMixin, AuthState):
                     chat = chat_service.chat_for_agent(session, self.active_chat_id, agent)
                     agent_id = agent.id
                 message, _ = chat_service.post_message(session, chat, AUTHOR_AGENT, text, client_id, agent_id=agent_id)
-            except ServiceError as exc:
-                self.composer_error = await tr_error(self, exc)
-                return rx.set_value("agent-input", text)  # the browser cleared it on submit
+        except ServiceError as exc:
+            self.composer_error = await tr_error(self, exc)
+            return rx.set_value("agent-input", text)  # the browser cleared it on submit
         if self.composer_error:
             self.composer_error = ""
         await publish_message_from(self, chat.id, agent_id, chat_service.view(message).as_dict())
@@ -347,16 +348,16 @@ class AgentConsoleState(TranscriptMixin, AuthState):
     @rx.event
     async def request_rating(self):
         """평가: send the satisfaction guide message; the customer gets the rating form."""
-        with session_scope() as session:
-            agent, redirect = self._require(session)
-            if redirect:
-                return redirect
-            try:
+        try:
+            with session_scope() as session:
+                agent, redirect = self._require(session)
+                if redirect:
+                    return redirect
                 chat = chat_service.chat_for_agent(session, self.active_chat_id, agent)
                 chat_service.request_rating(session, chat, agent)
-            except ServiceError as exc:
-                self.error = await tr_error(self, exc)
-                return
+        except ServiceError as exc:
+            self.error = await tr_error(self, exc)
+            return
         self.notice = await tr(self, "rating_requested")
         await publish_chat_from(self, chat.id, agent.id)
 
@@ -370,19 +371,18 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         return await self._end()
 
     async def _end(self):
-        with session_scope() as session:
-            agent, redirect = self._require(session)
-            if redirect:
-                return redirect
-            try:
+        try:
+            with session_scope() as session:
+                agent, redirect = self._require(session)
+                if redirect:
+                    return redirect
                 chat = chat_service.chat_for_agent(session, self.active_chat_id, agent)
                 assignments = chat_service.end_by_agent(session, chat, agent)
-            except ServiceError as exc:
-                self.error = await tr_error(self, exc)
-                return
-            desk = await self.get_state(AgentDesk)
-            refresh_desk_now(desk, session, agent.id)
-            chat_id = chat.id
+                chat_id, agent_id = chat.id, agent.id
+        except ServiceError as exc:
+            self.error = await tr_error(self, exc)
+            return
+        await refresh_desk_here(self, agent_id)
         self._clear_info()
         self.notice = await tr(self, "chat_ended_ok")
         self.error = ""
@@ -421,16 +421,16 @@ class AgentConsoleState(TranscriptMixin, AuthState):
     @rx.event
     async def create_ticket(self):
         """티켓 만들기: a ticket linked to the chat and its customer."""
-        with session_scope() as session:
-            agent, redirect = self._require(session)
-            if redirect:
-                return redirect
-            try:
+        try:
+            with session_scope() as session:
+                agent, redirect = self._require(session)
+                if redirect:
+                    return redirect
                 chat = chat_service.chat_for_agent(session, self.active_chat_id, agent)
                 ticket = ticket_service.create_from_chat(session, chat, agent, self.ticket_subject, self.ticket_body)
-            except ServiceError as exc:
-                self.ticket_error = await tr_error(self, exc)
-                return
+        except ServiceError as exc:
+            self.ticket_error = await tr_error(self, exc)
+            return
         self.ticket_open = False
         self.ticket_subject = self.ticket_body = ""
         self._ticket_chat_id = 0
@@ -446,21 +446,22 @@ class TicketListState(AuthState):
     async def load_tickets(self):
         with session_scope() as session:
             agent = self._agent(session)
-            if agent is None:
-                return [*(await self._drop_links()), rx.redirect(routes.LOGIN)]
-            # The top bar shows the agent's status and 대화중 here too.
-            desk = await self.get_state(AgentDesk)
-            refresh_desk_now(await desk._link_to(desk_token(agent.id)), session, agent.id)
-            self.tickets = [
-                {
-                    "id": t.id,
-                    "source": t.source,
-                    "subject": t.subject,
-                    "requester": t.requester_name or t.requester_email,
-                    "email": t.requester_email,
-                    "chat_id": t.chat_id or 0,
-                    "status": t.status,
-                    "created_at": local_time(t.created_at, "%Y-%m-%d %H:%M"),
-                }
-                for t in ticket_service.recent_tickets(session)
-            ]
+            agent_id = agent.id if agent is not None else 0
+            tickets = [] if agent is None else ticket_service.recent_tickets(session)
+        if not agent_id:
+            return [*(await self._drop_links()), rx.redirect(routes.LOGIN)]
+        # The top bar shows the agent's status and 대화중 here too.
+        await link_desk(self, agent_id)
+        self.tickets = [
+            {
+                "id": t.id,
+                "source": t.source,
+                "subject": t.subject,
+                "requester": t.requester_name or t.requester_email,
+                "email": t.requester_email,
+                "chat_id": t.chat_id or 0,
+                "status": t.status,
+                "created_at": local_time(t.created_at, "%Y-%m-%d %H:%M"),
+            }
+            for t in tickets
+        ]

@@ -9,8 +9,8 @@ import reflex as rx
 
 from online_contact.i18n import normalize
 from online_contact.models.chat import AUTHOR_CUSTOMER, CHANNEL_HELP_CENTER, Chat
-from online_contact.realtime import ChatRoom, publish_chat_from, refresh_room_now
-from online_contact.realtime.publish import is_linked, publish_message_from, publish_queue, room_token
+from online_contact.realtime import ChatRoom, publish_chat_from
+from online_contact.realtime.publish import is_linked, link_room, publish_message_from, publish_queue, room_token
 from online_contact.services import chats as chat_service
 from online_contact.services import customers as customer_service
 from online_contact.services import routing
@@ -63,15 +63,15 @@ class CustomerChatState(TranscriptMixin, rx.State):
             self.chat_enabled = get_settings(session).chat_enabled
             customer = customer_service.customer_for_visitor(session, self.visitor_key)
             chat = chat_service.open_chat_of_customer(session, customer) if customer else None
-            if chat is not None and self.chat_enabled:
-                await self._link_room(session, chat)
-                self.phase = PHASE_CHAT
-                self.panel_open = True
-            else:
-                # The tab's state survives a reload: start from the icon again.
-                self._chat_id = 0
-                self.phase = PHASE_IDLE
-                self.panel_open = embedded
+        if chat is not None and self.chat_enabled:
+            await self._link_room(chat.id)
+            self.phase = PHASE_CHAT
+            self.panel_open = True
+        else:
+            # The tab's state survives a reload: start from the icon again.
+            self._chat_id = 0
+            self.phase = PHASE_IDLE
+            self.panel_open = embedded
 
     @rx.event
     async def load_help_center(self):
@@ -85,13 +85,11 @@ class CustomerChatState(TranscriptMixin, rx.State):
         if self.phase == PHASE_IDLE and self.chat_enabled:
             await self.open_chat()
 
-    async def _link_room(self, session, chat: Chat) -> None:
-        if self._chat_id != chat.id:
+    async def _link_room(self, chat_id: int) -> None:
+        if self._chat_id != chat_id:
             self._reset_older()
-        self._chat_id = chat.id
-        room = await self.get_state(ChatRoom)
-        linked = await room._link_to(room_token(chat.id))
-        refresh_room_now(linked, session, chat.id)
+        self._chat_id = chat_id
+        await link_room(self, chat_id)
 
     def _transcript_chat_id(self, session) -> int:
         chat = self._own_chat(session)
@@ -167,31 +165,33 @@ class CustomerChatState(TranscriptMixin, rx.State):
                 )
                 customer = customer_service.customer_for_visitor(session, self.visitor_key, create=True)
                 existing = chat_service.open_chat_of_customer(session, customer)
-                if existing is not None and existing.agent_ended_at is None:
-                    # A double click or a second tab: continue the chat that is already open.
-                    await self._link_room(session, existing)
-                    self.phase, self.panel_open, self.consent_error = PHASE_CHAT, True, ""
-                    return
-                consent = customer_service.record_consent(
-                    session, customer, agreed, self.router.session.client_ip or "", lang
-                )
-                session.commit()
-                chat = chat_service.start_chat(
-                    session,
-                    customer,
-                    consent,
-                    name=name,
-                    email=email,
-                    channel=self.channel,
-                    ip=self.router.session.client_ip or "",
-                    user_agent=self.router.headers.user_agent or "",
-                    language=lang,
-                )
-                await self._link_room(session, chat)
-                agent_id = chat.agent_id
+                # A double click or a second tab: continue the chat that is already open.
+                resume = existing.id if existing is not None and existing.agent_ended_at is None else 0
+                if not resume:
+                    consent = customer_service.record_consent(
+                        session, customer, agreed, self.router.session.client_ip or "", lang
+                    )
+                    session.commit()
+                    chat = chat_service.start_chat(
+                        session,
+                        customer,
+                        consent,
+                        name=name,
+                        email=email,
+                        channel=self.channel,
+                        ip=self.router.session.client_ip or "",
+                        user_agent=self.router.headers.user_agent or "",
+                        language=lang,
+                    )
+                    chat_id, agent_id = chat.id, chat.agent_id
         except ServiceError as exc:
             self.consent_error = await tr_error(self, exc)
             return
+        if resume:
+            await self._link_room(resume)
+            self.phase, self.panel_open, self.consent_error = PHASE_CHAT, True, ""
+            return
+        await self._link_room(chat_id)
         self.consent_error = ""
         self.phase = PHASE_CHAT
         self.panel_open = True
@@ -199,7 +199,7 @@ class CustomerChatState(TranscriptMixin, rx.State):
         self.rating_open = False
         self.rating_dismissed_seq = 0
         if agent_id:
-            await publish_chat_from(self, chat.id, agent_id)
+            await publish_chat_from(self, chat_id, agent_id)
         else:
             publish_queue()
         return rx.set_focus("customer-input")
@@ -222,11 +222,11 @@ class CustomerChatState(TranscriptMixin, rx.State):
                     raise ServiceError("error.no_chat")
                 message, _ = chat_service.post_message(session, chat, AUTHOR_CUSTOMER, text, client_id)
                 chat_id, agent_id = chat.id, chat.agent_id
-                if not is_linked(self, ChatRoom, room_token(chat_id)):
-                    await self._link_room(session, chat)
         except ServiceError as exc:
             self.send_error = await tr_error(self, exc)
             return rx.set_value("customer-input", text)  # the browser cleared it on submit
+        if not is_linked(self, ChatRoom, room_token(chat_id)):
+            await self._link_room(chat_id)
         if self.send_error:
             self.send_error = ""
         await publish_message_from(self, chat_id, agent_id, chat_service.view(message).as_dict())
