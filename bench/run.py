@@ -3,8 +3,10 @@
 Drives the real production server (`reflex run --env prod`) with headless Reflex clients
 (bench/reflex_client.py): every conversation is one customer tab and one agent tab, each side
 sending a message every 2 s; latency is send → the text arriving in the other tab's update.
-Configurations: SQLite with 1 worker, PostgreSQL + Redis with 4 workers, and the floor (a bare
-python-socketio relay served by granian). Also: 200 chats started together with 10 agents.
+Configurations: SQLite with 1 worker, PostgreSQL + Redis with 4 and with 2 workers, and the floor
+(a bare python-socketio relay served by granian, measured in the same run). Samples count after a
+warm-up. Also: 200 chats started together with 10 agents. Server CPU is the app's processes only
+(PostgreSQL and Redis run beside them on the same cores).
 
     python -m bench.run                      # everything (several minutes)
     python -m bench.run --levels 1,20 --duration 10 --configs sqlite,echo
@@ -37,6 +39,12 @@ from online_contact.services.db import session_scope
 from tests.support import ROOT, free_port, prepare_database, start_server, stop_server
 
 SEND_EVERY = 2.0
+# The configurations of the app: name in the table, backend workers.
+CONFIGS = {
+    "sqlite": ("SQLite, 1 worker", 1),
+    "postgres": ("PostgreSQL+Redis, 4 wkr", 4),
+    "postgres2": ("PostgreSQL+Redis, 2 wkr", 2),
+}
 # Conversations run this long before samples count: the first messages of a server pay for
 # one-off work (SQLAlchemy statement compilation, first deltas) that is not steady state.
 WARMUP = 4.0
@@ -318,7 +326,7 @@ async def bench_reflex(config: str, levels: list[int], duration: float, tmp: Pat
         db_url, cleanup = pg_database()
         redis_db = 14
         redis.Redis(db=redis_db).flushdb()
-        extra = {"REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}", "GRANIAN_WORKERS": os.environ.get("BENCH_WORKERS", "4")}
+        extra = {"REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}", "GRANIAN_WORKERS": str(CONFIGS[config][1])}
     prepare_database(db_url)
     tokens = seed_bench_agents(db_url, max(max(levels), 10))
     srv = start_server(db_url, free_port(), tmp / f"{config}.log", extra_env=extra)
@@ -357,9 +365,9 @@ HEADER = (
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--levels", default="1,20,100,300")
+    parser.add_argument("--levels", default="1,20,100,200,300,500")
     parser.add_argument("--duration", type=float, default=20.0)
-    parser.add_argument("--configs", default="echo,sqlite,postgres")
+    parser.add_argument("--configs", default="echo,sqlite,postgres,postgres2")
     parser.add_argument("--no-assignment", action="store_true")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
@@ -381,9 +389,9 @@ async def main() -> None:
                 all_results["echo"].append(r)
         finally:
             stop_server(proc)
-    for config in ("sqlite", "postgres"):
+    for config in CONFIGS:
         if config in configs:
-            name = "SQLite, 1 worker" if config == "sqlite" else "PostgreSQL+Redis, 4 wkr"
+            name = CONFIGS[config][0]
             results, assign = await bench_reflex(config, levels, args.duration, tmp, not args.no_assignment)
             for r in results:
                 r.config = name
@@ -392,7 +400,7 @@ async def main() -> None:
                 assignments[name] = assign
     print("\nRatio of p95 to the echo floor at the same load:")
     floor = {r.level: r.pct(95) for r in all_results.get("echo", [])}
-    for config in ("sqlite", "postgres"):
+    for config in CONFIGS:
         for r in all_results.get(config, []):
             if r.level in floor:
                 print(f"  {r.config:<24} {r.level:>4} conversations: {r.pct(95) / floor[r.level]:.1f}x")

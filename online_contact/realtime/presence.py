@@ -42,6 +42,7 @@ async def _connected_tabs(agent_id: int) -> int:
     def refresh(desk: AgentDesk) -> None:
         with session_scope() as session:
             refresh_desk_now(desk, session, agent_id)
+        desk._refreshed_at = time.time()  # written back even when unchanged: renews its expiry
         tokens.update(desk._linked_from)
 
     await modify_shared(desk_token(agent_id), AgentDesk, refresh)

@@ -10,6 +10,7 @@ between, re-reads the database. fanout.py sends the change to the other linked t
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 
 import reflex as rx
@@ -202,11 +203,17 @@ def refresh_desk_now(desk: AgentDesk, session: Session, agent_id: int) -> None:
 
 
 async def _refresh(token: str, cls: type, fill) -> None:
-    """Re-read a shared state from the database and send what changed to its tabs."""
+    """Re-read a shared state from the database and send what changed to its tabs.
+
+    The refresh always stamps `_refreshed_at` (backend-only, never sent): only a changed state
+    is written back, and with Redis only a write renews the state's expiry. Presence refreshes
+    open rooms and Online agents' desks periodically so they outlive Reflex's idle expiry.
+    """
 
     def change(shared) -> None:
         with session_scope() as session:
             fill(shared, session)
+        shared._refreshed_at = time.time()
 
     await modify_shared(token, cls, change)
 

@@ -77,3 +77,60 @@ def run(app, scenario, sent: list | None = None):
     assert not worker.is_alive(), "the scenario did not finish"
 
 
+
+
+def names():
+    """Event and storage names of the customer's and the agent's states."""
+    from types import SimpleNamespace
+
+    from online_contact.states.agent_console import AgentConsoleState
+    from online_contact.states.auth import AuthState
+    from online_contact.states.customer_chat import CustomerChatState
+
+    return SimpleNamespace(
+        customer=CustomerChatState.get_full_name(),
+        agent=AgentConsoleState.get_full_name(),
+        visitor=f"{CustomerChatState.get_full_name()}.visitor_key_rx_state_",
+        auth=f"{AuthState.get_full_name()}.auth_token_rx_state_",
+    )
+
+
+def only_agent1_online(db_url: str) -> str:
+    """The demo's agent1 is the only Online agent; returns a login token of theirs."""
+    from sqlalchemy import update
+    from sqlmodel import select
+
+    from online_contact.models import Agent
+    from online_contact.services.auth import start_session
+    from online_contact.services.db import session_scope
+
+    with session_scope(db_url) as s:
+        s.exec(update(Agent).values(status="offline"))
+        agent = s.exec(select(Agent).where(Agent.email == "agent1@example.com")).one()
+        agent.status = "online"
+        s.add(agent)
+        return start_session(s, agent)
+
+
+async def customer_starts_chat(app, db_url: str, name: str, visitor: str | None = None):
+    """A customer tab that gives consent and starts a chat; returns (tab, chat)."""
+    from sqlmodel import select
+
+    from online_contact.models import Chat
+    from online_contact.services.db import session_scope
+
+    n = names()
+    tab = await Client(app, "/", {n.visitor: visitor or uuid.uuid4().hex}).open()
+    await tab.fire(f"{n.customer}.open_chat")
+    await tab.fire(f"{n.customer}.give_consent", form_data={"agree": "on", "name": name})
+    with session_scope(db_url) as s:
+        chat = s.exec(select(Chat).order_by(Chat.id.desc())).first()
+    return tab, chat
+
+
+async def agent_console(app, token: str) -> Client:
+    """An agent tab on /agent after its page loaded (the browser sends the on_load)."""
+    n = names()
+    tab = await Client(app, "/agent", {n.auth: token}).open()
+    await tab.fire(f"{n.agent}.load_console")
+    return tab

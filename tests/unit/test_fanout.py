@@ -6,15 +6,10 @@ from __future__ import annotations
 import uuid
 
 import reflex as rx
-from sqlalchemy import update
-from sqlmodel import select
 
-from online_contact.models import Agent, Chat
 from online_contact.realtime import AgentDesk, ChatRoom
-from online_contact.services.auth import start_session
-from online_contact.services.db import session_scope
 
-from .pipeline import Client, run
+from .pipeline import Client, agent_console, customer_starts_chat, names, only_agent1_online, run
 
 
 def _deltas_to(sent: list, client: Client) -> list[dict]:
@@ -27,27 +22,13 @@ def _texts(deltas: list[dict], field: str) -> list[str]:
 
 
 def test_a_message_reaches_the_other_side_and_unshared_changes_reach_nobody(app, db_url):
-    from online_contact.states.agent_console import AgentConsoleState
-    from online_contact.states.auth import AuthState
-    from online_contact.states.customer_chat import CustomerChatState
-
-    customer_evt, agent_evt = CustomerChatState.get_full_name(), AgentConsoleState.get_full_name()
-    with session_scope(db_url) as s:
-        s.exec(update(Agent).values(status="offline"))
-        agent = s.exec(select(Agent).where(Agent.email == "agent1@example.com")).one()
-        agent.status = "online"
-        s.add(agent)
-        token = start_session(s, agent)
+    n, token = names(), only_agent1_online(db_url)
+    customer_evt, agent_evt = n.customer, n.agent
     sent: list = []
 
     async def scenario():
-        customer = await Client(app, "/", {f"{customer_evt}.visitor_key_rx_state_": uuid.uuid4().hex}).open()
-        await customer.fire(f"{customer_evt}.open_chat")
-        await customer.fire(f"{customer_evt}.give_consent", form_data={"agree": "on", "name": "팬아웃"})
-        with session_scope(db_url) as s:
-            chat = s.exec(select(Chat).order_by(Chat.id.desc())).first()
-        agent_tab = await Client(app, "/agent", {f"{AuthState.get_full_name()}.auth_token_rx_state_": token}).open()
-        await agent_tab.fire(f"{agent_evt}.load_console")  # the page's on_load, as the browser sends it
+        customer, chat = await customer_starts_chat(app, db_url, "팬아웃")
+        agent_tab = await agent_console(app, token)
         await agent_tab.fire(f"{agent_evt}.select_chat", chat_id=chat.id)
 
         sent.clear()
@@ -81,30 +62,16 @@ def test_a_message_reaches_the_other_side_and_unshared_changes_reach_nobody(app,
 
 def test_a_tab_that_left_gets_nothing_and_the_others_still_do(app, db_url):
     """A second customer tab on the same chat, then the first one's socket goes away."""
-    from online_contact.states.agent_console import AgentConsoleState
-    from online_contact.states.auth import AuthState
-    from online_contact.states.customer_chat import CustomerChatState
-
-    customer_evt, agent_evt = CustomerChatState.get_full_name(), AgentConsoleState.get_full_name()
-    with session_scope(db_url) as s:
-        s.exec(update(Agent).values(status="offline"))
-        agent = s.exec(select(Agent).where(Agent.email == "agent1@example.com")).one()
-        agent.status = "online"
-        s.add(agent)
-        token = start_session(s, agent)
+    n, token = names(), only_agent1_online(db_url)
+    customer_evt, agent_evt = n.customer, n.agent
     sent: list = []
-    visitor = {f"{customer_evt}.visitor_key_rx_state_": uuid.uuid4().hex}
+    visitor = uuid.uuid4().hex
 
     async def scenario():
-        first = await Client(app, "/", visitor).open()
-        await first.fire(f"{customer_evt}.open_chat")
-        await first.fire(f"{customer_evt}.give_consent", form_data={"agree": "on", "name": "두탭"})
-        second = await Client(app, "/", visitor).open()  # same browser, another tab: resumes
+        first, chat = await customer_starts_chat(app, db_url, "두탭", visitor=visitor)
+        second = await Client(app, "/", {n.visitor: visitor}).open()  # same browser, another tab: resumes
         await second.fire(f"{customer_evt}.load_help_center")
-        with session_scope(db_url) as s:
-            chat = s.exec(select(Chat).order_by(Chat.id.desc())).first()
-        agent_tab = await Client(app, "/agent", {f"{AuthState.get_full_name()}.auth_token_rx_state_": token}).open()
-        await agent_tab.fire(f"{agent_evt}.load_console")  # the page's on_load, as the browser sends it
+        agent_tab = await agent_console(app, token)
         await agent_tab.fire(f"{agent_evt}.select_chat", chat_id=chat.id)
 
         sent.clear()
@@ -117,5 +84,27 @@ def test_a_tab_that_left_gets_nothing_and_the_others_still_do(app, db_url):
         await agent_tab.fire(f"{agent_evt}.send", form_data={"text": "남은 탭에만", "client_id": "a2"})
         assert _deltas_to(sent, first) == []
         assert "남은 탭에만" in _texts(_deltas_to(sent, second), "recent")
+
+    run(app, scenario, sent)
+
+
+def test_a_refresh_without_changes_sends_nothing_but_keeps_the_room_alive(app, db_url):
+    """Presence refreshes open rooms so that Reflex's idle expiry does not drop them: with
+    Redis only a written state gets a new expiry, so the refresh must write even when nothing
+    changed, and still send nothing to the tabs."""
+    from online_contact.realtime.publish import _refresh, refresh_room_now, room_token
+
+    only_agent1_online(db_url)
+    sent: list = []
+
+    async def scenario():
+        customer, chat = await customer_starts_chat(app, db_url, "유휴")
+        root = await app.state_manager.get_state(rx.BaseStateToken(ident=room_token(chat.id), cls=ChatRoom))
+        room = await root.get_state(ChatRoom)
+        room._was_touched = False
+        sent.clear()
+        await _refresh(room_token(chat.id), ChatRoom, lambda r, s: refresh_room_now(r, s, chat.id))
+        assert room._was_touched and room._refreshed_at > 0
+        assert _deltas_to(sent, customer) == []
 
     run(app, scenario, sent)
