@@ -278,19 +278,18 @@ async def publish_chat_from(state: rx.State, chat_id: int, agent_id: int | None)
     """Like publish_chat, from a handler of a tab that may itself be linked to those rooms.
 
     A room this tab is linked to is already loaded and locked for the event, so it is
-    refreshed in place: Reflex sends the change to the other linked tabs and this tab gets it
-    in the event's own response. That saves a state round trip per message; rooms the tab is
-    not linked to are refreshed by a task as usual.
+    refreshed in place: this tab gets the change in its event's own update and fanout.py sends
+    it to the other linked tabs. Rooms the tab is not linked to are refreshed by a task.
     """
-    room = await state.get_state(ChatRoom)
-    desk = await state.get_state(AgentDesk)
-    room_here = getattr(room, "_linked_to", "") == room_token(chat_id)
-    desk_here = bool(agent_id) and getattr(desk, "_linked_to", "") == desk_token(agent_id)
-    if room_here or desk_here:
+    room_here = is_linked(state, ChatRoom, room_token(chat_id))
+    desk_here = bool(agent_id) and is_linked(state, AgentDesk, desk_token(agent_id))
+    room = await state.get_state(ChatRoom) if room_here else None
+    desk = await state.get_state(AgentDesk) if desk_here else None
+    if room is not None or desk is not None:
         with session_scope() as session:
-            if room_here:
+            if room is not None:
                 refresh_room_now(room, session, chat_id)
-            if desk_here:
+            if desk is not None:
                 refresh_desk_now(desk, session, agent_id)
     if not room_here:
         publish_room(chat_id)
