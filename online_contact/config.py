@@ -20,7 +20,7 @@ def database_url() -> str:
 
 
 def sqlite_synchronous() -> str:
-    """SQLite's synchronous level (OC_SQLITE_SYNCHRONOUS): NORMAL (default) or FULL."""
+    """SQLite's synchronous level (OC_SQLITE_SYNCHRONOUS): NORMAL (default), FULL or EXTRA."""
     value = os.environ.get("OC_SQLITE_SYNCHRONOUS", "NORMAL").strip().upper()
     if value not in ("NORMAL", "FULL", "EXTRA"):
         raise ValueError(f"OC_SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA, not {value!r}")

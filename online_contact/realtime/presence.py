@@ -26,8 +26,7 @@ from online_contact.services import routing
 from online_contact.services.db import session_scope
 from online_contact.services.settings import get_settings
 
-from .fanout import modify_shared
-from .publish import desk_token, publish_assignments, publish_desk, publish_room, refresh_desk_now
+from .publish import desk_token, publish_assignments, publish_desk, publish_room, refresh_desk_now, refresh_shared
 from .rooms import AgentDesk
 
 logger = logging.getLogger(__name__)
@@ -39,13 +38,11 @@ async def _connected_tabs(agent_id: int) -> int:
     token_manager = RegistrationContext.get().app.event_namespace._token_manager
     tokens: set[str] = set()
 
-    def refresh(desk: AgentDesk) -> None:
-        with session_scope() as session:
-            refresh_desk_now(desk, session, agent_id)
-        desk._refreshed_at = time.time()  # written back even when unchanged: renews its expiry
+    def fill(desk: AgentDesk, session) -> None:
+        refresh_desk_now(desk, session, agent_id)
         tokens.update(desk._linked_from)
 
-    await modify_shared(desk_token(agent_id), AgentDesk, refresh)
+    await refresh_shared(desk_token(agent_id), AgentDesk, fill)
     alive = 0
     for token in tokens:
         if token and await token_manager.is_token_connected(token):

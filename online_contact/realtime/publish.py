@@ -139,11 +139,6 @@ def room_add_message(room: ChatRoom, chat_id: int, message: dict) -> bool:
     return True
 
 
-def shown_messages(room: ChatRoom) -> list[dict]:
-    """What a screen shows of a room, in order."""
-    return [*room.messages, *room.recent]
-
-
 def desk_add_message(desk: AgentDesk, chat_id: int, message: dict) -> bool:
     """Update the chat's line on an agent's desk (preview, awaiting reply) from a new message.
 
@@ -173,8 +168,8 @@ def refresh_desk_now(desk: AgentDesk, session: Session, agent_id: int) -> None:
     agent = session.get(Agent, agent_id, populate_existing=True)
     if agent is None:
         return
-    desk.agent_id = agent.id
-    desk.status = agent.status
+    _set(desk, "agent_id", agent.id)
+    _set(desk, "status", agent.status)
     chats = chat_service.chats_of_agent(session, agent.id)
     last = {
         chat_id: (seq, author, text)
@@ -199,10 +194,10 @@ def refresh_desk_now(desk: AgentDesk, session: Session, agent_id: int) -> None:
                 "preview": text[:PREVIEW_LENGTH],
             }
         )
-    desk.chats = rows
+    _set(desk, "chats", rows)
 
 
-async def _refresh(token: str, cls: type, fill) -> None:
+async def refresh_shared(token: str, cls: type, fill) -> None:
     """Re-read a shared state from the database and send what changed to its tabs.
 
     The refresh always stamps `_refreshed_at` (backend-only, never sent): only a changed state
@@ -259,13 +254,13 @@ async def refresh_desk_here(state: rx.State, agent_id: int) -> None:
 
 def publish_room(chat_id: int) -> None:
     """Every tab showing this chat re-reads it."""
-    spawn(_refresh(room_token(chat_id), ChatRoom, lambda r, s: refresh_room_now(r, s, chat_id)))
+    spawn(refresh_shared(room_token(chat_id), ChatRoom, lambda r, s: refresh_room_now(r, s, chat_id)))
 
 
 def publish_desk(agent_id: int | None) -> None:
     """Every tab of this agent re-reads its chat list and status."""
     if agent_id:
-        spawn(_refresh(desk_token(agent_id), AgentDesk, lambda d, s: refresh_desk_now(d, s, agent_id)))
+        spawn(refresh_shared(desk_token(agent_id), AgentDesk, lambda d, s: refresh_desk_now(d, s, agent_id)))
 
 
 def publish_chat(chat_id: int, agent_id: int | None) -> None:

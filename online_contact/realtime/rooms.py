@@ -30,7 +30,7 @@ class ChatRoom(rx.SharedState):
     # Backend-only: what the last refresh saw, so the next one reads only what changed.
     _agent_id: int = -1
     _rating_requested: datetime | None = None
-    # When the database last refreshed the room (see publish._refresh: keeps it from expiring).
+    # When the database last refreshed the room (see publish.refresh_shared: keeps it from expiring).
     _refreshed_at: float = 0.0
 
 
@@ -40,7 +40,7 @@ class AgentDesk(rx.SharedState):
     agent_id: int = 0
     status: str = "offline"
     chats: list[dict[str, str | int | bool]] = []
-    # When the database last refreshed the desk (see publish._refresh: keeps it from expiring).
+    # When the database last refreshed the desk (see publish.refresh_shared: keeps it from expiring).
     _refreshed_at: float = 0.0
 
     @rx.var

@@ -147,7 +147,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
             return [*(await self._drop_links()), redirect]
         await link_desk(self, agent_id)
         if self.active_chat_id:
-            await self._link_room(self.active_chat_id)
+            await link_room(self, self.active_chat_id)
 
     def _transcript_chat_id(self, session) -> int:
         agent = self._agent(session)
@@ -163,11 +163,6 @@ class AgentConsoleState(TranscriptMixin, AuthState):
 
     def _remember_view(self) -> None:
         self.view_memory = f"{int(self.screen_open)}:{self.active_chat_id}"
-
-    async def _link_room(self, chat_id: int) -> None:
-        if chat_id != self.active_chat_id:
-            self._reset_older()
-        await link_room(self, chat_id)
 
     # ---- status ----------------------------------------------------------------------------
     @rx.event

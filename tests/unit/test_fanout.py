@@ -92,7 +92,7 @@ def test_a_refresh_without_changes_sends_nothing_but_keeps_the_room_alive(app, d
     """Presence refreshes open rooms so that Reflex's idle expiry does not drop them: with
     Redis only a written state gets a new expiry, so the refresh must write even when nothing
     changed, and still send nothing to the tabs."""
-    from online_contact.realtime.publish import _refresh, refresh_room_now, room_token
+    from online_contact.realtime.publish import refresh_room_now, refresh_shared, room_token
 
     only_agent1_online(db_url)
     sent: list = []
@@ -103,8 +103,28 @@ def test_a_refresh_without_changes_sends_nothing_but_keeps_the_room_alive(app, d
         room = await root.get_state(ChatRoom)
         room._was_touched = False
         sent.clear()
-        await _refresh(room_token(chat.id), ChatRoom, lambda r, s: refresh_room_now(r, s, chat.id))
+        await refresh_shared(room_token(chat.id), ChatRoom, lambda r, s: refresh_room_now(r, s, chat.id))
         assert room._was_touched and room._refreshed_at > 0
         assert _deltas_to(sent, customer) == []
+
+    run(app, scenario, sent)
+
+
+def test_an_unchanged_desk_refresh_sends_nothing(app, db_url):
+    """Presence refreshes every Online agent's desk every 30 s: unchanged, nothing goes out."""
+    from online_contact.realtime.publish import desk_token, refresh_desk_now, refresh_shared
+
+    token = only_agent1_online(db_url)
+    sent: list = []
+
+    async def scenario():
+        _, chat = await customer_starts_chat(app, db_url, "목록")
+        agent_tab = await agent_console(app, token)
+        root = await app.state_manager.get_state(rx.BaseStateToken(ident=desk_token(chat.agent_id), cls=AgentDesk))
+        desk = await root.get_state(AgentDesk)
+        assert [c["id"] for c in desk.chats] == [chat.id]
+        sent.clear()
+        await refresh_shared(desk_token(chat.agent_id), AgentDesk, lambda d, s: refresh_desk_now(d, s, chat.agent_id))
+        assert _deltas_to(sent, agent_tab) == []
 
     run(app, scenario, sent)

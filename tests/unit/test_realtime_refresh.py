@@ -13,9 +13,13 @@ from online_contact.realtime.publish import (
     refresh_desk_now,
     refresh_room_now,
     room_add_message,
-    shown_messages,
 )
 from online_contact.services import chats as chat_service
+
+
+def shown_messages(room) -> list[dict]:
+    """What a screen shows of a room, in order (components.common.message_log)."""
+    return [*room.messages, *room.recent]
 
 
 def _room():
