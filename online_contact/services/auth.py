@@ -83,14 +83,19 @@ def start_session(session: Session, agent: Agent, hours: int | None = None) -> s
     return token
 
 
+def live_login(token, now) -> tuple:
+    """The conditions for `token` being a live login of an active agent, for a query joining
+    AuthSession to Agent. The one definition of a valid login: agent_for_token and the message
+    path's posting gate (chats.chat_for_agent_token) both use it."""
+    return (AuthSession.token == token, AuthSession.expires_at > now, Agent.active.is_(True))
+
+
 def agent_for_token(session: Session, token: str) -> Agent | None:
     """The active agent logged in with this token, or None when unknown or expired."""
     if not token:
         return None
     row = session.exec(
-        select(AuthSession, Agent)
-        .join(Agent, Agent.id == AuthSession.agent_id)
-        .where(AuthSession.token == token, AuthSession.expires_at > utcnow(), Agent.active)
+        select(AuthSession, Agent).join(Agent, Agent.id == AuthSession.agent_id).where(*live_login(token, utcnow()))
     ).first()
     return row[1] if row else None
 

@@ -24,6 +24,7 @@ from online_contact.models.chat import (
 )
 
 from . import routing, settings as settings_service
+from .auth import live_login
 from .customers import clean_contact
 from .devices import describe_device
 from .errors import NotAllowed, ServiceError
@@ -138,12 +139,7 @@ _GATE_OF_AGENT_TOKEN = (
     select(*_GATE_COLUMNS)
     .join(_AUTH, _AUTH.c.agent_id == _CHAT.c.agent_id)
     .join(_AGENT, _AGENT.c.id == _CHAT.c.agent_id)
-    .where(
-        _CHAT.c.id == bindparam("chat_id"),
-        _AUTH.c.token == bindparam("token"),
-        _AUTH.c.expires_at > bindparam("now"),
-        _AGENT.c.active.is_(True),
-    )
+    .where(_CHAT.c.id == bindparam("chat_id"), *live_login(bindparam("token"), bindparam("now")))
 )
 
 
