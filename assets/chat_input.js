@@ -56,13 +56,31 @@
   }
   window.addEventListener("load", function () { setTimeout(resendPending, 3000); });
 
+  // The message path (assets/chat_wire.jsx): a composer whose draft key names a chat
+  // ("customer-12", "agent-12") sends over the wire when it can; otherwise, or when the wire
+  // does not take the message, through Reflex's handler with the same id (stored once).
+  function wireChatOf(box) {
+    var m = /^(customer|agent)-(\d+)$/.exec(box.getAttribute("data-draft-key") || "");
+    return m ? parseInt(m[2], 10) : 0;
+  }
+  function submitViaReflex(form, box, text, clientId) {
+    form.dataset.viaReflex = "1";
+    form.dataset.resendId = clientId;
+    var keep = box.value;
+    box.value = text;
+    form.requestSubmit();
+    setTimeout(function () { if (box.value === text) box.value = keep; }, 0);
+  }
+
   // Capture phase: runs before React's onSubmit reads the form, so the id goes along.
   document.addEventListener("submit", function (e) {
     var f = e.target;
     if (!f || !f.querySelector) return;
     var id = f.querySelector("input[name=client_id]");
     var resend = f.dataset.resendId;
+    var viaReflex = f.dataset.viaReflex;
     delete f.dataset.resendId;
+    delete f.dataset.viaReflex;
     if (id) id.value = resend || newId();
     // A valid message leaves the box at once (it is queued while reconnecting, so pressing
     // Enter again would send it twice). Invalid text stays for the server's message; a text
@@ -83,6 +101,16 @@
             list.push({ id: id.value, text: box.value, key: box.getAttribute("data-draft-key"), t: Date.now() });
             savePending(list.slice(-50));
           }
+        }
+        var chat = wireChatOf(box);
+        if (chat && id && !viaReflex && window.ocWire) {
+          // React's onSubmit (the Reflex handler) does not run; the wire answers instead.
+          e.preventDefault();
+          e.stopPropagation();
+          var clientId = id.value;
+          window.ocWire.send(chat, clientId, sent).then(function (ok) {
+            if (!ok) submitViaReflex(f, box, sent, clientId);
+          });
         }
       }
     }

@@ -4,6 +4,7 @@ import reflex as rx
 
 from online_contact import routes
 from online_contact.api import build_api
+from online_contact.realtime import wire
 from online_contact.realtime.presence import presence_loop
 from online_contact.pages.agent import agent_home, tickets
 from online_contact.pages.help_center import help_center, widget
@@ -22,6 +23,7 @@ app = rx.App(
 # Reflex's own connection toast is English-only; every page shows the localized 재연결 중… banner instead.
 app.app_wraps.pop((5, "Overlay"), None)
 app.register_lifespan_task(presence_loop)
+wire.install(app)
 app.add_page(help_center, route=routes.HELP_CENTER, title="헬프센터", on_load=CustomerChatState.load_help_center)
 app.add_page(widget, route=routes.WIDGET, title="채팅", on_load=CustomerChatState.load_widget)
 app.add_page(inquiry, route=routes.INQUIRY, title="1:1 문의", on_load=InquiryState.load_inquiry)

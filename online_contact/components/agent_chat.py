@@ -244,7 +244,7 @@ def chat_window() -> rx.Component:
     return rx.vstack(
         chat_header(),
         rx.cond(ChatRoom.customer_ended, rx.box(rx.callout(T["customer_ended"], icon="info", size="1", role="status"), padding="0 8px", width="100%")),
-        message_log(ChatRoom.messages, ChatRoom.recent, "agent", "agent-log", S.older, S.older_next, S.load_older),
+        message_log(ChatRoom, "agent", "agent-log", S.older, S.older_next, S.load_older),
         rx.box(composer(S.send, "agent-input", S.composer_error, disabled=ChatRoom.agent_ended, draft_key="agent-" + S.active_chat_id.to_string()), width="100%", padding="8px"),
         flex="1",
         min_width="0",

@@ -37,13 +37,16 @@ def labelled(label, control: rx.Component) -> rx.Component:
     return rx.vstack(rx.el.label(label, html_for=control.id, font_size="0.85em", font_weight="500"), control, spacing="1", width="100%")
 
 
-def message_log(messages, recent, me: str, id: str, older=None, older_next=None, load_older=None) -> rx.Component:
-    """The transcript: a screen-reader friendly live log, own messages on the right.
+def message_log(room, me: str, id: str, older=None, older_next=None, load_older=None) -> rx.Component:
+    """The transcript of the ChatRoom `room`: a screen-reader friendly live log, own messages on
+    the right.
 
-    `messages` is the room's bounded window and `recent` the messages appended since (see
-    ChatRoom); `older` are earlier messages this tab loaded with `load_older` (shown only where
-    they precede the window, so nothing appears twice).
+    `room.messages` is the room's bounded window, `room.recent` the messages appended since and
+    `room.live` what arrived over the message path after them (only entries of this chat newer
+    than `room.last_seq`, so nothing shows twice); `older` are earlier messages this tab loaded
+    with `load_older` (shown only where they precede the window).
     """
+    messages, recent = room.messages, room.recent
 
     def bubble(m) -> rx.Component:
         author = m["author"]
@@ -85,6 +88,10 @@ def message_log(messages, recent, me: str, id: str, older=None, older_next=None,
         *earlier,
         rx.foreach(messages, bubble),
         rx.foreach(recent, bubble),
+        rx.foreach(
+            room.live,
+            lambda m: rx.cond((m["seq"].to(int) > room.last_seq) & (m["chat_id"].to(int) == room.chat_id), bubble(m)),
+        ),
         role="log",
         aria_live="polite",
         aria_label=T["chat_log"],

@@ -146,7 +146,7 @@ def chat_step() -> rx.Component:
     show_rating = S.rating_open | (ChatRoom.rating_request_seq > S.rating_dismissed_seq)
     return rx.vstack(
         rx.box(_status_line(), padding="6px 10px", width="100%"),
-        message_log(ChatRoom.messages, ChatRoom.recent, "customer", "customer-log", S.older, S.older_next, S.load_older),
+        message_log(ChatRoom, "customer", "customer-log", S.older, S.older_next, S.load_older),
         rx.cond(S.rating_done, rx.callout(T["rating_thanks"], icon="heart", size="1", color_scheme="green", role="status")),
         rx.cond(show_rating, rating_form()),
         rx.hstack(

@@ -6,6 +6,7 @@ import reflex as rx
 
 from online_contact.components.agent_chat import agent_chat_icon, chat_screen, ticket_dialog, top_bar, unsaved_dialog
 from online_contact.components.common import T, reconnecting_banner
+from online_contact.components.wire import chat_wire
 from online_contact.states.agent_console import AgentConsoleState, TicketListState
 
 
@@ -31,6 +32,7 @@ def agent_home() -> rx.Component:
             agent_chat_icon(),
             ticket_dialog(),
             unsaved_dialog(),
+            chat_wire("agent"),
             min_height="100vh",
         )
     )

@@ -7,6 +7,7 @@ import reflex as rx
 from online_contact import routes
 from online_contact.components.common import T, language_switch, reconnecting_banner
 from online_contact.components.customer_chat import chat_window, floating_chat, unavailable_dialog
+from online_contact.components.wire import chat_wire
 from online_contact.states.customer_chat import CustomerChatState
 
 
@@ -40,6 +41,7 @@ def help_center() -> rx.Component:
         ),
         reconnecting_banner(),
         floating_chat(),
+        chat_wire("customer"),
         min_height="100vh",
     )
 
@@ -51,6 +53,7 @@ def widget() -> rx.Component:
         rx.cond(CustomerChatState.chat_enabled, chat_window()),
         reconnecting_banner(),
         unavailable_dialog(),
+        chat_wire("customer"),
         height="100vh",
         width="100%",
     )

@@ -21,6 +21,9 @@ class ChatRoom(rx.SharedState):
     agent_name: str = ""
     messages: list[dict[str, str | int]] = []
     recent: list[dict[str, str | int]] = []
+    # Client-only: messages that arrived over the message path (realtime/wire.py) after
+    # last_seq, written by the page (assets/chat_wire.jsx). Never set on the server.
+    live: list[dict[str, str | int]] = []
     last_seq: int = 0
     customer_ended: bool = False
     agent_ended: bool = False

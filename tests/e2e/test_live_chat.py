@@ -48,8 +48,14 @@ def test_new_chat_blinks_counts_and_messages_flow_both_ways(customer, agent, res
     expect(customer_log).to_contain_text("안녕하세요, 상담원입니다. 무엇을 도와드릴까요?")
     send(customer, "배송이 너무 늦어요")
     expect(agent_log).to_contain_text("배송이 너무 늦어요")
+    # The chat list line shows the last message and that the customer awaits a reply.
+    line = agent.get_by_role("navigation", name="채팅 목록").get_by_role("button", name="박지성")
+    expect(line).to_contain_text("배송이 너무 늦어요")
+    expect(line.get_by_text("답변 대기")).to_be_visible()
     send(agent, "확인해 보겠습니다")
     expect(customer_log).to_contain_text("확인해 보겠습니다")
+    expect(line).to_contain_text("확인해 보겠습니다")
+    expect(line.get_by_text("답변 대기")).to_have_count(0)
     assert processing_status(_latest_chat(reset)) == PROCESSED
 
     # Both transcripts list the same lines in the same order.

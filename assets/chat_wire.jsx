@@ -1,0 +1,151 @@
+// The page's side of the message path (online_contact/realtime/wire.py). Renders nothing.
+//
+// It opens the namespace /_wire on Reflex's own socket.io connection (same manager, so it goes
+// down and comes back with Reflex's socket and there is one websocket per tab), joins the chat
+// on every (re)connect with the last seq it has (the answer carries what it missed), and writes
+// arriving messages into the client-only list ChatRoom.live, which the transcript shows after the
+// room's messages (only entries newer than the room's last_seq, so nothing shows twice). On an
+// agent's page it also updates the preview of the chat's line in the chat list (AgentDesk.chats),
+// and re-applies it whenever the server sends an older copy of the list.
+//
+// window.ocWire.send(chatId, clientId, text) is what chat_input.js calls on submit; it resolves
+// false whenever the wire cannot take the message (not connected, not joined, refused, no answer
+// within 10 s), and the composer then submits through Reflex's handler with the same client id
+// (stored once), which shows the error and keeps the text as before.
+import { useContext, useEffect, useRef } from "react";
+import { io } from "socket.io-client";
+import env from "$/env.json";
+import { getBackendURL } from "$/utils/state";
+import { DispatchContext } from "$/utils/context";
+
+const PREVIEW_LENGTH = 40;
+const SEND_TIMEOUT_MS = 10000;
+const CREDENTIAL_KEY = { customer: "oc_visitor", agent: "oc_auth" };
+
+export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskState, deskChats }) {
+  const dispatch = useContext(DispatchContext);
+  const now = useRef({});
+  now.current = { chatId, lastSeq: lastSeq || 0, live: live || [], deskChats: deskChats || [] };
+  const socket = useRef(null);
+  const joined = useRef(0);
+  const previews = useRef({}); // chat id -> the newest preview this tab has seen
+
+  // The newest seq of the open chat this tab shows (room window or live list).
+  const known = () => {
+    let seq = now.current.lastSeq;
+    for (const m of now.current.live) if (m.chat_id === now.current.chatId && m.seq > seq) seq = m.seq;
+    return seq;
+  };
+
+  const applyPreviews = () => {
+    if (!deskState) return;
+    let changed = false;
+    const chats = now.current.deskChats.map((c) => {
+      const p = previews.current[c.id];
+      if (p && (Number(c.seq) || 0) < p.seq) {
+        changed = true;
+        return { ...c, ...p };
+      }
+      return c;
+    });
+    if (changed) {
+      now.current.deskChats = chats;
+      dispatch[deskState]({ chats_rx_state_: chats });
+    }
+  };
+
+  const add = (messages) => {
+    const { chatId: open, lastSeq: floor } = now.current;
+    const bySeq = new Map();
+    for (const m of now.current.live) if (m.chat_id === open && m.seq > floor) bySeq.set(m.seq, m);
+    let added = false;
+    for (const m of messages) {
+      if (m.chat_id === open && m.seq > floor && !bySeq.has(m.seq)) {
+        bySeq.set(m.seq, m);
+        added = true;
+      }
+      const p = previews.current[m.chat_id];
+      if (!p || p.seq < m.seq) {
+        previews.current[m.chat_id] = {
+          seq: m.seq,
+          preview: String(m.text).slice(0, PREVIEW_LENGTH),
+          awaiting_reply: m.author === "customer",
+        };
+      }
+    }
+    if (added) {
+      const next = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+      now.current.live = next;
+      dispatch[roomState]({ live_rx_state_: next });
+    }
+    applyPreviews();
+  };
+
+  const join = (after) => {
+    const s = socket.current;
+    const id = now.current.chatId;
+    joined.current = 0;
+    if (!s || !s.connected || !id) return;
+    s.emit("join", { chat_id: id, after: after ?? known() }, (answer) => {
+      if (!answer || !answer.ok || answer.chat_id !== now.current.chatId) return;
+      joined.current = answer.chat_id;
+      add(answer.messages.map((m) => ({ ...m, chat_id: answer.chat_id })));
+    });
+  };
+
+  useEffect(() => {
+    if (!ready || socket.current) return;
+    // Reflex's socket exists once its state has arrived (ready), so io() finds its manager.
+    const endpoint = getBackendURL(env.EVENT);
+    const s = io(new URL("/_wire", endpoint).href, {
+      path: endpoint.pathname,
+      transports: [env.TRANSPORT],
+      // Read on every (re)connect: the agent may have logged in again meanwhile.
+      auth: (cb) => cb({ role, credential: localStorage.getItem(CREDENTIAL_KEY[role]) || "" }),
+    });
+    s.on("connect", () => join());
+    s.on("disconnect", () => {
+      joined.current = 0;
+    });
+    s.on("message", (m) => {
+      const before = known();
+      add([m]);
+      // A gap (a message lost on the way): ask for everything after what this tab has.
+      if (m.chat_id === now.current.chatId && m.seq > before + 1) join(before);
+    });
+    // Reflex's manager does not connect sockets on its own (autoConnect: false).
+    s.connect();
+    socket.current = s;
+    window.ocWire = {
+      send(id, clientId, text) {
+        const sock = socket.current;
+        if (!sock || !sock.connected || joined.current !== id) return Promise.resolve(false);
+        return new Promise((resolve) => {
+          sock.timeout(SEND_TIMEOUT_MS).emit("send", { chat_id: id, client_id: clientId, text }, (err, answer) => {
+            if (err || !answer || !answer.ok) {
+              resolve(false);
+              return;
+            }
+            add([answer.message]);
+            resolve(true);
+          });
+        });
+      },
+    };
+    return () => {
+      // Leave the namespace only; the connection is Reflex's.
+      if (window.ocWire && socket.current === s) delete window.ocWire;
+      s.disconnect();
+      socket.current = null;
+    };
+  }, [ready]);
+
+  // Another chat opened (or the same one after a reload of the room): join it.
+  useEffect(() => {
+    if (socket.current && chatId && joined.current !== chatId) join();
+  }, [chatId]);
+
+  useEffect(applyPreviews, [deskChats]);
+
+  return null;
+}

@@ -1,0 +1,154 @@
+"""The message path's server side (realtime/wire.py): who may connect, join and send, what is
+stored, and who gets what. The namespace runs against a recording stand-in for the socket.io
+server (rooms, sessions, emits), on a real database."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import socketio
+from sqlmodel import select
+
+from online_contact.models import Customer, Message
+from online_contact.realtime.wire import WireNamespace
+from online_contact.services import chats as chat_service
+from online_contact.services.auth import start_session
+
+
+class Server:
+    """What WireNamespace asks of python-socketio's server, recorded."""
+
+    def __init__(self) -> None:
+        self.rooms: dict[str, set[str]] = {}
+        self.sessions: dict[str, dict] = {}
+        self.emits: list[tuple[str, dict, object, object]] = []
+
+    async def enter_room(self, sid, room, namespace=None):
+        self.rooms.setdefault(room, set()).add(sid)
+
+    async def leave_room(self, sid, room, namespace=None):
+        self.rooms.get(room, set()).discard(sid)
+
+    async def save_session(self, sid, session, namespace=None):
+        self.sessions[sid] = dict(session)
+
+    async def get_session(self, sid, namespace=None):
+        return dict(self.sessions[sid])
+
+    async def emit(self, event, data=None, to=None, room=None, skip_sid=None, namespace=None, callback=None, **kw):
+        self.emits.append((event, data, room or to, skip_sid))
+
+    def receivers(self, rooms, skip_sid) -> set[str]:
+        rooms = [rooms] if isinstance(rooms, str) else rooms
+        return {sid for r in rooms for sid in self.rooms.get(r, set())} - {skip_sid}
+
+
+@pytest.fixture
+def wire(db_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    ns = WireNamespace()
+    ns._set_server(Server())
+    return ns
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def texts(session, chat_id) -> list[str]:
+    session.expire_all()
+    return [m.text for m in session.exec(select(Message).where(Message.chat_id == chat_id).order_by(Message.seq))]
+
+
+def test_who_may_connect(wire, make, session):
+    agent = make.demo_agent("agent1@example.com")
+    token = start_session(session, agent)
+    session.commit()
+    for auth in (None, {}, {"role": "customer"}, {"role": "agent", "credential": "not-a-token"}, {"role": "admin", "credential": token}):
+        with pytest.raises(socketio.exceptions.ConnectionRefusedError):
+            run(wire.on_connect("x", {}, auth))
+    run(wire.on_connect("a", {}, {"role": "agent", "credential": token}))
+    assert "a" in wire.server.rooms[f"agent-{agent.id}"]
+    run(wire.on_connect("c", {}, {"role": "customer", "credential": "any-visitor-key"}))
+    assert wire.server.sessions["c"]["role"] == "customer"
+
+
+def test_messages_reach_the_chat_and_its_agent_once_and_only_the_owners_may_send(wire, make, session):
+    agent1, agent2 = make.demo_agent("agent1@example.com"), make.demo_agent("agent2@example.com")
+    agent1.status = "online"
+    session.add(agent1)
+    session.commit()
+    chat = make.start()
+    assert chat.agent_id == agent1.id
+    owner_key = session.get(Customer, chat.customer_id).visitor_key
+    token1, token2 = start_session(session, agent1), start_session(session, agent2)
+    session.commit()
+    srv = wire.server
+
+    async def scenario():
+        await wire.on_connect("cust", {}, {"role": "customer", "credential": owner_key})
+        await wire.on_connect("cust2", {}, {"role": "customer", "credential": owner_key})  # a second tab
+        await wire.on_connect("ag1", {}, {"role": "agent", "credential": token1})
+        await wire.on_connect("ag1-home", {}, {"role": "agent", "credential": token1})  # chat list only
+        await wire.on_connect("ag2", {}, {"role": "agent", "credential": token2})
+        await wire.on_connect("intruder", {}, {"role": "customer", "credential": "someone-else"})
+        for sid in ("cust", "cust2", "ag1"):
+            answer = await wire.on_join(sid, {"chat_id": chat.id, "after": 0})
+            assert answer["ok"] and [m["author"] for m in answer["messages"]] == ["system"]  # the greeting
+        # Neither another customer nor another agent may join or send.
+        assert await wire.on_join("intruder", {"chat_id": chat.id}) == {"error": "not_allowed"}
+        assert await wire.on_join("ag2", {"chat_id": chat.id}) == {"error": "not_allowed"}
+        assert await wire.on_send("intruder", {"chat_id": chat.id, "client_id": "i1", "text": "끼어들기"}) == {"error": "not_allowed"}
+        assert await wire.on_send("ag2", {"chat_id": chat.id, "client_id": "o1", "text": "남의 채팅"}) == {"error": "not_allowed"}
+        assert srv.emits == []
+
+        answer = await wire.on_send("cust", {"chat_id": chat.id, "client_id": "c1", "text": "  배송 문의  "})
+        assert answer["ok"] and answer["message"]["text"] == "배송 문의" and answer["message"]["author"] == "customer"
+        event, data, rooms, skip = srv.emits[-1]
+        assert event == "message" and data == answer["message"]
+        # The customer's other tab and both of the agent's tabs, once each; not the sender.
+        assert srv.receivers(rooms, skip) == {"cust2", "ag1", "ag1-home"}
+
+        # The same client id again (a resend) is stored once and answered with the stored message.
+        again = await wire.on_send("cust", {"chat_id": chat.id, "client_id": "c1", "text": "배송 문의"})
+        assert again["message"]["seq"] == answer["message"]["seq"]
+
+        reply = await wire.on_send("ag1", {"chat_id": chat.id, "client_id": "g1", "text": "확인하겠습니다"})
+        assert reply["message"]["author"] == "agent"
+        assert srv.receivers(srv.emits[-1][2], srv.emits[-1][3]) == {"cust", "cust2", "ag1-home"}
+
+        # Bad input: a clear error code, nothing stored, nothing sent.
+        sent = len(srv.emits)
+        assert await wire.on_send("cust", {"chat_id": chat.id, "client_id": "c2", "text": "   "}) == {"error": "error.message_empty"}
+        assert await wire.on_send("cust", {"chat_id": chat.id, "client_id": "c3", "text": "가" * 2001}) == {"error": "error.message_too_long"}
+        assert await wire.on_send("cust", {"chat_id": chat.id, "client_id": "c4", "text": None}) == {"error": "error.message_empty"}
+        assert await wire.on_send("cust", "not a dict") == {"error": "error.message_empty"}
+        assert len(srv.emits) == sent
+
+        # A reconnecting tab asks for what came after the last seq it has.
+        caught_up = await wire.on_join("cust2", {"chat_id": chat.id, "after": answer["message"]["seq"]})
+        assert [m["text"] for m in caught_up["messages"]] == ["확인하겠습니다"]
+
+    run(scenario())
+    assert texts(session, chat.id)[1:] == ["배송 문의", "확인하겠습니다"]
+
+
+def test_an_ended_chat_takes_no_more_messages(wire, make, session):
+    agent1 = make.demo_agent("agent1@example.com")
+    agent1.status = "online"
+    session.add(agent1)
+    session.commit()
+    chat = make.start()
+    key = session.get(Customer, chat.customer_id).visitor_key
+
+    async def scenario():
+        await wire.on_connect("cust", {}, {"role": "customer", "credential": key})
+        assert (await wire.on_join("cust", {"chat_id": chat.id}))["ok"]
+        chat_service.end_by_customer(session, chat)
+        session.commit()
+        assert await wire.on_send("cust", {"chat_id": chat.id, "client_id": "late", "text": "늦은 메시지"}) == {"error": "error.chat_ended"}
+
+    run(scenario())
+    assert "늦은 메시지" not in texts(session, chat.id)
