@@ -18,7 +18,8 @@ from collections.abc import Callable
 
 import socketio
 
-NAMESPACE = "/_event"  # the browser's io("<origin>/_event", {path: "/_event"}) means this namespace
+NAMESPACE = "/_event"
+WIRE = "/_wire"  # the message path (online_contact/realtime/wire.py), on the same connection  # the browser's io("<origin>/_event", {path: "/_event"}) means this namespace
 ROOT = "reflex___state____state"
 CUSTOMER = f"{ROOT}.online_contact___states___customer_chat____customer_chat_state"
 AUTH = f"{ROOT}.online_contact___states___auth____auth_state"
@@ -55,8 +56,10 @@ class Watching:
 class Tab(Watching):
     """One browser tab's websocket."""
 
-    def __init__(self, base_url: str, path: str, storage: dict[str, str] | None = None):
+    def __init__(self, base_url: str, path: str, storage: dict[str, str] | None = None, wire: dict | None = None):
+        """`wire`: the message path's auth ({role, credential}) to open it as the page does."""
         self.base_url = base_url
+        self.wire = wire
         self.path = path
         self.storage = storage or {}
         self.token = str(uuid.uuid4())
@@ -64,6 +67,7 @@ class Tab(Watching):
         self.watchers: list[Callable[[str, float], None]] = []
         self.updates = 0
         self.sio.on("event", self._on_event, namespace=NAMESPACE)
+        self.sio.on("message", self._on_message, namespace=WIRE)
 
     def _router_data(self) -> dict:
         return {"pathname": self.path, "asPath": self.path, "query": {}}
@@ -73,6 +77,10 @@ class Tab(Watching):
         raw = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
         self.updates += 1
         self._deliver(raw, now)
+
+    async def _on_message(self, data) -> None:
+        """A message over the wire: only its text is looked at."""
+        self._deliver(str(data.get("text", "")) if isinstance(data, dict) else str(data), time.perf_counter())
 
     async def connect(self) -> None:
         hydrate = {
@@ -84,14 +92,24 @@ class Tab(Watching):
             f"{self.base_url}?token={self.token}",
             socketio_path="/_event",
             transports=["websocket"],
-            auth={"event": hydrate},
-            namespaces=[NAMESPACE],
+            # One auth for both namespaces: Reflex reads "event", the wire "role" and "credential".
+            auth={"event": hydrate, **(self.wire or {})},
+            namespaces=[NAMESPACE, WIRE] if self.wire else [NAMESPACE],
             wait_timeout=30,
         )
 
     async def emit(self, handler: str, **payload) -> None:
         await self.sio.emit(
             "event", {"name": handler, "payload": payload, "router_data": self._router_data()}, namespace=NAMESPACE
+        )
+
+    async def join(self, chat_id: int) -> dict:
+        return await self.sio.call("join", {"chat_id": chat_id, "after": 0}, namespace=WIRE, timeout=30)
+
+    async def send(self, chat_id: int, text: str) -> dict:
+        """Send a message over the wire, as the composer does; returns the server's answer."""
+        return await self.sio.call(
+            "send", {"chat_id": chat_id, "client_id": uuid.uuid4().hex, "text": text}, namespace=WIRE, timeout=30
         )
 
     async def close(self) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import random
 import subprocess
@@ -39,11 +40,15 @@ from online_contact.services.db import session_scope
 from tests.support import ROOT, free_port, prepare_database, start_server, stop_server
 
 SEND_EVERY = 2.0
-# The configurations of the app: name in the table, backend workers.
+# The configurations of the app: name in the table, backend workers, how messages travel
+# ("wire": the page's message path, realtime/wire.py; "reflex": the Reflex send handlers, which
+# pages fall back to and which carried every message before the wire, kept as a baseline).
 CONFIGS = {
-    "sqlite": ("SQLite, 1 worker", 1),
-    "postgres": ("PostgreSQL+Redis, 4 wkr", 4),
-    "postgres2": ("PostgreSQL+Redis, 2 wkr", 2),
+    "sqlite": ("SQLite, 1 worker", 1, "wire"),
+    "sqlite-reflex": ("SQLite, 1 wkr, Reflex", 1, "reflex"),
+    "postgres": ("PostgreSQL+Redis, 4 wkr", 4, "wire"),
+    "postgres2": ("PostgreSQL+Redis, 2 wkr", 2, "wire"),
+    "postgres2-reflex": ("PG+Redis, 2 wkr, Reflex", 2, "reflex"),
 }
 # Conversations run this long before samples count: the first messages of a server pay for
 # one-off work (SQLAlchemy statement compilation, first deltas) that is not steady state.
@@ -156,16 +161,24 @@ async def reflex_send(tab: Tab, handler: str, text: str) -> None:
     await tab.emit(handler, form_data={"text": text, "client_id": uuid.uuid4().hex})
 
 
+async def wire_send(chat_id: int, tab: Tab, text: str) -> None:
+    answer = await tab.send(chat_id, text)
+    if not answer.get("ok"):
+        raise RuntimeError(f"the wire refused a message: {answer}")
+
+
 async def run_reflex_level(config: str, url: str, db_url: str, tokens: list[str], server: psutil.Process, level: int, duration: float) -> Result:
     reset(db_url)
     result = Result(CONFIGS[config][0], level)
+    wire = CONFIGS[config][2] == "wire"
     mem0 = rss(server)
-    agents, customers = [], []
+    agents, customers, chat_ids = [], [], []
     for i in range(level):
-        agent = Tab(url, "/agent", {AUTH_TOKEN: tokens[i]})
+        agent = Tab(url, "/agent", {AUTH_TOKEN: tokens[i]}, wire={"role": "agent", "credential": tokens[i]} if wire else None)
         await agent.connect()
         await agent.emit(f"{AGENT}.set_status", status="online")
-        customer = Tab(url, "/", {VISITOR_KEY: uuid.uuid4().hex})
+        visitor = uuid.uuid4().hex
+        customer = Tab(url, "/", {VISITOR_KEY: visitor}, wire={"role": "customer", "credential": visitor} if wire else None)
         await customer.connect()
         await asyncio.sleep(0.05)
         await customer.emit(f"{CUSTOMER}.give_consent", form_data={"agree": "on", "name": f"bench{i}"})
@@ -178,6 +191,11 @@ async def run_reflex_level(config: str, url: str, db_url: str, tokens: list[str]
         if not chat_id:
             raise RuntimeError(f"conversation {i}: the chat was not assigned")
         await agent.emit(f"{AGENT}.select_chat", chat_id=chat_id)
+        if wire:
+            for tab in (agent, customer):
+                if not (await tab.join(chat_id)).get("ok"):
+                    raise RuntimeError(f"conversation {i}: the wire refused to join chat {chat_id}")
+        chat_ids.append(chat_id)
         agents.append(agent)
         customers.append(customer)
     await asyncio.sleep(1.0)
@@ -188,8 +206,13 @@ async def run_reflex_level(config: str, url: str, db_url: str, tokens: list[str]
     stop_at = measure_from + duration
     tasks = []
     for i, (a, c) in enumerate(zip(agents, customers)):
-        tasks.append(converse(c, a, lambda t, m: reflex_send(t, f"{CUSTOMER}.send", m), result, measure_from, stop_at, f"c{i}"))
-        tasks.append(converse(a, c, lambda t, m: reflex_send(t, f"{AGENT}.send", m), result, measure_from, stop_at, f"a{i}"))
+        if wire:
+            send = functools.partial(wire_send, chat_ids[i])
+            tasks.append(converse(c, a, send, result, measure_from, stop_at, f"c{i}"))
+            tasks.append(converse(a, c, send, result, measure_from, stop_at, f"a{i}"))
+        else:
+            tasks.append(converse(c, a, lambda t, m: reflex_send(t, f"{CUSTOMER}.send", m), result, measure_from, stop_at, f"c{i}"))
+            tasks.append(converse(a, c, lambda t, m: reflex_send(t, f"{AGENT}.send", m), result, measure_from, stop_at, f"a{i}"))
     await asyncio.gather(*tasks)
     result.cpu_ms_per_msg = (cpu_seconds(server) - cpu0) * 1000 / max(1, result.sent)
     for tab in agents + customers:
@@ -318,7 +341,7 @@ def pg_database() -> tuple[str, callable]:
 async def bench_reflex(config: str, levels: list[int], duration: float, tmp: Path, assignment: bool) -> tuple[list[Result], dict | None]:
     cleanup = None
     extra = {}
-    if config == "sqlite":
+    if config.startswith("sqlite"):
         db_url = f"sqlite:///{tmp / 'bench.db'}"
     else:
         import redis

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from functools import lru_cache
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session, create_engine
 
 from online_contact.config import database_url, sqlite_synchronous
@@ -41,7 +43,45 @@ def _engine(url: str) -> Engine:
             cur.close()
 
         return eng
-    return create_engine(url, pool_pre_ping=True)
+    eng = create_engine(url)
+    _ping_after_idle(eng)
+    return eng
+
+
+# A pooled connection unused for this long is pinged before use (see _ping_after_idle).
+PING_AFTER_IDLE = 1.0  # seconds
+
+
+def _ping_after_idle(eng: Engine) -> None:
+    """Test a pooled connection before use only when it sat idle, not on every checkout.
+
+    SQLAlchemy's pool_pre_ping costs a database round trip per checkout, which on the message
+    path was one of six blocking round trips per message. A connection in steady use is known
+    to be alive; one that sat in the pool for a while (the database may have restarted since)
+    gets a `SELECT 1` first, and a dead one is replaced: raising DisconnectionError in a
+    checkout handler makes the pool retry with a fresh connection (SQLAlchemy's documented
+    recipe for custom pessimistic disconnect handling).
+    """
+
+    @event.listens_for(eng, "checkin")
+    def _checked_in(_dbapi_conn, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(eng, "checkout")
+    def _checked_out(dbapi_conn, record, _proxy):
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+            return
+        try:
+            cur = dbapi_conn.cursor()
+            try:
+                cur.execute("SELECT 1")
+            finally:
+                cur.close()
+            if not getattr(dbapi_conn, "autocommit", True):
+                dbapi_conn.rollback()  # end the transaction the ping opened
+        except Exception as exc:  # noqa: BLE001 - any failure means: do not use this connection
+            raise DisconnectionError() from exc
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import psycopg
@@ -90,3 +91,21 @@ def test_fifty_chats_at_once_with_three_agents_are_each_assigned_once(pg_url):
     assert per_agent == {aid: counts[aid] for aid in online_ids}
     assert max(per_agent.values()) <= limit
     assert all(c.assignment_reason for c in assigned)
+
+
+def test_a_pooled_connection_the_database_dropped_is_replaced(pg_url, monkeypatch):
+    """No ping per checkout (db._ping_after_idle): a connection that sat idle is tested first, so
+    after a database restart (here: the server ends our session) the next use still works."""
+    from online_contact.services import db as db_service
+
+    monkeypatch.setattr(db_service, "PING_AFTER_IDLE", 0.2)
+    url = pg_url + "&application_name=oc-ping-test"  # its own engine, so its pool holds one connection
+    with session_scope(url) as s:
+        pid = s.connection().execute(text("SELECT pg_backend_pid()")).scalar_one()
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    time.sleep(0.5)
+    with session_scope(url) as s:
+        fresh = s.connection().execute(text("SELECT pg_backend_pid()")).scalar_one()
+    assert fresh != pid
+    db_service.engine(url).dispose()
