@@ -24,6 +24,16 @@ CHROMIUM_ARGS = [
 ]
 
 
+def run_async(coro):
+    """asyncio.run in its own thread: after the browser tests, Playwright's sync API keeps an
+    event loop running on the main thread, where asyncio.run() is refused."""
+    import asyncio
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result(timeout=120)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -3,6 +3,7 @@
 - An agent marked Online whose tabs are all gone (closed, crashed, lost network) for
   OC_AWAY_SECONDS (default 180) is set Offline, and the chats given to them that they never
   opened go back to the queue, so no customer waits on someone who left.
+- One worker runs the passes (a Redis key names it; another takes over when it dies).
 - Every pass also refreshes the desks of Online agents and, every few passes, the rooms of
   open chats: shared states idle for Reflex's token expiration (1 hour) would otherwise be
   dropped, and their tabs would stop receiving pushes.
@@ -14,10 +15,14 @@ import asyncio
 import logging
 import os
 import time
+import uuid
+
+import redis.asyncio as aioredis
 
 from reflex_base.registry import RegistrationContext
 from sqlmodel import select
 
+from online_contact.config import redis_url
 from online_contact.models import Agent, Chat
 from online_contact.models.agent import STATUS_OFFLINE, STATUS_ONLINE
 from online_contact.models.chat import CHAT_OPEN, CHAT_WAITING
@@ -84,16 +89,38 @@ def keep_rooms_alive() -> None:
         publish_room(chat_id)
 
 
+LEADER_KEY = "oc-presence-leader"
+
+
+async def leading(redis, me: str, ttl_ms: int) -> bool:
+    """Whether this worker runs the presence pass: one worker does, for as long as it lives.
+
+    A pass touches every Online agent's desk (a state lock cycle each); run by every worker it
+    was done N times per interval, a burst that showed in the message latency under load.
+    """
+    if await redis.set(LEADER_KEY, me, nx=True, px=ttl_ms):
+        return True
+    if await redis.get(LEADER_KEY) == me.encode():
+        await redis.pexpire(LEADER_KEY, ttl_ms)
+        return True
+    return False
+
+
 async def presence_loop() -> None:
     """The lifespan task."""
     interval = float(os.environ.get("OC_PRESENCE_SECONDS", "30"))
     away_after = float(os.environ.get("OC_AWAY_SECONDS", "180"))
     absent_since: dict[int, float] = {}
     passes = 0
+    url = redis_url()
+    redis = aioredis.from_url(url) if url else None
+    me = uuid.uuid4().hex  # created in the worker (the app is imported before the fork)
     while True:
         await asyncio.sleep(interval)
-        passes += 1
         try:
+            if redis is not None and not await leading(redis, me, int(interval * 3000)):
+                continue
+            passes += 1
             await check_presence(absent_since, away_after)
             if passes % ROOM_KEEPALIVE_EVERY == 0:
                 keep_rooms_alive()

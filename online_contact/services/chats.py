@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, insert, or_, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Session, select
 
 from online_contact.config import MAX_MESSAGE_LENGTH, MESSAGE_WINDOW, local_time
@@ -143,6 +144,18 @@ _GATE_OF_AGENT_TOKEN = (
 )
 
 
+def _message_values(chat_id: int, seq: int, author: str, text: str, client_msg_id: str, agent_id: int | None, now: datetime) -> dict:
+    return {
+        "chat_id": chat_id,
+        "seq": seq,
+        "author": author,
+        "agent_id": agent_id,
+        "text": text,
+        "client_msg_id": client_msg_id,
+        "created_at": now,
+    }
+
+
 def _append(
     session: Session,
     chat_id: int,
@@ -159,15 +172,7 @@ def _append(
     now = utcnow()
     conn = session.connection()
     seq = conn.execute(_NEXT_SEQ, {"chat_id": chat_id, "now": now}).scalar_one()
-    values = {
-        "chat_id": chat_id,
-        "seq": seq,
-        "author": author,
-        "agent_id": agent_id,
-        "text": text,
-        "client_msg_id": client_msg_id,
-        "created_at": now,
-    }
+    values = _message_values(chat_id, seq, author, text, client_msg_id, agent_id, now)
     message_id = conn.execute(_INSERT_MESSAGE, values).scalar_one()
     return StoredMessage(id=message_id, **values)
 
@@ -218,6 +223,19 @@ def start_chat(
     return chat
 
 
+def _checked_post(chat: Chat | Row, author: str, text: str, agent_id: int | None) -> str:
+    """The rules of posting to `chat`; returns the text to store or raises ServiceError."""
+    text = validate_text(text)
+    if author == AUTHOR_CUSTOMER and (chat.customer_ended_at or chat.agent_ended_at):
+        raise ServiceError("error.chat_ended")
+    if author == AUTHOR_AGENT:
+        if agent_id is None or chat.agent_id != agent_id:
+            raise NotAllowed()
+        if chat.agent_ended_at:
+            raise ServiceError("error.chat_ended")
+    return text
+
+
 def post_message(
     session: Session,
     chat: Chat | Row,
@@ -232,14 +250,7 @@ def post_message(
     the same client id returns the stored message instead of a duplicate: the unique index
     refuses the second insert, and the rollback also returns the sequence number it took.
     """
-    text = validate_text(text)
-    if author == AUTHOR_CUSTOMER and (chat.customer_ended_at or chat.agent_ended_at):
-        raise ServiceError("error.chat_ended")
-    if author == AUTHOR_AGENT:
-        if agent_id is None or chat.agent_id != agent_id:
-            raise NotAllowed()
-        if chat.agent_ended_at:
-            raise ServiceError("error.chat_ended")
+    text = _checked_post(chat, author, text, agent_id)
     client_msg_id = (client_msg_id or uuid.uuid4().hex)[:64]
     try:
         message = _append(session, chat.id, author, text, client_msg_id, agent_id)
@@ -253,6 +264,52 @@ def post_message(
             raise
         return existing, False
     return message, True
+
+
+# The message path on PostgreSQL (realtime/wire.py) runs the same statements on an async
+# connection, so a worker keeps serving its other sockets while the database answers.
+async def gate_async(conn: AsyncConnection, chat_id: int, *, visitor_key: str = "", auth_token: str = "") -> Row | None:
+    """chat_for_visitor / chat_for_agent_token on an async connection."""
+    if not chat_id or not (visitor_key or auth_token):
+        return None
+    if auth_token:
+        result = await conn.execute(_GATE_OF_AGENT_TOKEN, {"chat_id": chat_id, "token": auth_token, "now": utcnow()})
+    else:
+        result = await conn.execute(_GATE_OF_VISITOR, {"chat_id": chat_id, "visitor_key": visitor_key})
+    return result.first()
+
+
+async def post_message_async(
+    conn: AsyncConnection,
+    chat: Row,
+    author: str,
+    text: str,
+    client_msg_id: str | None = None,
+    agent_id: int | None = None,
+) -> tuple[StoredMessage | Row, bool]:
+    """post_message on an async connection (same rules, statements and once-per-client-id)."""
+    text = _checked_post(chat, author, text, agent_id)
+    client_msg_id = (client_msg_id or uuid.uuid4().hex)[:64]
+    now = utcnow()
+    try:
+        seq = (await conn.execute(_NEXT_SEQ, {"chat_id": chat.id, "now": now})).scalar_one()
+        values = _message_values(chat.id, seq, author, text, client_msg_id, agent_id, now)
+        message_id = (await conn.execute(_INSERT_MESSAGE, values)).scalar_one()
+        if author == AUTHOR_AGENT and chat.first_agent_reply_at is None:
+            await conn.execute(_FIRST_REPLY, {"chat_id": chat.id, "at": now})
+        await conn.commit()
+    except IntegrityError:
+        await conn.rollback()
+        existing = (
+            await conn.execute(
+                select(*_VIEW_COLUMNS).where(_MESSAGE.c.chat_id == chat.id, _MESSAGE.c.client_msg_id == client_msg_id)
+            )
+        ).first()
+        await conn.rollback()
+        if existing is None:
+            raise
+        return existing, False
+    return StoredMessage(id=message_id, **values), True
 
 
 def chat_for_visitor(session: Session, chat_id: int, visitor_key: str) -> Row | None:

@@ -10,6 +10,7 @@ from functools import lru_cache
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import Session, create_engine
 
 from online_contact.config import database_url, sqlite_synchronous
@@ -48,6 +49,24 @@ def _engine(url: str) -> Engine:
     return eng
 
 
+def async_engine(url: str | None = None) -> AsyncEngine | None:
+    """An async engine on the same database for the message path, or None for SQLite (a local
+    file answers within the call; waiting on it asynchronously would only add overhead).
+    Its connections belong to the event loop that opened them (one per worker)."""
+    return _async_engine(url or database_url())
+
+
+@lru_cache(maxsize=8)
+def _async_engine(url: str) -> AsyncEngine | None:
+    if url.startswith("sqlite"):
+        return None
+    eng = create_async_engine(url, pool_size=ASYNC_POOL_SIZE, max_overflow=0)
+    _ping_after_idle(eng.sync_engine)
+    return eng
+
+
+# Connections of a worker's async pool: messages stored at the same time by one worker.
+ASYNC_POOL_SIZE = 10
 # A pooled connection unused for this long is pinged before use (see _ping_after_idle).
 PING_AFTER_IDLE = 1.0  # seconds
 
@@ -73,15 +92,11 @@ def _ping_after_idle(eng: Engine) -> None:
         if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
             return
         try:
-            cur = dbapi_conn.cursor()
-            try:
-                cur.execute("SELECT 1")
-            finally:
-                cur.close()
-            if not getattr(dbapi_conn, "autocommit", True):
-                dbapi_conn.rollback()  # end the transaction the ping opened
+            alive = eng.dialect.do_ping(dbapi_conn)
         except Exception as exc:  # noqa: BLE001 - any failure means: do not use this connection
             raise DisconnectionError() from exc
+        if not alive:
+            raise DisconnectionError()
 
 
 @contextlib.contextmanager

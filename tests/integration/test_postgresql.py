@@ -19,6 +19,8 @@ from online_contact.services import chats as chat_service
 from online_contact.services import customers as customer_service
 from online_contact.services.db import session_scope
 
+from tests.support import run_async
+
 from .conftest import PG_ADMIN, schema_url
 
 
@@ -109,3 +111,72 @@ def test_a_pooled_connection_the_database_dropped_is_replaced(pg_url, monkeypatc
         fresh = s.connection().execute(text("SELECT pg_backend_pid()")).scalar_one()
     assert fresh != pid
     db_service.engine(url).dispose()
+
+
+def test_the_async_message_path_keeps_the_posting_rules(pg_url):
+    """gate_async / post_message_async (the wire on PostgreSQL): only the owner posts, a resend
+    is stored once, the first agent reply is marked, an ended chat takes nothing more."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from online_contact.services.auth import start_session
+    from online_contact.services.errors import ServiceError
+
+    with session_scope(pg_url) as s:
+        for a in s.exec(select(Agent)).all():
+            a.status = "online" if a.email == "agent1@example.com" else "offline"
+            a.open_chat_count, a.max_open_chats = 0, 5
+            s.add(a)
+        s.commit()
+        key = f"async-{uuid.uuid4().hex}"
+        customer = customer_service.customer_for_visitor(s, key, create=True)
+        consent = customer_service.record_consent(s, customer, True, "127.0.0.1")
+        chat = chat_service.start_chat(s, customer, consent, name="비동기")
+        agent = s.get(Agent, chat.agent_id)
+        assert agent.email == "agent1@example.com"
+        token = start_session(s, agent)
+        other = start_session(s, s.exec(select(Agent).where(Agent.email == "agent2@example.com")).one())
+        chat_id, agent_id = chat.id, agent.id
+
+    async def scenario():
+        eng = create_async_engine(pg_url)
+        try:
+            async with eng.connect() as conn:
+                assert await chat_service.gate_async(conn, chat_id, visitor_key="someone-else") is None
+                assert await chat_service.gate_async(conn, chat_id, auth_token=other) is None
+                gate = await chat_service.gate_async(conn, chat_id, visitor_key=key)
+                first, created = await chat_service.post_message_async(conn, gate, "customer", " 안녕하세요 ", "c-1")
+                again, created_again = await chat_service.post_message_async(conn, gate, "customer", "안녕하세요", "c-1")
+                assert created and not created_again and again.seq == first.seq and first.text == "안녕하세요"
+                gate = await chat_service.gate_async(conn, chat_id, auth_token=token)
+                reply, _ = await chat_service.post_message_async(conn, gate, "agent", "네, 말씀하세요", "a-1", agent_id=agent_id)
+                assert reply.seq == first.seq + 1
+                try:
+                    await chat_service.post_message_async(conn, gate, "customer", "   ", "c-2")
+                    raise AssertionError("an empty message was accepted")
+                except ServiceError as exc:
+                    assert exc.code == "error.message_empty"
+        finally:
+            await eng.dispose()
+
+    run_async(scenario())
+    with session_scope(pg_url) as s:
+        stored = s.get(Chat, chat_id)
+        texts = [m.text for m in s.exec(select(chat_service.Message).where(chat_service.Message.chat_id == chat_id).order_by(chat_service.Message.seq))]
+        assert stored.first_agent_reply_at is not None
+        chat_service.end_by_customer(s, stored)
+
+    async def after_end():
+        eng = create_async_engine(pg_url)
+        try:
+            async with eng.connect() as conn:
+                gate = await chat_service.gate_async(conn, chat_id, visitor_key=key)
+                try:
+                    await chat_service.post_message_async(conn, gate, "customer", "늦은 메시지", "c-3")
+                    raise AssertionError("an ended chat took a message")
+                except ServiceError as exc:
+                    assert exc.code == "error.chat_ended"
+        finally:
+            await eng.dispose()
+
+    run_async(after_end())
+    assert texts[-2:] == ["안녕하세요", "네, 말씀하세요"]

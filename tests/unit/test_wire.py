@@ -4,8 +4,6 @@ server (rooms, sessions, emits), on a real database."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 import socketio
 from sqlmodel import select
@@ -14,6 +12,7 @@ from online_contact.models import Customer, Message
 from online_contact.realtime.wire import WireNamespace
 from online_contact.services import chats as chat_service
 from online_contact.services.auth import start_session
+from tests.support import run_async as run
 
 
 class Server:
@@ -51,10 +50,6 @@ def wire(db_url, monkeypatch):
     ns = WireNamespace()
     ns._set_server(Server())
     return ns
-
-
-def run(coro):
-    return asyncio.run(coro)
 
 
 def texts(session, chat_id) -> list[str]:
