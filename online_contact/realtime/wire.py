@@ -63,6 +63,19 @@ def _int(value) -> int:
         return 0
 
 
+def _author(who: dict, chat) -> tuple[str, int | None]:
+    """Who a post by this socket is from: (author, agent id for an agent's post). The gate has
+    checked that an agent's socket belongs to the chat's agent."""
+    if who["role"] == ROLE_AGENT:
+        return AUTHOR_AGENT, chat.agent_id
+    return AUTHOR_CUSTOMER, None
+
+
+def _stored(chat, message) -> tuple[dict, int | None]:
+    """The stored message as sent to the pages, and the chat's agent (whose tabs get it too)."""
+    return {"chat_id": chat.id, **chat_service.view(message).as_dict()}, chat.agent_id
+
+
 class WireNamespace(socketio.AsyncNamespace):
     """The server side of the message path (one per worker, registered on Reflex's server)."""
 
@@ -102,20 +115,13 @@ class WireNamespace(socketio.AsyncNamespace):
             return [m.as_dict() for m in chat_service.messages_after(session, chat_id, after, CATCH_UP_LIMIT)]
 
     def _store_now(self, who: dict, chat_id: int, text: str, client_id: str | None) -> tuple[dict, int | None] | None:
-        is_agent = who["role"] == ROLE_AGENT
         with session_scope() as session:
             chat = self._gate(session, who, chat_id)
             if chat is None:
                 return None
-            message, _ = chat_service.post_message(
-                session,
-                chat,
-                AUTHOR_AGENT if is_agent else AUTHOR_CUSTOMER,
-                text,
-                client_id,
-                agent_id=chat.agent_id if is_agent else None,
-            )
-            return {"chat_id": chat_id, **chat_service.view(message).as_dict()}, chat.agent_id
+            author, agent_id = _author(who, chat)
+            message, _ = chat_service.post_message(session, chat, author, text, client_id, agent_id)
+            return _stored(chat, message)
 
     async def on_join(self, sid: str, data=None):
         data = data if isinstance(data, dict) else {}
@@ -134,21 +140,14 @@ class WireNamespace(socketio.AsyncNamespace):
     async def _store_async(self, eng, who: dict, chat_id: int, text: str, client_id: str | None):
         """_store_now on PostgreSQL's async connection: the worker serves its other sockets
         while the database answers (blocking round trips stalled them under load)."""
-        is_agent = who["role"] == ROLE_AGENT
-        credential = {"auth_token" if is_agent else "visitor_key": who["credential"]}
+        credential = {"auth_token" if who["role"] == ROLE_AGENT else "visitor_key": who["credential"]}
         async with eng.connect() as conn:
             chat = await chat_service.gate_async(conn, chat_id, **credential)
             if chat is None:
                 return None
-            message, _ = await chat_service.post_message_async(
-                conn,
-                chat,
-                AUTHOR_AGENT if is_agent else AUTHOR_CUSTOMER,
-                text,
-                client_id,
-                agent_id=chat.agent_id if is_agent else None,
-            )
-        return {"chat_id": chat_id, **chat_service.view(message).as_dict()}, chat.agent_id
+            author, agent_id = _author(who, chat)
+            message, _ = await chat_service.post_message_async(conn, chat, author, text, client_id, agent_id)
+        return _stored(chat, message)
 
     async def on_send(self, sid: str, data=None):
         data = data if isinstance(data, dict) else {}
@@ -185,7 +184,8 @@ class WireNamespace(socketio.AsyncNamespace):
         if self._redis is not None:
             try:
                 await self._redis.publish(CHANNEL, json.dumps([self.instance, event, rooms, data], ensure_ascii=False))
-            except Exception:  # noqa: BLE001 - the local delivery happened; the others catch up on join
+            except Exception:  # noqa: BLE001 - delivered here; elsewhere a page sees the gap at
+                # its next message (seq skips one) or on its next (re)connect, and joins again
                 logger.exception("wire relay publish failed")
 
     async def relay(self) -> None:
