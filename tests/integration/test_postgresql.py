@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
@@ -112,6 +113,22 @@ def test_a_pooled_connection_the_database_dropped_is_replaced(pg_url, monkeypatc
         fresh = s.connection().execute(text("SELECT pg_backend_pid()")).scalar_one()
     assert fresh != pid
     db_service.engine(url).dispose()
+
+    # The same for the message path's async pool.
+    async def async_pool():
+        eng = db_service.async_engine(url)
+        try:
+            async with eng.connect() as conn:
+                pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            await asyncio.sleep(0.5)
+            async with eng.connect() as conn:
+                assert (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one() != pid
+        finally:
+            await eng.dispose()
+
+    run_async(async_pool())
 
 
 def test_the_async_message_path_keeps_the_posting_rules(pg_url):
