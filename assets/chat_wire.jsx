@@ -107,6 +107,13 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskSt
     s.on("disconnect", () => {
       joined.current = 0;
     });
+    // A refused connect (e.g. the visitor key was not stored yet) ends the socket; try again
+    // later. Meanwhile the composer sends through Reflex.
+    s.on("connect_error", () => {
+      setTimeout(() => {
+        if (socket.current === s && !s.connected) s.connect();
+      }, 2000);
+    });
     s.on("message", (m) => {
       const before = known();
       add([m]);

@@ -390,7 +390,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--levels", default="1,20,100,200,300,500")
     parser.add_argument("--duration", type=float, default=20.0)
-    parser.add_argument("--configs", default="echo,sqlite,postgres,postgres2")
+    parser.add_argument("--configs", default="echo,sqlite,sqlite-reflex,postgres,postgres2")
     parser.add_argument("--no-assignment", action="store_true")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]

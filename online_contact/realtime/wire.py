@@ -138,16 +138,16 @@ class WireNamespace(socketio.AsyncNamespace):
         return {"ok": True, "chat_id": chat_id, "messages": messages}
 
     async def _store_async(self, eng, who: dict, chat_id: int, text: str, client_id: str | None):
-        """_store_now on PostgreSQL's async connection: the worker serves its other sockets
-        while the database answers (blocking round trips stalled them under load)."""
+        """PostgreSQL: the common case in one round trip on an async connection, so the worker
+        serves its other sockets meanwhile (blocking round trips stalled them under load);
+        anything else (refused, chat ended, a resend) takes the full path, which says why."""
         credential = {"auth_token" if who["role"] == ROLE_AGENT else "visitor_key": who["credential"]}
         async with eng.connect() as conn:
-            chat = await chat_service.gate_async(conn, chat_id, **credential)
-            if chat is None:
-                return None
-            author, agent_id = _author(who, chat)
-            message, _ = await chat_service.post_message_async(conn, chat, author, text, client_id, agent_id)
-        return _stored(chat, message)
+            done = await chat_service.post_message_fast(conn, chat_id, text, client_id, **credential)
+        if done is None:
+            return self._store_now(who, chat_id, text, client_id)
+        message, agent_id = done
+        return {"chat_id": chat_id, **chat_service.view(message).as_dict()}, agent_id
 
     async def on_send(self, sid: str, data=None):
         data = data if isinstance(data, dict) else {}

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, or_, update
+from sqlalchemy import bindparam, cast, func, insert, null, or_, true, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -266,50 +266,81 @@ def post_message(
     return message, True
 
 
-# The message path on PostgreSQL (realtime/wire.py) runs the same statements on an async
-# connection, so a worker keeps serving its other sockets while the database answers.
-async def gate_async(conn: AsyncConnection, chat_id: int, *, visitor_key: str = "", auth_token: str = "") -> Row | None:
-    """chat_for_visitor / chat_for_agent_token on an async connection."""
+def _post_in_one_statement(by_agent: bool):
+    """Gate, next seq and insert as ONE statement (PostgreSQL data-modifying CTEs): the UPDATE
+    of the chat matches only when the poster may post (same conditions as the gate and
+    _checked_post) and the INSERT takes its seq; the chat's agent comes back for the fan-out.
+    Run in autocommit, it is one round trip instead of five (BEGIN, gate, UPDATE, INSERT,
+    COMMIT) and atomic: a duplicate client id fails the whole statement."""
+    now = bindparam("now")
+    conditions = [_CHAT.c.id == bindparam("chat_id"), _CHAT.c.agent_ended_at.is_(None)]
+    values = {"last_seq": _CHAT.c.last_seq + 1, "last_message_at": now}
+    if by_agent:
+        conditions += [_AUTH.c.agent_id == _CHAT.c.agent_id, _AGENT.c.id == _CHAT.c.agent_id]
+        conditions += live_login(bindparam("token"), now)
+        values["first_agent_reply_at"] = func.coalesce(_CHAT.c.first_agent_reply_at, now)
+    else:
+        conditions += [
+            _CUSTOMER.c.id == _CHAT.c.customer_id,
+            _CUSTOMER.c.visitor_key == bindparam("visitor_key"),
+            _CHAT.c.customer_ended_at.is_(None),
+        ]
+    posted = (
+        update(_CHAT)
+        .where(*conditions)
+        .values(**values)
+        .returning(_CHAT.c.id.label("chat_id"), _CHAT.c.last_seq.label("seq"), _CHAT.c.agent_id.label("chat_agent_id"))
+        .cte("posted")
+    )
+    typed = lambda name: bindparam(name, type_=_MESSAGE.c[name].type)  # noqa: E731 - typed for INSERT … SELECT
+    row = select(
+        posted.c.chat_id,
+        posted.c.seq,
+        typed("author"),
+        posted.c.chat_agent_id if by_agent else cast(null(), _MESSAGE.c.agent_id.type),
+        typed("text"),
+        typed("client_msg_id"),
+        bindparam("now", type_=_MESSAGE.c.created_at.type),
+    )
+    columns = ["chat_id", "seq", "author", "agent_id", "text", "client_msg_id", "created_at"]
+    inserted = insert(_MESSAGE).from_select(columns, row).returning(_MESSAGE.c.id, _MESSAGE.c.seq).cte("inserted")
+    return select(inserted.c.id, inserted.c.seq, posted.c.chat_agent_id).select_from(inserted.join(posted, true()))
+
+
+_POST_BY_CUSTOMER = _post_in_one_statement(by_agent=False)
+_POST_BY_AGENT = _post_in_one_statement(by_agent=True)
+
+
+async def post_message_fast(
+    conn: AsyncConnection, chat_id: int, text: str, client_msg_id: str | None, *, visitor_key: str = "", auth_token: str = ""
+) -> tuple[StoredMessage, int | None] | None:
+    """The common case of posting on PostgreSQL in one round trip, on an AUTOCOMMIT connection.
+
+    Returns (message, the chat's agent id), or None when the statement stored nothing (not
+    allowed, chat ended, or a resend of a stored client id): the caller then takes the full
+    path (gate + post_message), which says why or returns the stored message. Bad text raises
+    ServiceError first, as there.
+    """
+    text = validate_text(text)
     if not chat_id or not (visitor_key or auth_token):
         return None
-    if auth_token:
-        result = await conn.execute(_GATE_OF_AGENT_TOKEN, {"chat_id": chat_id, "token": auth_token, "now": utcnow()})
-    else:
-        result = await conn.execute(_GATE_OF_VISITOR, {"chat_id": chat_id, "visitor_key": visitor_key})
-    return result.first()
-
-
-async def post_message_async(
-    conn: AsyncConnection,
-    chat: Row,
-    author: str,
-    text: str,
-    client_msg_id: str | None = None,
-    agent_id: int | None = None,
-) -> tuple[StoredMessage | Row, bool]:
-    """post_message on an async connection (same rules, statements and once-per-client-id)."""
-    text = _checked_post(chat, author, text, agent_id)
     client_msg_id = (client_msg_id or uuid.uuid4().hex)[:64]
+    author = AUTHOR_AGENT if auth_token else AUTHOR_CUSTOMER
     now = utcnow()
+    params = {"chat_id": chat_id, "now": now, "author": author, "text": text, "client_msg_id": client_msg_id}
+    if auth_token:
+        statement, params["token"] = _POST_BY_AGENT, auth_token
+    else:
+        statement, params["visitor_key"] = _POST_BY_CUSTOMER, visitor_key
     try:
-        seq = (await conn.execute(_NEXT_SEQ, {"chat_id": chat.id, "now": now})).scalar_one()
-        values = _message_values(chat.id, seq, author, text, client_msg_id, agent_id, now)
-        message_id = (await conn.execute(_INSERT_MESSAGE, values)).scalar_one()
-        if author == AUTHOR_AGENT and chat.first_agent_reply_at is None:
-            await conn.execute(_FIRST_REPLY, {"chat_id": chat.id, "at": now})
-        await conn.commit()
+        row = (await conn.execute(statement, params)).first()
     except IntegrityError:
-        await conn.rollback()
-        existing = (
-            await conn.execute(
-                select(*_VIEW_COLUMNS).where(_MESSAGE.c.chat_id == chat.id, _MESSAGE.c.client_msg_id == client_msg_id)
-            )
-        ).first()
-        await conn.rollback()
-        if existing is None:
-            raise
-        return existing, False
-    return StoredMessage(id=message_id, **values), True
+        return None
+    if row is None:
+        return None
+    agent_id = row.chat_agent_id if auth_token else None
+    message = StoredMessage(id=row.id, **_message_values(chat_id, row.seq, author, text, client_msg_id, agent_id, now))
+    return message, row.chat_agent_id
 
 
 def chat_for_visitor(session: Session, chat_id: int, visitor_key: str) -> Row | None:

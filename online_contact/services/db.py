@@ -50,8 +50,9 @@ def _engine(url: str) -> Engine:
 
 
 def async_engine(url: str | None = None) -> AsyncEngine | None:
-    """An async engine on the same database for the message path, or None for SQLite (a local
-    file answers within the call; waiting on it asynchronously would only add overhead).
+    """An async AUTOCOMMIT engine on the same database for the message path's one-statement
+    post (chats.post_message_fast), or None for SQLite (a local file answers within the call;
+    waiting on it asynchronously would only add overhead).
     Its connections belong to the event loop that opened them (one per worker)."""
     return _async_engine(url or database_url())
 
@@ -60,7 +61,8 @@ def async_engine(url: str | None = None) -> AsyncEngine | None:
 def _async_engine(url: str) -> AsyncEngine | None:
     if url.startswith("sqlite"):
         return None
-    eng = create_async_engine(url, pool_size=ASYNC_POOL_SIZE, max_overflow=0)
+    # AUTOCOMMIT: the message path's one statement is its own transaction (no BEGIN/COMMIT).
+    eng = create_async_engine(url, pool_size=ASYNC_POOL_SIZE, max_overflow=0, isolation_level="AUTOCOMMIT")
     _ping_after_idle(eng.sync_engine)
     return eng
 

@@ -131,9 +131,10 @@ def test_a_pooled_connection_the_database_dropped_is_replaced(pg_url, monkeypatc
     run_async(async_pool())
 
 
-def test_the_async_message_path_keeps_the_posting_rules(pg_url):
-    """gate_async / post_message_async (the wire on PostgreSQL): only the owner posts, a resend
-    is stored once, the first agent reply is marked, an ended chat takes nothing more."""
+def test_the_one_statement_post_keeps_the_posting_rules(pg_url):
+    """post_message_fast (the wire on PostgreSQL): only the chat's customer or its logged-in
+    agent posts, seqs stay contiguous, the first agent reply is marked, and whatever it does
+    not store (a resend, an ended chat, someone else) it leaves untouched for the full path."""
     from sqlalchemy.ext.asyncio import create_async_engine
 
     from online_contact.services.auth import start_session
@@ -145,50 +146,46 @@ def test_the_async_message_path_keeps_the_posting_rules(pg_url):
             a.open_chat_count, a.max_open_chats = 0, 5
             s.add(a)
         s.commit()
-        key = f"async-{uuid.uuid4().hex}"
+        key = f"fast-{uuid.uuid4().hex}"
         customer = customer_service.customer_for_visitor(s, key, create=True)
         consent = customer_service.record_consent(s, customer, True, "127.0.0.1")
-        chat = chat_service.start_chat(s, customer, consent, name="비동기")
+        chat = chat_service.start_chat(s, customer, consent, name="한번에")
         agent = s.get(Agent, chat.agent_id)
         assert agent.email == "agent1@example.com"
         token = start_session(s, agent)
         other = start_session(s, s.exec(select(Agent).where(Agent.email == "agent2@example.com")).one())
-        chat_id, agent_id = chat.id, agent.id
+        chat_id, agent_id, greeting_seq = chat.id, agent.id, chat.last_seq
 
-    async def scenario():
-        eng = create_async_engine(pg_url)
+    def stored() -> tuple[Chat, list[tuple[int, str, str, int | None]]]:
+        with session_scope(pg_url) as s:
+            rows = s.exec(select(chat_service.Message).where(chat_service.Message.chat_id == chat_id).order_by(chat_service.Message.seq)).all()
+            return s.get(Chat, chat_id), [(m.seq, m.author, m.text, m.agent_id) for m in rows]
+
+    async def post(text, client_id, **who):
+        eng = create_async_engine(pg_url, isolation_level="AUTOCOMMIT")
         try:
             async with eng.connect() as conn:
-                assert await chat_service.gate_async(conn, chat_id, visitor_key="someone-else") is None
-                assert await chat_service.gate_async(conn, chat_id, auth_token=other) is None
-                gate = await chat_service.gate_async(conn, chat_id, visitor_key=key)
-                first, created = await chat_service.post_message_async(conn, gate, "customer", " 안녕하세요 ", "c-1")
-                again, created_again = await chat_service.post_message_async(conn, gate, "customer", "안녕하세요", "c-1")
-                assert created and not created_again and again.seq == first.seq and first.text == "안녕하세요"
-                gate = await chat_service.gate_async(conn, chat_id, auth_token=token)
-                reply, _ = await chat_service.post_message_async(conn, gate, "agent", "네, 말씀하세요", "a-1", agent_id=agent_id)
-                assert reply.seq == first.seq + 1
-                with pytest.raises(ServiceError, match="error.message_empty"):
-                    await chat_service.post_message_async(conn, gate, "customer", "   ", "c-2")
+                return await chat_service.post_message_fast(conn, chat_id, text, client_id, **who)
         finally:
             await eng.dispose()
 
-    run_async(scenario())
+    message, chat_agent = run_async(post(" 안녕하세요 ", "c-1", visitor_key=key))
+    assert (message.seq, message.text, message.author, message.agent_id, chat_agent) == (greeting_seq + 1, "안녕하세요", "customer", None, agent_id)
+    assert stored()[0].first_agent_reply_at is None
+    reply, _ = run_async(post("네, 말씀하세요", "a-1", auth_token=token))
+    assert (reply.seq, reply.author, reply.agent_id) == (greeting_seq + 2, "agent", agent_id)
+    chat_row, before = stored()
+    assert chat_row.first_agent_reply_at is not None and chat_row.last_seq == greeting_seq + 2
+    assert before[-2:] == [(greeting_seq + 1, "customer", "안녕하세요", None), (greeting_seq + 2, "agent", "네, 말씀하세요", agent_id)]
+
+    # Nothing stored, nothing counted: a resend, another customer, another agent.
+    assert run_async(post("안녕하세요", "c-1", visitor_key=key)) is None
+    assert run_async(post("끼어들기", "x-1", visitor_key="someone-else")) is None
+    assert run_async(post("남의 채팅", "o-1", auth_token=other)) is None
+    with pytest.raises(ServiceError, match="error.message_empty"):
+        run_async(post("   ", "c-2", visitor_key=key))
     with session_scope(pg_url) as s:
-        stored = s.get(Chat, chat_id)
-        texts = [m.text for m in s.exec(select(chat_service.Message).where(chat_service.Message.chat_id == chat_id).order_by(chat_service.Message.seq))]
-        assert stored.first_agent_reply_at is not None
-        chat_service.end_by_customer(s, stored)
-
-    async def after_end():
-        eng = create_async_engine(pg_url)
-        try:
-            async with eng.connect() as conn:
-                gate = await chat_service.gate_async(conn, chat_id, visitor_key=key)
-                with pytest.raises(ServiceError, match="error.chat_ended"):
-                    await chat_service.post_message_async(conn, gate, "customer", "늦은 메시지", "c-3")
-        finally:
-            await eng.dispose()
-
-    run_async(after_end())
-    assert texts[-2:] == ["안녕하세요", "네, 말씀하세요"]
+        chat_service.end_by_customer(s, s.get(Chat, chat_id))
+    assert run_async(post("늦은 메시지", "c-3", visitor_key=key)) is None
+    chat_row, after = stored()
+    assert after == before and chat_row.last_seq == greeting_seq + 2
