@@ -15,7 +15,7 @@ Events (namespace ``/_wire``):
 - ``join {chat_id, after}`` → ``{ok, messages}``: the same gate as posting; the socket leaves its
   previous chat room and gets every message after ``after`` (catch-up after a reconnect);
 - ``send {chat_id, client_id, text}`` → ``{ok, message}`` or ``{error}``: stored once per client id
-  (``services.chats.post_message``), then ``message`` goes once to every other socket in the rooms
+  (``services.chats.post_message``; on PostgreSQL first ``post_message_fast``, one statement), then ``message`` goes once to every other socket in the rooms
   ``chat-<id>`` and ``agent-<id>`` (the agent's chat list shows its preview).
 
 Several workers: every emit is also published on a Redis channel and every worker re-emits what
@@ -99,7 +99,7 @@ class WireNamespace(socketio.AsyncNamespace):
             await self.enter_room(sid, desk_room(agent_id))
         elif role != ROLE_CUSTOMER or not credential:
             raise socketio.exceptions.ConnectionRefusedError("not_allowed")
-        await self.save_session(sid, {"role": role, "credential": credential, "agent_id": agent_id, "chat_id": 0})
+        await self.save_session(sid, {"role": role, "credential": credential, "chat_id": 0})
 
     def _gate(self, session, who: dict, chat_id: int):
         if who["role"] == ROLE_AGENT:
@@ -200,8 +200,8 @@ class WireNamespace(socketio.AsyncNamespace):
         self.instance = uuid.uuid4().hex
         self._redis = aioredis.from_url(url)
         while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
                 await pubsub.subscribe(CHANNEL)
                 async for item in pubsub.listen():
                     if item.get("type") != "message":
@@ -214,6 +214,8 @@ class WireNamespace(socketio.AsyncNamespace):
             except Exception:  # noqa: BLE001 - keep relaying; say why
                 logger.exception("wire relay failed; resubscribing")
                 await asyncio.sleep(1.0)
+            finally:
+                await pubsub.aclose()
 
 
 WIRE = WireNamespace()
