@@ -1,10 +1,12 @@
 """`make bench`: latency, memory and CPU of live chat against a bare socket.io echo floor.
 
-Drives the real production server (`reflex run --env prod`) with headless Reflex clients
-(bench/reflex_client.py): every conversation is one customer tab and one agent tab, each side
-sending a message every 2 s; latency is send → the text arriving in the other tab's update.
-Configurations: SQLite with 1 worker, PostgreSQL + Redis with 4 and with 2 workers, and the floor
-(a bare python-socketio relay served by granian, measured in the same run). Samples count after a
+Drives the real production server (`reflex run --env prod`) with headless clients
+(bench/reflex_client.py) that send as the page does, over the message path /_wire: every
+conversation is one customer tab and one agent tab, each side sending a message every 2 s;
+latency is send → the text arriving at the other tab. Configurations: SQLite with 1 worker,
+the same through the Reflex send handlers (the baseline: the path before /_wire, and the
+pages' fallback), PostgreSQL + Redis with 4 and with 2 workers, and the floor (a bare
+python-socketio relay served by granian, measured in the same run). Samples count after a
 warm-up. Also: 200 chats started together with 10 agents. Server CPU is the app's processes only
 (PostgreSQL and Redis run beside them on the same cores).
 
