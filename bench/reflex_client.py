@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 import socketio
 
-NAMESPACE = "/_event"
-WIRE = "/_wire"  # the message path (online_contact/realtime/wire.py), on the same connection  # the browser's io("<origin>/_event", {path: "/_event"}) means this namespace
+NAMESPACE = "/_event"  # the browser's io("<origin>/_event", {path: "/_event"}) means this namespace
+WIRE = "/_wire"  # the message path (online_contact/realtime/wire.py), on the same connection
 ROOT = "reflex___state____state"
 CUSTOMER = f"{ROOT}.online_contact___states___customer_chat____customer_chat_state"
 AUTH = f"{ROOT}.online_contact___states___auth____auth_state"

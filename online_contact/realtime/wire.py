@@ -71,9 +71,9 @@ def _author(who: dict, chat) -> tuple[str, int | None]:
     return AUTHOR_CUSTOMER, None
 
 
-def _stored(chat, message) -> tuple[dict, int | None]:
+def _stored(chat_id: int, message, agent_id: int | None) -> tuple[dict, int | None]:
     """The stored message as sent to the pages, and the chat's agent (whose tabs get it too)."""
-    return {"chat_id": chat.id, **chat_service.view(message).as_dict()}, chat.agent_id
+    return {"chat_id": chat_id, **chat_service.view(message).as_dict()}, agent_id
 
 
 class WireNamespace(socketio.AsyncNamespace):
@@ -121,7 +121,7 @@ class WireNamespace(socketio.AsyncNamespace):
                 return None
             author, agent_id = _author(who, chat)
             message, _ = chat_service.post_message(session, chat, author, text, client_id, agent_id)
-            return _stored(chat, message)
+            return _stored(chat.id, message, chat.agent_id)
 
     async def on_join(self, sid: str, data=None):
         data = data if isinstance(data, dict) else {}
@@ -146,8 +146,7 @@ class WireNamespace(socketio.AsyncNamespace):
             done = await chat_service.post_message_fast(conn, chat_id, text, client_id, **credential)
         if done is None:
             return self._store_now(who, chat_id, text, client_id)
-        message, agent_id = done
-        return {"chat_id": chat_id, **chat_service.view(message).as_dict()}, agent_id
+        return _stored(chat_id, *done)
 
     async def on_send(self, sid: str, data=None):
         data = data if isinstance(data, dict) else {}
