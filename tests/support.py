@@ -34,6 +34,46 @@ def run_async(coro):
         return pool.submit(asyncio.run, coro).result(timeout=120)
 
 
+class RecordingSocketServer:
+    """What realtime/wire.py's namespace asks of python-socketio's server, recorded: rooms,
+    sessions and emits (tests of the message path without a socket)."""
+
+    def __init__(self) -> None:
+        from types import SimpleNamespace
+
+        self.rooms: dict[str, set[str]] = {}
+        self.sessions: dict[str, dict] = {}
+        self.emits: list[tuple[str, dict, object, object]] = []
+        self.manager = SimpleNamespace(rooms={"/_wire": self.rooms})
+
+    async def enter_room(self, sid, room, namespace=None):
+        self.rooms.setdefault(room, set()).add(sid)
+
+    async def leave_room(self, sid, room, namespace=None):
+        self.rooms.get(room, set()).discard(sid)
+
+    def disconnect(self, sid) -> None:
+        for members in self.rooms.values():
+            members.discard(sid)
+
+    async def save_session(self, sid, session, namespace=None):
+        self.sessions[sid] = dict(session)
+
+    async def get_session(self, sid, namespace=None):
+        return dict(self.sessions[sid])
+
+    async def emit(self, event, data=None, to=None, room=None, skip_sid=None, namespace=None, callback=None, **kw):
+        self.emits.append((event, data, room or to, skip_sid))
+
+    def receivers(self, rooms, skip_sid=None) -> set[str]:
+        rooms = [rooms] if isinstance(rooms, str) else rooms
+        return {sid for r in rooms for sid in self.rooms.get(r, set())} - {skip_sid}
+
+    def delivered(self) -> list[tuple[str, str]]:
+        """(socket, text) for every message emitted to a socket here."""
+        return sorted((sid, data["text"]) for event, data, rooms, skip in self.emits if event == "message" for sid in self.receivers(rooms, skip))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -18,16 +18,21 @@ Events (namespace ``/_wire``):
   (``services.chats.post_message``; on PostgreSQL first ``post_message_fast``, one statement), then ``message`` goes once to every other socket in the rooms
   ``chat-<id>`` and ``agent-<id>`` (the agent's chat list shows its preview).
 
-Several workers: every emit is also published on a Redis channel and every worker re-emits what
-the others published to its own sockets (Reflex's socket.io server has no Redis manager).
+Several workers: every emit is also published on Redis, one channel per room (``oc-wire:<room>``),
+and a worker subscribes to a room's channel while it has sockets in that room, so a message is
+handled only by the workers that have someone to give it to (Reflex's socket.io server has no
+Redis manager; one channel for everything made every worker parse every message).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
+import time
 import uuid
+from collections import OrderedDict
 
 import socketio
 from sqlalchemy.exc import SQLAlchemyError
@@ -42,10 +47,16 @@ from online_contact.services.errors import ServiceError
 logger = logging.getLogger(__name__)
 
 NAMESPACE = "/_wire"
-CHANNEL = "oc-wire"
+CHANNEL_PREFIX = "oc-wire:"
 ROLE_CUSTOMER = "customer"
 ROLE_AGENT = "agent"
 CATCH_UP_LIMIT = 500
+# Channels of rooms left empty here are dropped by a sweep this often, once they were last
+# asked for at least this long ago (a join between its subscription and entering the room must
+# not lose its channel).
+SWEEP_SECONDS = 30.0
+SUBSCRIBE_WAIT = 2.0
+SEEN_KEEP = 4096  # relayed message ids remembered (a message for two rooms comes on both channels)
 
 
 def chat_room(chat_id: int) -> str:
@@ -54,6 +65,10 @@ def chat_room(chat_id: int) -> str:
 
 def desk_room(agent_id: int) -> str:
     return f"agent-{agent_id}"
+
+
+def channel(room: str) -> str:
+    return CHANNEL_PREFIX + room
 
 
 def _int(value) -> int:
@@ -83,6 +98,11 @@ class WireNamespace(socketio.AsyncNamespace):
         super().__init__(NAMESPACE)
         self.instance = ""
         self._redis = None
+        self._pubsub = None
+        self._serial = itertools.count(1)
+        # channel -> (when a join last asked for it, future set once Redis confirmed it)
+        self._channels: dict[str, tuple[float, asyncio.Future]] = {}
+        self._seen: OrderedDict[str, None] = OrderedDict()
 
     # ---- connection ---------------------------------------------------------------------
     async def on_connect(self, sid: str, environ: dict, auth=None):
@@ -97,6 +117,7 @@ class WireNamespace(socketio.AsyncNamespace):
             if agent_id is None:
                 raise socketio.exceptions.ConnectionRefusedError("not_allowed")
             await self.enter_room(sid, desk_room(agent_id))
+            await self.watch(desk_room(agent_id))
         elif role != ROLE_CUSTOMER or not credential:
             raise socketio.exceptions.ConnectionRefusedError("not_allowed")
         await self.save_session(sid, {"role": role, "credential": credential, "chat_id": 0})
@@ -108,10 +129,12 @@ class WireNamespace(socketio.AsyncNamespace):
 
     # On SQLite the database work is synchronous, as in the Reflex handlers (a local file; a
     # thread pool was measured: more CPU per message and a worse p95 under load).
-    def _join_now(self, who: dict, chat_id: int, after: int) -> list[dict] | None:
+    def _allowed_now(self, who: dict, chat_id: int) -> bool:
         with session_scope() as session:
-            if self._gate(session, who, chat_id) is None:
-                return None
+            return self._gate(session, who, chat_id) is not None
+
+    def _catch_up_now(self, chat_id: int, after: int) -> list[dict]:
+        with session_scope() as session:
             return [m.as_dict() for m in chat_service.messages_after(session, chat_id, after, CATCH_UP_LIMIT)]
 
     def _store_now(self, who: dict, chat_id: int, text: str, client_id: str | None) -> tuple[dict, int | None] | None:
@@ -127,14 +150,17 @@ class WireNamespace(socketio.AsyncNamespace):
         data = data if isinstance(data, dict) else {}
         chat_id, after = _int(data.get("chat_id")), max(0, _int(data.get("after")))
         who = await self.get_session(sid)
-        messages = self._join_now(who, chat_id, after)
-        if messages is None:
+        if not self._allowed_now(who, chat_id):
             return {"error": "not_allowed"}
         if who["chat_id"] and who["chat_id"] != chat_id:
             await self.leave_room(sid, chat_room(who["chat_id"]))
         who["chat_id"] = chat_id
         await self.save_session(sid, who)
+        # In the room and on its channel before reading what was missed: a message stored
+        # meanwhile comes in the answer, live, or both (the page keeps one per seq).
         await self.enter_room(sid, chat_room(chat_id))
+        await self.watch(chat_room(chat_id))
+        messages = self._catch_up_now(chat_id, after)
         return {"ok": True, "chat_id": chat_id, "messages": messages}
 
     async def _store_async(self, eng, who: dict, chat_id: int, text: str, client_id: str | None):
@@ -180,12 +206,83 @@ class WireNamespace(socketio.AsyncNamespace):
     async def broadcast(self, event: str, data: dict, rooms: list[str], skip_sid: str | None = None) -> None:
         """Emit to the sockets in any of `rooms` (each once), here and on the other workers."""
         await self.emit(event, data, room=rooms, skip_sid=skip_sid)
-        if self._redis is not None:
-            try:
-                await self._redis.publish(CHANNEL, json.dumps([self.instance, event, rooms, data], ensure_ascii=False))
-            except Exception:  # noqa: BLE001 - delivered here; elsewhere a page sees the gap at
-                # its next message (seq skips one) or on its next (re)connect, and joins again
-                logger.exception("wire relay publish failed")
+        if self._redis is None:
+            return
+        packet = json.dumps([f"{self.instance}:{next(self._serial)}", event, rooms, data], ensure_ascii=False)
+        try:
+            if len(rooms) == 1:
+                await self._redis.publish(channel(rooms[0]), packet)
+            else:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for room in rooms:
+                        pipe.publish(channel(room), packet)
+                    await pipe.execute()
+        except Exception:  # noqa: BLE001 - delivered here; elsewhere a page sees the gap at
+            # its next message (seq skips one) or on its next (re)connect, and joins again
+            logger.exception("wire relay publish failed")
+
+    async def watch(self, room: str) -> None:
+        """Make sure this worker gets what other workers send to `room` (its sockets are in it);
+        waits (briefly) until Redis confirmed the subscription."""
+        if self._redis is None:
+            return
+        name = channel(room)
+        known = self._channels.get(name)
+        if known is None:
+            known = (time.monotonic(), asyncio.get_running_loop().create_future())
+            self._channels[name] = known
+            if self._pubsub is not None:
+                try:
+                    await self._pubsub.subscribe(name)
+                except Exception:  # noqa: BLE001 - the relay resubscribes everything it restarts
+                    logger.exception("wire relay subscribe failed")
+        else:
+            self._channels[name] = (time.monotonic(), known[1])
+        if self._pubsub is None:  # Redis away: the relay subscribes it when it is back
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(known[1]), SUBSCRIBE_WAIT)
+        except asyncio.TimeoutError:
+            logger.warning("wire relay: no confirmation for %s yet", name)
+
+    def _has_sockets(self, room: str) -> bool:
+        return bool(self.server.manager.rooms.get(NAMESPACE, {}).get(room))
+
+    async def sweep(self) -> None:
+        """Drop the channels of rooms without sockets here (not asked for lately)."""
+        if self._pubsub is None:
+            return
+        before = time.monotonic() - SWEEP_SECONDS
+        idle = [
+            name for name, (asked, _) in self._channels.items() if asked < before and not self._has_sockets(name[len(CHANNEL_PREFIX) :])
+        ]
+        for name in idle:
+            del self._channels[name]
+        if idle:
+            await self._pubsub.unsubscribe(*idle)
+
+    def _first_time(self, key: str) -> bool:
+        """A message for two rooms comes once per room's channel; deliver it once."""
+        if key in self._seen:
+            return False
+        self._seen[key] = None
+        if len(self._seen) > SEEN_KEEP:
+            self._seen.popitem(last=False)
+        return True
+
+    async def _deliver(self, item: dict) -> None:
+        kind, name = item.get("type"), item.get("channel", b"").decode()
+        if kind == "subscribe":
+            known = self._channels.get(name)
+            if known is not None and not known[1].done():
+                known[1].set_result(True)
+            return
+        if kind != "message":
+            return
+        key, event, rooms, data = json.loads(item["data"])
+        if key.partition(":")[0] == self.instance or (len(rooms) > 1 and not self._first_time(key)):
+            return
+        await self.emit(event, data, room=rooms)
 
     async def relay(self) -> None:
         """Lifespan task: re-emit to this worker's sockets what the other workers published."""
@@ -199,21 +296,28 @@ class WireNamespace(socketio.AsyncNamespace):
         self.instance = uuid.uuid4().hex
         self._redis = aioredis.from_url(url)
         while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._redis.pubsub()
             try:
-                await pubsub.subscribe(CHANNEL)
-                async for item in pubsub.listen():
-                    if item.get("type") != "message":
-                        continue
-                    origin, event, rooms, data = json.loads(item["data"])
-                    if origin != self.instance:
-                        await self.emit(event, data, room=rooms)
+                # Always one channel of its own, so the connection stays subscribed while no
+                # room has sockets here; after a failure, every room's channel again.
+                await pubsub.subscribe(channel(f"worker-{self.instance}"), *self._channels)
+                self._pubsub = pubsub
+                next_sweep = time.monotonic() + SWEEP_SECONDS
+                while True:
+                    item = await pubsub.get_message(timeout=SWEEP_SECONDS)
+                    if item is not None:
+                        await self._deliver(item)
+                    if time.monotonic() >= next_sweep:
+                        next_sweep = time.monotonic() + SWEEP_SECONDS
+                        await self.sweep()
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - keep relaying; say why
                 logger.exception("wire relay failed; resubscribing")
+                self._pubsub = None
                 await asyncio.sleep(1.0)
             finally:
+                self._pubsub = None
                 await pubsub.aclose()
 
 

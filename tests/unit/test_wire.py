@@ -1,6 +1,6 @@
 """The message path's server side (realtime/wire.py): who may connect, join and send, what is
 stored, and who gets what. The namespace runs against a recording stand-in for the socket.io
-server (rooms, sessions, emits), on a real database."""
+server (rooms, sessions, emits), on a real database. Between workers: tests/integration/test_wire_relay.py."""
 
 from __future__ import annotations
 
@@ -12,35 +12,8 @@ from online_contact.models import Customer, Message
 from online_contact.realtime.wire import WireNamespace
 from online_contact.services import chats as chat_service
 from online_contact.services.auth import start_session
+from tests.support import RecordingSocketServer as Server
 from tests.support import run_async as run
-
-
-class Server:
-    """What WireNamespace asks of python-socketio's server, recorded."""
-
-    def __init__(self) -> None:
-        self.rooms: dict[str, set[str]] = {}
-        self.sessions: dict[str, dict] = {}
-        self.emits: list[tuple[str, dict, object, object]] = []
-
-    async def enter_room(self, sid, room, namespace=None):
-        self.rooms.setdefault(room, set()).add(sid)
-
-    async def leave_room(self, sid, room, namespace=None):
-        self.rooms.get(room, set()).discard(sid)
-
-    async def save_session(self, sid, session, namespace=None):
-        self.sessions[sid] = dict(session)
-
-    async def get_session(self, sid, namespace=None):
-        return dict(self.sessions[sid])
-
-    async def emit(self, event, data=None, to=None, room=None, skip_sid=None, namespace=None, callback=None, **kw):
-        self.emits.append((event, data, room or to, skip_sid))
-
-    def receivers(self, rooms, skip_sid) -> set[str]:
-        rooms = [rooms] if isinstance(rooms, str) else rooms
-        return {sid for r in rooms for sid in self.rooms.get(r, set())} - {skip_sid}
 
 
 @pytest.fixture

@@ -1,0 +1,120 @@
+"""The message path between workers (realtime/wire.py): each worker subscribes to a room's Redis
+channel while it has sockets in that room, and re-emits what the others publish there.
+
+Four namespaces stand for four workers (each with a recording stand-in for its socket.io server),
+on the real PostgreSQL and Redis the workers share: a message reaches the sockets on the other
+workers once each, a worker without sockets in the rooms never handles it, and a worker whose
+last socket left a room drops the room's channel."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import redis.asyncio as aioredis
+from sqlmodel import select
+
+from online_contact.models import Agent
+from online_contact.realtime import wire as wire_module
+from online_contact.realtime.wire import WireNamespace, channel, chat_room, desk_room
+from online_contact.services import chats as chat_service
+from online_contact.services import customers as customer_service
+from online_contact.services.auth import start_session
+from online_contact.services.db import _async_engine, async_engine, session_scope
+from tests.integration.conftest import reset_workspace
+from tests.support import RecordingSocketServer, run_async
+
+
+def open_chat(pg_url: str) -> tuple[int, int, str, str]:
+    """A chat of agent1 with a new customer: (chat id, agent id, visitor key, agent's token)."""
+    reset_workspace(pg_url)
+    with session_scope(pg_url) as s:
+        agent = s.exec(select(Agent).where(Agent.email == "agent1@example.com")).one()
+        agent.status, agent.max_open_chats = "online", 5
+        s.add(agent)
+        s.commit()
+        key = f"relay-{uuid.uuid4().hex}"
+        customer = customer_service.customer_for_visitor(s, key, create=True)
+        consent = customer_service.record_consent(s, customer, True, "127.0.0.1")
+        chat = chat_service.start_chat(s, customer, consent, name="릴레이")
+        assert chat.agent_id == agent.id
+        return chat.id, agent.id, key, start_session(s, agent)
+
+
+async def until(check, what: str, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {what}")
+        await asyncio.sleep(0.02)
+
+
+def test_messages_cross_workers_once_and_only_where_someone_is(pg_url, redis_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setattr(wire_module, "SWEEP_SECONDS", 0.3)
+    chat_id, agent_id, visitor_key, token = open_chat(pg_url)
+
+    async def scenario():
+        workers = {name: WireNamespace() for name in "ABCD"}
+        for ns in workers.values():
+            ns._set_server(RecordingSocketServer())
+        tasks = [asyncio.create_task(ns.relay()) for ns in workers.values()]
+        a, b, c, d = (workers[n] for n in "ABCD")
+        probe = aioredis.from_url(redis_url)
+        try:
+            await until(lambda: all(ns._pubsub is not None for ns in workers.values()), "every relay subscribed")
+            # The customer's tab on A, the agent's chat tab on B, the agent's chat list on C;
+            # D has no sockets at all.
+            await a.on_connect("cust", {}, {"role": "customer", "credential": visitor_key})
+            assert (await a.on_join("cust", {"chat_id": chat_id}))["ok"]
+            await b.on_connect("agent", {}, {"role": "agent", "credential": token})
+            assert (await b.on_join("agent", {"chat_id": chat_id}))["ok"]
+            await c.on_connect("home", {}, {"role": "agent", "credential": token})
+            assert channel(chat_room(chat_id)) in a._channels and channel(desk_room(agent_id)) in c._channels
+            assert d._channels == {}
+
+            sent = await a.on_send("cust", {"chat_id": chat_id, "client_id": "r1", "text": "배송은 언제 오나요"})
+            assert sent["ok"]
+            # B has sockets in both rooms, so it hears the message on both channels: once.
+            await until(lambda: b.server.delivered() and c.server.delivered(), "the customer's message on B and C")
+            await asyncio.sleep(0.2)
+            assert b.server.delivered() == [("agent", "배송은 언제 오나요")]
+            assert c.server.delivered() == [("home", "배송은 언제 오나요")]
+            assert a.server.delivered() == []  # the sender has it in its answer
+
+            reply = await b.on_send("agent", {"chat_id": chat_id, "client_id": "r2", "text": "내일 도착합니다"})
+            assert reply["ok"]
+            await until(lambda: a.server.delivered() and len(c.server.delivered()) == 2, "the agent's reply on A and C")
+            await asyncio.sleep(0.2)
+            assert a.server.delivered() == [("cust", "내일 도착합니다")]
+            assert c.server.delivered() == [("home", "내일 도착합니다"), ("home", "배송은 언제 오나요")]
+            assert d.server.emits == []  # never handled where nobody is
+
+            # The chat list tab closes: C drops the agent's channel and hears nothing more.
+            c.server.disconnect("home")
+            desk = channel(desk_room(agent_id))
+            await until(lambda: desk not in c._channels, "C dropped the channel", timeout=3)
+            handled = len(c.server.emits)
+            assert (await a.on_send("cust", {"chat_id": chat_id, "client_id": "r3", "text": "감사합니다"}))["ok"]
+            await until(lambda: len(b.server.delivered()) == 2, "B still gets the chat")
+            await asyncio.sleep(0.2)
+            assert len(c.server.emits) == handled
+            # Redis agrees: only B listens for the agent now, A and B for the chat.
+            counts = dict(await probe.pubsub_numsub(desk, channel(chat_room(chat_id))))
+            assert counts == {desk.encode(): 1, channel(chat_room(chat_id)).encode(): 2}
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await probe.aclose()
+            for ns in workers.values():
+                if ns._redis is not None:
+                    await ns._redis.aclose()
+            eng = async_engine()
+            if eng is not None:
+                await eng.dispose()  # its connections belong to this test's event loop
+            _async_engine.cache_clear()
+
+    run_async(scenario())
