@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import gc
 import os
 import random
 import subprocess
@@ -62,10 +63,12 @@ class Result:
     config: str
     level: int
     latencies: list[float] = field(default_factory=list)
+    sent_at: list[float] = field(default_factory=list)  # when each measured message was sent
     lost: int = 0
     sent: int = 0  # warm-up included (CPU is measured over the whole run)
     mem_per_tab_kb: float = 0.0
     cpu_ms_per_msg: float = 0.0
+    client_stall_ms: float = 0.0  # the bench client's own longest pause while measuring
 
     def pct(self, p: float) -> float:
         if not self.latencies:
@@ -138,6 +141,29 @@ def chat_of_agent(db_url: str, token: str) -> int | None:
     return row
 
 
+# ---- the client's own pauses -----------------------------------------------------------------
+async def watch_stalls(result: Result, measure_from: float, stop_at: float, tick: float = 0.005) -> None:
+    """The longest time the bench client's event loop was late: a pause of the client delays its
+    sends and the arrivals it stamps alike, and would show up as the server's latency."""
+    while True:
+        t = time.perf_counter()
+        if t >= stop_at:
+            return
+        await asyncio.sleep(tick)
+        late = time.perf_counter() - t - tick
+        if t >= measure_from:
+            result.client_stall_ms = max(result.client_stall_ms, late * 1000)
+
+
+def quiet_client_gc() -> None:
+    """Keep the client's garbage collector from pausing it while it measures: the tabs' objects,
+    made during set-up, go to the permanent generation (gc.freeze), so collections only walk what
+    the conversations make. Measured: with 1,000 tabs, full collections paused the client ~200 ms
+    and younger ones 10-50 ms, several times a second, which the table counted as latency."""
+    gc.collect()
+    gc.freeze()
+
+
 # ---- one level ------------------------------------------------------------------------------
 async def converse(sender, receiver, send, result: Result, measure_from: float, stop_at: float, tag: str) -> None:
     await asyncio.sleep(random.uniform(0, SEND_EVERY))
@@ -154,6 +180,7 @@ async def converse(sender, receiver, send, result: Result, measure_from: float, 
             arrived = await waiter
             if t0 >= measure_from:
                 result.latencies.append(arrived - t0)
+                result.sent_at.append(t0 - measure_from)
         except asyncio.TimeoutError:
             result.lost += 1
         await asyncio.sleep(max(0.0, SEND_EVERY - (time.perf_counter() - t0)))
@@ -201,6 +228,7 @@ async def run_reflex_level(config: str, url: str, db_url: str, tokens: list[str]
         agents.append(agent)
         customers.append(customer)
     await asyncio.sleep(1.0)
+    quiet_client_gc()
     mem1 = rss(server)
     result.mem_per_tab_kb = (mem1 - mem0) / 1024 / (2 * level)
     cpu0 = cpu_seconds(server)
@@ -215,6 +243,7 @@ async def run_reflex_level(config: str, url: str, db_url: str, tokens: list[str]
         else:
             tasks.append(converse(c, a, lambda t, m: reflex_send(t, f"{CUSTOMER}.send", m), result, measure_from, stop_at, f"c{i}"))
             tasks.append(converse(a, c, lambda t, m: reflex_send(t, f"{AGENT}.send", m), result, measure_from, stop_at, f"a{i}"))
+    tasks.append(watch_stalls(result, measure_from, stop_at))
     await asyncio.gather(*tasks)
     result.cpu_ms_per_msg = (cpu_seconds(server) - cpu0) * 1000 / max(1, result.sent)
     for tab in agents + customers:
@@ -249,6 +278,7 @@ async def run_echo_level(url: str, server: psutil.Process, level: int, duration:
             pair.append(tab)
         pairs.append(pair)
     await asyncio.sleep(1.0)
+    quiet_client_gc()
     result.mem_per_tab_kb = (rss(server) - mem0) / 1024 / (2 * level)
     cpu0 = cpu_seconds(server)
     measure_from = time.perf_counter() + WARMUP
@@ -264,6 +294,7 @@ async def run_echo_level(url: str, server: psutil.Process, level: int, duration:
     for i, (a, b) in enumerate(pairs):
         tasks.append(converse(a, b, sender(f"room{i}"), result, measure_from, stop_at, f"c{i}"))
         tasks.append(converse(b, a, sender(f"room{i}"), result, measure_from, stop_at, f"a{i}"))
+    tasks.append(watch_stalls(result, measure_from, stop_at))
     await asyncio.gather(*tasks)
     result.cpu_ms_per_msg = (cpu_seconds(server) - cpu0) * 1000 / max(1, result.sent)
     for pair in pairs:
@@ -377,15 +408,29 @@ async def bench_reflex(config: str, levels: list[int], duration: float, tmp: Pat
 
 def print_row(r: Result, flush=False) -> None:
     print(
-        f"| {r.config:<22} | {r.level:>5} | {r.pct(50):7.1f} | {r.pct(95):7.1f} | {r.pct(99):7.1f} | {len(r.latencies):6} | {r.lost:4} | {r.mem_per_tab_kb:8.0f} | {r.cpu_ms_per_msg:6.2f} |",
+        f"| {r.config:<22} | {r.level:>5} | {r.pct(50):7.1f} | {r.pct(95):7.1f} | {r.pct(99):7.1f} | {len(r.latencies):6} | {r.lost:4} | {r.mem_per_tab_kb:8.0f} | {r.cpu_ms_per_msg:6.2f} | {r.client_stall_ms:6.0f} |",
         flush=flush,
     )
 
 
 HEADER = (
-    "| configuration          | conv. |  p50 ms |  p95 ms |  p99 ms |   msgs | >10s | KB/tab   | CPU ms/msg |\n"
-    "|------------------------|------:|--------:|--------:|--------:|-------:|-----:|---------:|-------:|"
+    "| configuration          | conv. |  p50 ms |  p95 ms |  p99 ms |   msgs | >10s | KB/tab   | CPU ms/msg | client stall ms |\n"
+    "|------------------------|------:|--------:|--------:|--------:|-------:|-----:|---------:|-------:|-------:|"
 )
+
+
+def write_samples(path: Path, all_results: dict[str, list[Result]]) -> None:
+    """Every measured message with its send time, to see whether a p95 comes from steady queueing
+    or from bursts (a periodic task, a pause)."""
+    import csv
+
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["config", "level", "sent_at_s", "latency_ms"])
+        for results in all_results.values():
+            for r in results:
+                for at, lat in zip(r.sent_at, r.latencies):
+                    writer.writerow([r.config, r.level, f"{at:.3f}", f"{lat * 1000:.2f}"])
 
 
 async def main() -> None:
@@ -394,6 +439,7 @@ async def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--configs", default="echo,sqlite,sqlite-reflex,postgres,postgres2")
     parser.add_argument("--no-assignment", action="store_true")
+    parser.add_argument("--samples", help="write every measured message (config, level, sent at s, latency ms) to this CSV")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     configs = args.configs.split(",")
@@ -421,6 +467,8 @@ async def main() -> None:
             all_results[config] = results
             if assign:
                 assignments[name] = assign
+    if args.samples:
+        write_samples(Path(args.samples), all_results)
     print("\nRatio of p95 to the echo floor at the same load:")
     floor = {r.level: r.pct(95) for r in all_results.get("echo", [])}
     for config in CONFIGS:
