@@ -160,3 +160,31 @@ def test_desk_add_message_updates_preview_and_ignores_older_messages(session, ma
     assert desk_add_message(desk, chat.id, _message(seq + 3, "customer", "x" * 100))
     assert desk.chats[0]["awaiting_reply"] is True and desk.chats[0]["preview"] == "x" * 40
     assert not desk_add_message(desk, chat.id + 1000, _message(1))
+
+
+def test_the_keep_alive_pass_refreshes_open_rooms_one_at_a_time(make, session, db_url, monkeypatch):
+    """Every open or waiting chat's room is refreshed (so Redis keeps it), never two at once:
+    all of them spawned together stalled every conversation for seconds at 500 open chats."""
+    import asyncio
+
+    from online_contact.models import Agent
+    from online_contact.realtime import presence
+    from tests.support import run_async
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    open_chats = [make.start() for _ in range(3)]
+    ended = make.start()
+    chat_service.end_by_agent(session, ended, session.get(Agent, ended.agent_id))
+    refreshed, running, most = [], 0, 0
+
+    async def fake_refresh(token, cls, fill):
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.01)
+        refreshed.append(token)
+        running -= 1
+
+    monkeypatch.setattr(presence, "refresh_shared", fake_refresh)
+    assert run_async(presence.keep_rooms_alive(gap=0)) == 3
+    assert sorted(refreshed) == sorted(f"chat-{c.id}" for c in open_chats) and most == 1
