@@ -44,6 +44,7 @@ class RecordingSocketServer:
         self.rooms: dict[str, set[str]] = {}
         self.sessions: dict[str, dict] = {}
         self.emits: list[tuple[str, dict, object, object]] = []
+        self.disconnected: list[str] = []
         self.manager = SimpleNamespace(rooms={"/_wire": self.rooms})
 
     async def enter_room(self, sid, room, namespace=None):
@@ -52,9 +53,11 @@ class RecordingSocketServer:
     async def leave_room(self, sid, room, namespace=None):
         self.rooms.get(room, set()).discard(sid)
 
-    def disconnect(self, sid) -> None:
+    async def disconnect(self, sid, namespace=None, ignore_queue=False) -> None:
         for members in self.rooms.values():
             members.discard(sid)
+        self.sessions.pop(sid, None)
+        self.disconnected.append(sid)
 
     async def save_session(self, sid, session, namespace=None):
         self.sessions[sid] = dict(session)

@@ -11,7 +11,8 @@ not joined or refuses a message, so their error messages and the kept text work 
 
 Events (namespace ``/_wire``):
 - connect, auth ``{role: "customer", credential: <visitor key>}`` or ``{role: "agent",
-  credential: <login token>}``; an agent's socket joins the room ``agent-<id>`` (desk previews);
+  credential: <login token>}``; an agent's socket joins the room ``agent-<id>`` (desk previews)
+  and is disconnected once its login ends (checked every 30 s);
 - ``join {chat_id, after}`` → ``{ok, messages}``: the same gate as posting; the socket leaves its
   previous chat room and gets every message after ``after`` (catch-up after a reconnect);
 - ``send {chat_id, client_id, text}`` → ``{ok, message}`` or ``{error}``: stored once per client id
@@ -39,7 +40,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from online_contact.config import redis_url
 from online_contact.services import chats as chat_service
-from online_contact.services.auth import agent_for_token
+from online_contact.services.auth import agent_for_token, live_tokens
 from online_contact.services.chats import AUTHOR_AGENT, AUTHOR_CUSTOMER
 from online_contact.services.db import async_engine, session_scope
 from online_contact.services.errors import ServiceError
@@ -56,6 +57,8 @@ CATCH_UP_LIMIT = 500
 # not lose its channel).
 SWEEP_SECONDS = 30.0
 SUBSCRIBE_WAIT = 2.0
+# An agent's socket whose login ended is let go within this long (see drop_ended_logins).
+RECHECK_LOGINS_SECONDS = 30.0
 SEEN_KEEP = 4096  # relayed message ids remembered (a message for two rooms comes on both channels)
 
 
@@ -103,6 +106,9 @@ class WireNamespace(socketio.AsyncNamespace):
         # channel -> (when a join last asked for it, future set once Redis confirmed it)
         self._channels: dict[str, tuple[float, asyncio.Future]] = {}
         self._seen: OrderedDict[str, None] = OrderedDict()
+        # SUBSCRIBE and UNSUBSCRIBE go out one at a time: a join's subscription must not be
+        # overtaken by the sweep's unsubscription of the same channel.
+        self._commands = asyncio.Lock()
 
     # ---- connection ---------------------------------------------------------------------
     async def on_connect(self, sid: str, environ: dict, auth=None):
@@ -202,6 +208,41 @@ class WireNamespace(socketio.AsyncNamespace):
         await self.broadcast("message", payload, rooms, skip_sid=sid)
         return {"ok": True, "message": payload}
 
+    async def drop_ended_logins(self) -> list[str]:
+        """Disconnect the agents' sockets whose login ended since they connected (logged out in
+        another tab, expired, the agent deactivated): sending and joining check the login every
+        time, but previews in ``agent-<id>`` would otherwise reach such a tab until it closes."""
+        rooms = self.server.manager.rooms.get(NAMESPACE, {})
+        # (python-socketio also keeps a room None of every socket and one per socket id)
+        sids = {sid for room, members in list(rooms.items()) if str(room).startswith("agent-") for sid in list(members)}
+        credentials = {}
+        for sid in sids:
+            try:
+                credentials[sid] = (await self.get_session(sid))["credential"]
+            except KeyError:  # gone meanwhile
+                continue
+        if not credentials:
+            return []
+        with session_scope() as session:
+            live = live_tokens(session, set(credentials.values()))
+        ended = sorted(sid for sid, token in credentials.items() if token not in live)
+        for sid in ended:
+            await self.disconnect(sid)
+        return ended
+
+    async def recheck_logins(self) -> None:
+        """Lifespan task: drop_ended_logins every RECHECK_LOGINS_SECONDS."""
+        while True:
+            await asyncio.sleep(RECHECK_LOGINS_SECONDS)
+            try:
+                ended = await self.drop_ended_logins()
+                if ended:
+                    logger.info("wire: %d agent socket(s) whose login ended were disconnected", len(ended))
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep checking; say why
+                logger.exception("wire: checking logins failed")
+
     # ---- delivery, here and on the other workers -----------------------------------------
     async def broadcast(self, event: str, data: dict, rooms: list[str], skip_sid: str | None = None) -> None:
         """Emit to the sockets in any of `rooms` (each once), here and on the other workers."""
@@ -233,7 +274,8 @@ class WireNamespace(socketio.AsyncNamespace):
             self._channels[name] = known
             if self._pubsub is not None:
                 try:
-                    await self._pubsub.subscribe(name)
+                    async with self._commands:
+                        await self._pubsub.subscribe(name)
                 except Exception:  # noqa: BLE001 - the relay resubscribes everything it restarts
                     logger.exception("wire relay subscribe failed")
         else:
@@ -252,14 +294,17 @@ class WireNamespace(socketio.AsyncNamespace):
         """Drop the channels of rooms without sockets here (not asked for lately)."""
         if self._pubsub is None:
             return
-        before = time.monotonic() - SWEEP_SECONDS
-        idle = [
-            name for name, (asked, _) in self._channels.items() if asked < before and not self._has_sockets(name[len(CHANNEL_PREFIX) :])
-        ]
-        for name in idle:
-            del self._channels[name]
-        if idle:
-            await self._pubsub.unsubscribe(*idle)
+        async with self._commands:
+            before = time.monotonic() - SWEEP_SECONDS
+            idle = [
+                name
+                for name, (asked, _) in self._channels.items()
+                if asked < before and not self._has_sockets(name[len(CHANNEL_PREFIX) :])
+            ]
+            for name in idle:
+                del self._channels[name]
+            if idle:
+                await self._pubsub.unsubscribe(*idle)
 
     def _first_time(self, key: str) -> bool:
         """A message for two rooms comes once per room's channel; deliver it once."""
@@ -300,8 +345,13 @@ class WireNamespace(socketio.AsyncNamespace):
             try:
                 # Always one channel of its own, so the connection stays subscribed while no
                 # room has sockets here; after a failure, every room's channel again.
-                await pubsub.subscribe(channel(f"worker-{self.instance}"), *self._channels)
+                known = list(self._channels)
+                await pubsub.subscribe(channel(f"worker-{self.instance}"), *known)
                 self._pubsub = pubsub
+                late = set(self._channels) - set(known)
+                if late:  # asked for while the first subscription was on its way
+                    async with self._commands:
+                        await pubsub.subscribe(*late)
                 next_sweep = time.monotonic() + SWEEP_SECONDS
                 while True:
                     item = await pubsub.get_message(timeout=SWEEP_SECONDS)
@@ -314,7 +364,7 @@ class WireNamespace(socketio.AsyncNamespace):
                 raise
             except Exception:  # noqa: BLE001 - keep relaying; say why
                 logger.exception("wire relay failed; resubscribing")
-                self._pubsub = None
+                self._pubsub = None  # joins meanwhile only note their rooms (see watch)
                 await asyncio.sleep(1.0)
             finally:
                 self._pubsub = None
@@ -328,4 +378,5 @@ def install(app) -> None:
     """Register the namespace on the app's socket.io server and its relay as a lifespan task."""
     app.sio.register_namespace(WIRE)
     app.register_lifespan_task(WIRE.relay)
+    app.register_lifespan_task(WIRE.recheck_logins)
 

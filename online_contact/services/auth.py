@@ -100,6 +100,19 @@ def agent_for_token(session: Session, token: str) -> Agent | None:
     return row[1] if row else None
 
 
+def live_tokens(session: Session, tokens: set[str]) -> set[str]:
+    """Which of `tokens` are still live logins of active agents (one query for many sockets)."""
+    if not tokens:
+        return set()
+    now = utcnow()
+    rows = session.exec(
+        select(AuthSession.token)
+        .join(Agent, Agent.id == AuthSession.agent_id)
+        .where(AuthSession.token.in_(tokens), AuthSession.expires_at > now, Agent.active.is_(True))
+    )
+    return set(rows)
+
+
 def end_session(session: Session, token: str) -> None:
     """Log out: the token stops working."""
     for row in session.exec(select(AuthSession).where(AuthSession.token == token)):

@@ -93,7 +93,7 @@ def test_messages_cross_workers_once_and_only_where_someone_is(pg_url, redis_url
             assert d.server.emits == []  # never handled where nobody is
 
             # The chat list tab closes: C drops the agent's channel and hears nothing more.
-            c.server.disconnect("home")
+            await c.server.disconnect("home")
             desk = channel(desk_room(agent_id))
             await until(lambda: desk not in c._channels, "C dropped the channel", timeout=3)
             handled = len(c.server.emits)

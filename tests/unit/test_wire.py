@@ -11,7 +11,7 @@ from sqlmodel import select
 from online_contact.models import Customer, Message
 from online_contact.realtime.wire import WireNamespace
 from online_contact.services import chats as chat_service
-from online_contact.services.auth import start_session
+from online_contact.services.auth import end_session, start_session
 from tests.support import RecordingSocketServer as Server
 from tests.support import run_async as run
 
@@ -120,3 +120,32 @@ def test_an_ended_chat_takes_no_more_messages(wire, make, session):
 
     run(scenario())
     assert "늦은 메시지" not in texts(session, chat.id)
+
+
+def test_an_agent_socket_is_let_go_once_its_login_ends(wire, make, session):
+    """Previews go to every socket in agent-<id>; a tab whose login ended (logged out in another
+    tab, expired, the agent deactivated) must stop getting them."""
+    agent1, agent2 = make.demo_agent("agent1@example.com"), make.demo_agent("agent2@example.com")
+    stays, logs_out, expires = (start_session(session, agent1) for _ in range(3))
+    deactivated = start_session(session, agent2)
+    session.commit()
+
+    async def scenario():
+        for sid, token in (("stays", stays), ("logs-out", logs_out), ("expires", expires), ("deactivated", deactivated)):
+            await wire.on_connect(sid, {}, {"role": "agent", "credential": token})
+        await wire.on_connect("cust", {}, {"role": "customer", "credential": "visitor"})
+        assert await wire.drop_ended_logins() == []
+
+        end_session(session, logs_out)
+        from online_contact.models import AuthSession
+
+        row = session.exec(select(AuthSession).where(AuthSession.token == expires)).one()
+        row.expires_at = row.expires_at.replace(year=2000)
+        agent2.active = False
+        session.add_all([row, agent2])
+        session.commit()
+        assert await wire.drop_ended_logins() == ["deactivated", "expires", "logs-out"]
+        assert wire.server.receivers(f"agent-{agent1.id}") == {"stays"}
+        assert "cust" in wire.server.sessions and wire.server.disconnected == ["deactivated", "expires", "logs-out"]
+
+    run(scenario())
