@@ -188,3 +188,38 @@ def test_the_keep_alive_pass_refreshes_open_rooms_one_at_a_time(make, session, d
     monkeypatch.setattr(presence, "refresh_shared", fake_refresh)
     assert run_async(presence.keep_rooms_alive(gap=0)) == 3
     assert sorted(refreshed) == sorted(f"chat-{c.id}" for c in open_chats) and most == 1
+
+
+def test_the_presence_pass_lets_the_sockets_in_between_agents(make, db_url, monkeypatch):
+    """Nothing in a desk refresh waits with the in-memory state manager, so without a pause
+    between agents a pass over 500 Online agents blocked the worker for 0.6 s."""
+    import asyncio
+
+    from online_contact.realtime import presence
+    from tests.support import run_async
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    agents = [make.agent(f"online{i}") for i in range(3)]
+    seen, ticks = [], 0
+
+    async def connected_tabs(agent_id):  # answers without waiting, as a desk refresh can
+        seen.append((agent_id, ticks))
+        return 1
+
+    async def scenario():
+        async def other_sockets():
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        other = asyncio.create_task(other_sockets())
+        await asyncio.sleep(0)
+        await presence.check_presence({}, 180)
+        other.cancel()
+
+    monkeypatch.setattr(presence, "_connected_tabs", connected_tabs)
+    run_async(scenario())
+    assert {a.id for a in agents} <= {agent_id for agent_id, _ in seen}
+    at = [tick for _, tick in seen]
+    assert all(later > earlier for earlier, later in zip(at, at[1:]))
