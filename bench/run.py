@@ -8,7 +8,8 @@ the same through the Reflex send handlers (the baseline: the path before /_wire,
 pages' fallback), PostgreSQL + Redis with 4 and with 2 workers, and the floor (a bare
 python-socketio relay served by granian, measured in the same run). Samples count after a
 warm-up. Also: 200 chats started together with 10 agents. Server CPU is the app's processes only
-(PostgreSQL and Redis run beside them on the same cores).
+(PostgreSQL and Redis run beside them on the same cores). The client keeps its garbage collector
+off the tabs while measuring and reports its own longest stall (quiet_client_gc, watch_stalls).
 
     python -m bench.run                      # everything (several minutes)
     python -m bench.run --levels 1,20 --duration 10 --configs sqlite,echo
