@@ -73,3 +73,13 @@ def reset_workspace(url: str) -> None:
     with session_scope(url) as s:
         s.exec(update(Agent).values(status="offline", open_chat_count=0, max_open_chats=None))
         s.exec(update(Chat).where(Chat.status != "ended").values(status="ended"))
+
+
+def start_customer_chat(session, visitor_key: str, name: str):
+    """A new customer (this visitor key) who consented and started a chat; returns the chat."""
+    from online_contact.services import chats as chat_service
+    from online_contact.services import customers as customer_service
+
+    customer = customer_service.customer_for_visitor(session, visitor_key, create=True)
+    consent = customer_service.record_consent(session, customer, True, "127.0.0.1")
+    return chat_service.start_chat(session, customer, consent, name=name)

@@ -23,7 +23,7 @@ from online_contact.services.db import session_scope
 
 from tests.support import run_async
 
-from .conftest import PG_ADMIN, schema_url
+from .conftest import PG_ADMIN, schema_url, start_customer_chat
 
 
 def test_migrations_run_clean_on_postgresql():
@@ -147,9 +147,7 @@ def test_the_one_statement_post_keeps_the_posting_rules(pg_url):
             s.add(a)
         s.commit()
         key = f"fast-{uuid.uuid4().hex}"
-        customer = customer_service.customer_for_visitor(s, key, create=True)
-        consent = customer_service.record_consent(s, customer, True, "127.0.0.1")
-        chat = chat_service.start_chat(s, customer, consent, name="한번에")
+        chat = start_customer_chat(s, key, "한번에")
         agent = s.get(Agent, chat.agent_id)
         assert agent.email == "agent1@example.com"
         token = start_session(s, agent)

@@ -18,11 +18,9 @@ from sqlmodel import select
 from online_contact.models import Agent
 from online_contact.realtime import wire as wire_module
 from online_contact.realtime.wire import WireNamespace, channel, chat_room, desk_room
-from online_contact.services import chats as chat_service
-from online_contact.services import customers as customer_service
 from online_contact.services.auth import start_session
 from online_contact.services.db import _async_engine, async_engine, session_scope
-from tests.integration.conftest import reset_workspace
+from tests.integration.conftest import reset_workspace, start_customer_chat
 from tests.support import RecordingSocketServer, run_async
 
 
@@ -35,9 +33,7 @@ def open_chat(pg_url: str) -> tuple[int, int, str, str]:
         s.add(agent)
         s.commit()
         key = f"relay-{uuid.uuid4().hex}"
-        customer = customer_service.customer_for_visitor(s, key, create=True)
-        consent = customer_service.record_consent(s, customer, True, "127.0.0.1")
-        chat = chat_service.start_chat(s, customer, consent, name="릴레이")
+        chat = start_customer_chat(s, key, "릴레이")
         assert chat.agent_id == agent.id
         return chat.id, agent.id, key, start_session(s, agent)
 
