@@ -86,8 +86,12 @@ def start_session(session: Session, agent: Agent, hours: int | None = None) -> s
 def live_login(token, now) -> tuple:
     """The conditions for `token` being a live login of an active agent, for a query joining
     AuthSession to Agent. The one definition of a valid login: agent_for_token and the message
-    path's posting gate (chats.chat_for_agent_token) both use it."""
-    return (AuthSession.token == token, AuthSession.expires_at > now, Agent.active.is_(True))
+    path's posting gate (chats.chat_for_agent_token) both use it, and live_tokens for many."""
+    return (AuthSession.token == token, *_still_live(now))
+
+
+def _still_live(now) -> tuple:
+    return (AuthSession.expires_at > now, Agent.active.is_(True))
 
 
 def agent_for_token(session: Session, token: str) -> Agent | None:
@@ -108,7 +112,7 @@ def live_tokens(session: Session, tokens: set[str]) -> set[str]:
     rows = session.exec(
         select(AuthSession.token)
         .join(Agent, Agent.id == AuthSession.agent_id)
-        .where(AuthSession.token.in_(tokens), AuthSession.expires_at > now, Agent.active.is_(True))
+        .where(AuthSession.token.in_(tokens), *_still_live(now))
     )
     return set(rows)
 
