@@ -102,7 +102,7 @@ async def check_presence(absent_since: dict[int, float], away_after: float) -> N
 KEEPALIVE_GAP = 0.02  # seconds
 
 
-async def keep_rooms_alive(gap: float | None = None) -> int:
+async def keep_rooms_alive() -> int:
     """Refresh the room of every open or waiting chat, one at a time; returns how many."""
     with session_scope() as session:
         ids = list(session.exec(select(Chat.id).where(Chat.status.in_((CHAT_OPEN, CHAT_WAITING)))))
@@ -111,7 +111,7 @@ async def keep_rooms_alive(gap: float | None = None) -> int:
             await refresh_shared(room_token(chat_id), ChatRoom, lambda room, s, cid=chat_id: refresh_room_now(room, s, cid))
         except Exception:  # noqa: BLE001 - one room's failure must not end the pass
             logger.exception("keeping the room of chat %s alive failed", chat_id)
-        await asyncio.sleep(KEEPALIVE_GAP if gap is None else gap)
+        await asyncio.sleep(KEEPALIVE_GAP)
     return len(ids)
 
 

@@ -16,8 +16,9 @@ Events (namespace ``/_wire``):
 - ``join {chat_id, after}`` → ``{ok, messages}``: the same gate as posting; the socket leaves its
   previous chat room and gets every message after ``after`` (catch-up after a reconnect);
 - ``send {chat_id, client_id, text}`` → ``{ok, message}`` or ``{error}``: stored once per client id
-  (``services.chats.post_message``; on PostgreSQL first ``post_message_fast``, one statement), then ``message`` goes once to every other socket in the rooms
-  ``chat-<id>`` and ``agent-<id>`` (the agent's chat list shows its preview).
+  (``services.chats.post_message``; on PostgreSQL first ``post_message_fast``, one statement),
+  then ``message`` goes once to every other socket in the rooms ``chat-<id>`` and
+  ``agent-<id>`` (the agent's chat list shows its preview).
 
 Several workers: every emit is also published on Redis, one channel per room (``oc-wire:<room>``),
 and a worker subscribes to a room's channel while it has sockets in that room, so a message is

@@ -186,7 +186,8 @@ def test_the_keep_alive_pass_refreshes_open_rooms_one_at_a_time(make, session, d
         running -= 1
 
     monkeypatch.setattr(presence, "refresh_shared", fake_refresh)
-    assert run_async(presence.keep_rooms_alive(gap=0)) == 3
+    monkeypatch.setattr(presence, "KEEPALIVE_GAP", 0)
+    assert run_async(presence.keep_rooms_alive()) == 3
     assert sorted(refreshed) == sorted(f"chat-{c.id}" for c in open_chats) and most == 1
 
 
