@@ -14,9 +14,7 @@
 // (stored once), which shows the error and keeps the text as before.
 import { useContext, useEffect, useRef } from "react";
 import { io } from "socket.io-client";
-import env from "$/env.json";
-import { getBackendURL } from "$/utils/state";
-import { DispatchContext } from "$/utils/context";
+import { DispatchContext, env, getBackendURL } from "./reflex_bridge.js";
 
 const PREVIEW_LENGTH = 40;
 const SEND_TIMEOUT_MS = 10000;

@@ -4,8 +4,9 @@ import reflex as rx
 
 from online_contact import routes
 from online_contact.api import build_api
-from online_contact.realtime import wire
+from online_contact.realtime import reflex_internals, wire
 from online_contact.realtime.presence import presence_loop
+from online_contact.realtime.publish import is_shared_token
 from online_contact.pages.agent import agent_home, tickets
 from online_contact.pages.help_center import help_center, widget
 from online_contact.pages.inquiry import inquiry
@@ -20,8 +21,9 @@ app = rx.App(
     head_components=[rx.el.script(src="/chat_input.js")],
     stylesheets=["/styles.css"],
 )
-# Reflex's own connection toast is English-only; every page shows the localized 재연결 중… banner instead.
-app.app_wraps.pop((5, "Overlay"), None)
+reflex_internals.drop_connection_overlay(app)
+# No tab can connect under a shared room's or desk's token, or any token a browser does not make.
+reflex_internals.guard_connections(app, is_shared_token)
 app.register_lifespan_task(presence_loop)
 wire.install(app)
 app.add_page(help_center, route=routes.HELP_CENTER, title="헬프센터", on_load=CustomerChatState.load_help_center)

@@ -1,4 +1,4 @@
-"""Fixtures shared by the browser tests (tests/e2e) and the integration tests."""
+"""Fixtures shared by the browser tests (tests/e2e), the security tests and the integration tests."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.support import CHROMIUM_ARGS
+from tests.support import CHROMIUM_ARGS, Server, free_port, prepare_database, start_server, stop_server
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +19,32 @@ def browser() -> Iterator[Browser]:
         b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[Server]:
+    """The app as `make run` serves it (production build, one port) on its own SQLite database
+    with the demo workspace; one for the whole test session (the build takes a while)."""
+    tmp = tmp_path_factory.mktemp("server")
+    db_url = f"sqlite:///{tmp / 'e2e.db'}"
+    prepare_database(db_url)
+    # Presence runs every second and treats an agent without tabs for 4 s as gone.
+    presence = {"OC_PRESENCE_SECONDS": "1", "OC_AWAY_SECONDS": "4"}
+    srv = start_server(db_url, free_port(), tmp / "server.log", extra_env=presence)
+    try:
+        yield srv
+    finally:
+        stop_server(srv.proc)
+
+
+@pytest.fixture
+def reset(server: Server) -> Server:
+    """Every test starts with all agents Offline and no open chats."""
+    from sqlalchemy import update
+
+    from online_contact.models import Agent, Chat
+
+    with server.session() as s:
+        s.exec(update(Agent).values(status="offline", open_chat_count=0, max_open_chats=None))
+        s.exec(update(Chat).where(Chat.status != "ended").values(status="ended"))
+    return server

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from ._base import utcnow
+from ._base import new_secret_key, utcnow
 
 ROLE_ADMIN = "admin"
 ROLE_AGENT = "agent"
@@ -19,6 +19,8 @@ class Agent(SQLModel, table=True):
     """A person who logs in: an agent (상담원) or an admin. Admins may also take chats."""
 
     id: int | None = Field(default=None, primary_key=True)
+    # The secret behind the agent's shared desk token (realtime.publish.desk_token).
+    desk_key: str = Field(default_factory=new_secret_key, unique=True, max_length=40)
     email: str = Field(index=True, unique=True, max_length=254)
     name: str = Field(max_length=100)
     role: str = Field(default=ROLE_AGENT, max_length=16)

@@ -5,7 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from ._base import utcnow
+from ._base import new_secret_key, utcnow
 
 CHAT_WAITING = "waiting"  # created, no agent yet (queued)
 CHAT_OPEN = "open"  # assigned, agent has not ended it
@@ -22,6 +22,9 @@ class Chat(SQLModel, table=True):
     """One conversation between a customer and (at most) one agent."""
 
     id: int | None = Field(default=None, primary_key=True)
+    # The secret behind the chat's shared room token (realtime.publish.room_token): tabs reach
+    # a room only through the server, which links them after checking who they are.
+    room_key: str = Field(default_factory=new_secret_key, unique=True, max_length=40)
     customer_id: int = Field(foreign_key="customer.id", index=True)
     status: str = Field(default=CHAT_WAITING, index=True, max_length=16)
     language: str = Field(default="ko", max_length=8)

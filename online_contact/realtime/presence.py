@@ -19,7 +19,6 @@ import uuid
 
 import redis.asyncio as aioredis
 
-from reflex_base.registry import RegistrationContext
 from sqlmodel import select
 
 from online_contact.config import redis_url
@@ -31,6 +30,7 @@ from online_contact.services import routing
 from online_contact.services.db import session_scope
 from online_contact.services.settings import get_settings
 
+from . import reflex_internals as internals
 from .publish import (
     desk_token,
     publish_assignments,
@@ -50,17 +50,16 @@ PRESENCE_GAP = 0.002  # seconds between two agents of a pass (see check_presence
 
 async def _connected_tabs(agent_id: int) -> int:
     """How many of the agent's linked tabs have a live socket (on any worker)."""
-    token_manager = RegistrationContext.get().app.event_namespace._token_manager
     tokens: set[str] = set()
 
     def fill(desk: AgentDesk, session) -> None:
         refresh_desk_now(desk, session, agent_id)
-        tokens.update(desk._linked_from)
+        tokens.update(internals.linked_tabs(desk))
 
     await refresh_shared(desk_token(agent_id), AgentDesk, fill)
     alive = 0
     for token in tokens:
-        if token and await token_manager.is_token_connected(token):
+        if await internals.token_connected(token):
             alive += 1
     return alive
 

@@ -4,29 +4,36 @@ A tab linked to the room changes it in place during its own event (and gets the 
 event's delta). Other rooms are changed by a task (never inline in the handler: a handler linked
 to the same room would deadlock on the room's lock, see ENVIRONMENT.md) that holds the room's
 lock. A new message is appended as it was stored; anything else, or a message missing in
-between, re-reads the database. fanout.py sends the change to the other linked tabs.
+between, re-reads the database. reflex_internals.py sends the change to the other linked tabs.
+
+Rooms and desks are keyed by a random secret stored with the chat / agent (``room-<key>``,
+``desk-<key>``), never by an id a client could guess; and no tab can connect under such a token
+(reflex_internals.guard_connections): a tab reaches a room only by being linked to it here, by a
+handler that checked who it is.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 
 import reflex as rx
 from sqlmodel import Session, select
 
-from online_contact.config import MESSAGE_WINDOW
+from online_contact.config import MESSAGE_WINDOW, database_url
 from online_contact.models import Agent, Chat, Message
 from online_contact.models.chat import AUTHOR_CUSTOMER, AUTHOR_SYSTEM, CHAT_OPEN, CHAT_WAITING
 from online_contact.services import chats as chat_service
 from online_contact.services import routing
 from online_contact.services.db import session_scope
 
-from .fanout import install, modify_shared, spawn
+from . import reflex_internals as internals
+from .reflex_internals import modify_shared, spawn
 from .rooms import AgentDesk, ChatRoom
 
-install(ChatRoom, AgentDesk)
+internals.install_fanout(ChatRoom, AgentDesk)
 
 logger = logging.getLogger(__name__)
 PREVIEW_LENGTH = 40
@@ -43,19 +50,49 @@ class _SharedTokenDeltaFilter(logging.Filter):
         msg = record.getMessage()
         return not (
             msg.startswith("Attempting to send delta to disconnected client")
-            and ("'chat-" in msg or "'agent-" in msg)
+            and ("'room-" in msg or "'desk-" in msg)
         )
 
 
 logging.getLogger("reflex.app").addFilter(_SharedTokenDeltaFilter())
 
+ROOM_PREFIX = "room-"
+DESK_PREFIX = "desk-"
+# Keys never change once made, so a worker remembers the ones it looked up (per database).
+_KEYS: OrderedDict[tuple[str, str, int], str] = OrderedDict()
+KEYS_KEPT = 50_000
+
+
+def _key(kind: str, ident: int) -> str:
+    where = (database_url(), kind, ident)
+    cached = _KEYS.get(where)
+    if cached is not None:
+        _KEYS.move_to_end(where)
+        return cached
+    with session_scope() as session:
+        column = (Chat.room_key, Chat.id) if kind == "room" else (Agent.desk_key, Agent.id)
+        key = session.exec(select(column[0]).where(column[1] == ident)).first()
+    if not key:
+        raise LookupError(f"no {kind} key for {ident}")
+    _KEYS[where] = key
+    if len(_KEYS) > KEYS_KEPT:
+        _KEYS.popitem(last=False)
+    return key
+
 
 def room_token(chat_id: int) -> str:
-    return f"chat-{chat_id}"
+    """The shared token of a chat's room: ``room-<the chat's secret key>``."""
+    return ROOM_PREFIX + _key("room", chat_id)
 
 
 def desk_token(agent_id: int) -> str:
-    return f"agent-{agent_id}"
+    """The shared token of an agent's desk: ``desk-<the agent's secret key>``."""
+    return DESK_PREFIX + _key("desk", agent_id)
+
+
+def is_shared_token(token: str) -> bool:
+    """Whether `token` is (shaped like) a room's or a desk's token."""
+    return token.startswith((ROOM_PREFIX, DESK_PREFIX))
 
 
 def _set(obj, name: str, value) -> None:
@@ -231,7 +268,7 @@ async def _patch(token: str, cls: type, patch, fill) -> None:
 
 async def link_room(state: rx.State, chat_id: int) -> ChatRoom:
     """Link this tab to the chat's room and bring the room up to date."""
-    linked = await (await state.get_state(ChatRoom))._link_to(room_token(chat_id))
+    linked = await internals.link(state, ChatRoom, room_token(chat_id))
     with session_scope() as session:
         refresh_room_now(linked, session, chat_id)
     return linked
@@ -239,7 +276,7 @@ async def link_room(state: rx.State, chat_id: int) -> ChatRoom:
 
 async def link_desk(state: rx.State, agent_id: int) -> AgentDesk:
     """Link this tab to the agent's desk and bring the desk up to date."""
-    linked = await (await state.get_state(AgentDesk))._link_to(desk_token(agent_id))
+    linked = await internals.link(state, AgentDesk, desk_token(agent_id))
     with session_scope() as session:
         refresh_desk_now(linked, session, agent_id)
     return linked
@@ -273,8 +310,8 @@ async def publish_chat_from(state: rx.State, chat_id: int, agent_id: int | None)
     """Like publish_chat, from a handler of a tab that may itself be linked to those rooms.
 
     A room this tab is linked to is already loaded and locked for the event, so it is
-    refreshed in place: this tab gets the change in its event's own update and fanout.py sends
-    it to the other linked tabs. Rooms the tab is not linked to are refreshed by a task.
+    refreshed in place: this tab gets the change in its event's own update and the fan-out
+    (reflex_internals.py) sends it to the other linked tabs. Rooms the tab is not linked to are refreshed by a task.
     """
     room_here = is_linked(state, ChatRoom, room_token(chat_id))
     desk_here = bool(agent_id) and is_linked(state, AgentDesk, desk_token(agent_id))
@@ -295,8 +332,7 @@ async def publish_chat_from(state: rx.State, chat_id: int, agent_id: int | None)
 def is_linked(state: rx.State, cls: type, token: str) -> bool:
     """Whether the tab handling this event is linked to `token` for the shared state `cls`
     (read from the tab's links, without loading the shared state)."""
-    links = state._get_root_state()._reflex_internal_links or {}
-    return links.get(cls.get_full_name()) == token
+    return internals.linked_token(state, cls) == token
 
 
 async def publish_message_from(state: rx.State, chat_id: int, agent_id: int | None, message: dict) -> None:

@@ -46,6 +46,8 @@ from online_contact.services.chats import AUTHOR_AGENT, AUTHOR_CUSTOMER
 from online_contact.services.db import async_engine, session_scope
 from online_contact.services.errors import ServiceError
 
+from .reflex_internals import room_members, socket_rooms
+
 logger = logging.getLogger(__name__)
 
 NAMESPACE = "/_wire"
@@ -213,8 +215,7 @@ class WireNamespace(socketio.AsyncNamespace):
         """Disconnect the agents' sockets whose login ended since they connected (logged out in
         another tab, expired, the agent deactivated): sending and joining check the login every
         time, but previews in ``agent-<id>`` would otherwise reach such a tab until it closes."""
-        rooms = self.server.manager.rooms.get(NAMESPACE, {})
-        # (python-socketio also keeps a room None of every socket and one per socket id)
+        rooms = socket_rooms(self.server, NAMESPACE)
         sids = {sid for room, members in list(rooms.items()) if str(room).startswith("agent-") for sid in list(members)}
         credentials = {}
         for sid in sids:
@@ -289,7 +290,7 @@ class WireNamespace(socketio.AsyncNamespace):
             logger.warning("wire relay: no confirmation for %s yet", name)
 
     def _has_sockets(self, room: str) -> bool:
-        return bool(self.server.manager.rooms.get(NAMESPACE, {}).get(room))
+        return bool(room_members(self.server, NAMESPACE, room))
 
     async def sweep(self) -> None:
         """Drop the channels of rooms without sockets here (not asked for lately)."""

@@ -38,14 +38,9 @@ class AuthState(rx.State):
     async def _drop_links(self) -> list:
         """Stop this tab from receiving the agent's desk and chat (e.g. on a shared computer)."""
         from online_contact.realtime import AgentDesk, ChatRoom
+        from online_contact.realtime.reflex_internals import unlink
 
-        events: list = []
-        for cls in (AgentDesk, ChatRoom):
-            shared = await self.get_state(cls)
-            links = shared._reflex_internal_links or {}
-            if shared.get_full_name() in links:
-                events += await shared._unlink()
-        return events
+        return await unlink(self, (AgentDesk, ChatRoom))
 
     @rx.event
     async def logout(self):

@@ -8,36 +8,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.support import Server, free_port, prepare_database, start_server, stop_server
+from tests.support import Server
 
 expect.set_options(timeout=15_000)
-
-
-@pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("server")
-    db_url = f"sqlite:///{tmp / 'e2e.db'}"
-    prepare_database(db_url)
-    # Presence runs every second and treats an agent without tabs for 4 s as gone.
-    presence = {"OC_PRESENCE_SECONDS": "1", "OC_AWAY_SECONDS": "4"}
-    srv = start_server(db_url, free_port(), tmp / "server.log", extra_env=presence)
-    try:
-        yield srv
-    finally:
-        stop_server(srv.proc)
-
-
-@pytest.fixture
-def reset(server: Server) -> Server:
-    """Every test starts with all agents Offline and no open chats."""
-    from sqlalchemy import update
-
-    from online_contact.models import Agent, Chat
-
-    with server.session() as s:
-        s.exec(update(Agent).values(status="offline", open_chat_count=0, max_open_chats=None))
-        s.exec(update(Chat).where(Chat.status != "ended").values(status="ended"))
-    return server
 
 
 def _context(browser: Browser, locale: str = "ko-KR") -> BrowserContext:

@@ -8,6 +8,7 @@ import uuid
 import reflex as rx
 
 from online_contact.realtime import AgentDesk, ChatRoom
+from online_contact.realtime.publish import room_token
 
 from .pipeline import Client, agent_console, customer_starts_chat, names, only_agent1_online, run
 
@@ -53,7 +54,7 @@ def test_a_message_reaches_the_other_side_and_unshared_changes_reach_nobody(app,
         assert all(AgentDesk.get_full_name() not in d for d in to_customer)
 
         # The room both tabs are linked to holds the whole conversation, in order.
-        root = await app.state_manager.get_state(rx.BaseStateToken(ident=f"chat-{chat.id}", cls=ChatRoom))
+        root = await app.state_manager.get_state(rx.BaseStateToken(ident=room_token(chat.id), cls=ChatRoom))
         room = await root.get_state(ChatRoom)
         assert [m["text"] for m in [*room.messages, *room.recent]][-2:] == ["배송이 늦어요", "확인해 보겠습니다"]
 

@@ -188,7 +188,7 @@ def test_the_keep_alive_pass_refreshes_open_rooms_one_at_a_time(make, session, d
     monkeypatch.setattr(presence, "refresh_shared", fake_refresh)
     monkeypatch.setattr(presence, "KEEPALIVE_GAP", 0)
     assert run_async(presence.keep_rooms_alive()) == 3
-    assert sorted(refreshed) == sorted(f"chat-{c.id}" for c in open_chats) and most == 1
+    assert sorted(refreshed) == sorted(f"room-{c.room_key}" for c in open_chats) and most == 1
 
 
 def test_the_presence_pass_lets_the_sockets_in_between_agents(make, db_url, monkeypatch):
