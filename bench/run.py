@@ -39,6 +39,7 @@ from sqlmodel import select
 from bench.reflex_client import AGENT, AUTH_TOKEN, CUSTOMER, VISITOR_KEY, Tab, Watching
 from online_contact.models import Agent, AuthSession, Chat
 from online_contact.models._base import utcnow
+from online_contact.services.auth import hash_token
 from online_contact.services.auth import hash_password
 from online_contact.services.db import session_scope
 from tests.support import ROOT, free_port, prepare_database, start_server, stop_server
@@ -121,7 +122,7 @@ def seed_bench_agents(db_url: str, count: int) -> list[str]:
             s.add(agent)
             s.flush()
             token = uuid.uuid4().hex
-            s.add(AuthSession(agent_id=agent.id, token=token, expires_at=utcnow().replace(year=utcnow().year + 1)))
+            s.add(AuthSession(agent_id=agent.id, token_hash=hash_token(token), expires_at=utcnow().replace(year=utcnow().year + 1)))
             tokens.append(token)
     return tokens
 
@@ -137,7 +138,7 @@ def chat_of_agent(db_url: str, token: str) -> int | None:
         row = s.exec(
             select(Chat.id)
             .join(AuthSession, AuthSession.agent_id == Chat.agent_id)
-            .where(AuthSession.token == token, Chat.status == "open")
+            .where(AuthSession.token_hash == hash_token(token), Chat.status == "open")
         ).first()
     return row
 
@@ -332,7 +333,7 @@ def start_echo(port: int, log: Path) -> subprocess.Popen:
 async def run_assignment(url: str, db_url: str, tokens: list[str], chats: int = 200, agents: int = 10, limit: int = 20) -> dict:
     reset(db_url, max_open=limit)
     with session_scope(db_url) as s:
-        ids = [t for t in s.exec(select(AuthSession.agent_id).where(AuthSession.token.in_(tokens[:agents])))]
+        ids = [t for t in s.exec(select(AuthSession.agent_id).where(AuthSession.token_hash.in_([hash_token(t) for t in tokens[:agents]])))]
         s.exec(update(Agent).where(Agent.id.in_(ids)).values(status="online", max_open_chats=limit))
         before = s.exec(select(func.max(Chat.id))).one() or 0
     customers = [Tab(url, "/", {VISITOR_KEY: uuid.uuid4().hex}) for _ in range(chats)]

@@ -5,6 +5,7 @@ import reflex as rx
 from online_contact import routes
 from online_contact.api import build_api
 from online_contact.realtime import reflex_internals, wire
+from online_contact.realtime.logins import login_sweep
 from online_contact.realtime.presence import presence_loop
 from online_contact.realtime.publish import is_shared_token
 from online_contact.pages.agent import agent_home, tickets
@@ -25,6 +26,7 @@ reflex_internals.drop_connection_overlay(app)
 # No tab can connect under a shared room's or desk's token, or any token a browser does not make.
 reflex_internals.guard_connections(app, is_shared_token)
 app.register_lifespan_task(presence_loop)
+app.register_lifespan_task(login_sweep)
 wire.install(app)
 app.add_page(help_center, route=routes.HELP_CENTER, title="헬프센터", on_load=CustomerChatState.load_help_center)
 app.add_page(widget, route=routes.WIDGET, title="채팅", on_load=CustomerChatState.load_widget)

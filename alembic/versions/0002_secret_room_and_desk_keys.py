@@ -29,7 +29,7 @@ def upgrade() -> None:
         for (row_id,) in conn.execute(sa.select(rows.c.id)).all():
             conn.execute(sa.update(rows).where(rows.c.id == row_id).values({column: secrets.token_hex(20)}))
         with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.alter_column(column, existing_type=sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False)
+            batch_op.alter_column(column, existing_type=sa.String(length=40), nullable=False)
             batch_op.create_unique_constraint(f"uq_{table}_{column}", [column])
 
 

@@ -31,7 +31,10 @@ def top_bar() -> rx.Component:
         rx.link(T["chat"], href=routes.AGENT, size="2"),
         rx.link(T["tickets"], href=routes.TICKETS, size="2"),
         language_switch(),
-        rx.text(S.agent_name, size="2", weight="medium"),
+        rx.menu.root(
+            rx.menu.trigger(rx.button(S.agent_name, rx.icon("chevron-down", size=14), size="1", variant="ghost")),
+            rx.menu.content(rx.menu.item(T["logout_everywhere"], on_click=S.logout_everywhere)),
+        ),
         rx.button(T["logout"], size="1", variant="soft", on_click=S.logout),
         padding="10px 16px",
         align="center",

@@ -81,6 +81,7 @@ MESSAGES = {
     "password": "Password",
     "login": "Log in",
     "logout": "Log out",
+    "logout_everywhere": "Log out on all devices",
     "login.invalid": "Wrong email or password.",
     "login.throttled": "Too many login attempts. Please try again in {minutes} minutes.",
     "session_expired": "Your session expired. Please log in again.",

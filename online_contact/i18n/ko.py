@@ -87,6 +87,7 @@ MESSAGES = {
     "password": "비밀번호",
     "login": "로그인",
     "logout": "로그아웃",
+    "logout_everywhere": "모든 기기에서 로그아웃",
     "login.invalid": "이메일 또는 비밀번호가 올바르지 않습니다.",
     "login.throttled": "로그인 시도가 너무 많습니다. {minutes}분 후에 다시 시도해 주세요.",
     "session_expired": "로그인이 만료되었습니다. 다시 로그인해 주세요.",

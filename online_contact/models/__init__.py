@@ -1,6 +1,7 @@
 """SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
 
 from .agent import Agent, AuthSession
+from .assignment import ChatAssignment
 from .audit import AuditLog
 from .category import Category
 from .chat import Chat, Message, Rating
@@ -14,6 +15,7 @@ __all__ = [
     "AuthSession",
     "Category",
     "Chat",
+    "ChatAssignment",
     "ChatSettings",
     "ChatSettingsText",
     "ConsentRecord",

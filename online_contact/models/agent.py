@@ -38,11 +38,19 @@ class Agent(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+LOGIN_ENDS = ("logout", "logout_all", "expired", "deactivated")
+
+
 class AuthSession(SQLModel, table=True):
-    """A login: the token kept in the browser's localStorage, valid until expires_at."""
+    """A login. The browser keeps the token (localStorage); the database keeps only its SHA-256,
+    so a copy of the database logs nobody in. Valid until expires_at, unless it ended earlier
+    (ended_at, end_reason: one of LOGIN_ENDS)."""
 
     id: int | None = Field(default=None, primary_key=True)
     agent_id: int = Field(foreign_key="agent.id", index=True)
-    token: str = Field(index=True, unique=True, max_length=128)
+    token_hash: str = Field(index=True, unique=True, max_length=64)
+    ip: str = Field(default="", max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
-    expires_at: datetime
+    expires_at: datetime = Field(index=True)
+    ended_at: datetime | None = None
+    end_reason: str = Field(default="", max_length=16)

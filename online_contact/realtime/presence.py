@@ -24,18 +24,15 @@ from sqlmodel import select
 from online_contact.config import redis_url
 from online_contact.models import Agent, Chat
 from online_contact.models.agent import STATUS_OFFLINE, STATUS_ONLINE
+from online_contact.models.assignment import RELEASE_AWAY
 from online_contact.models.chat import CHAT_OPEN, CHAT_WAITING
 from online_contact.services import agents as agent_service
-from online_contact.services import routing
 from online_contact.services.db import session_scope
-from online_contact.services.settings import get_settings
 
 from . import reflex_internals as internals
 from .publish import (
     desk_token,
-    publish_assignments,
-    publish_desk,
-    publish_room,
+    publish_status_change,
     refresh_desk_now,
     refresh_room_now,
     refresh_shared,
@@ -84,14 +81,9 @@ async def check_presence(absent_since: dict[int, float], away_after: float) -> N
             agent = session.get(Agent, agent_id)
             if agent is None or agent.status != STATUS_ONLINE:
                 continue
-            agent_service.set_status(session, agent, STATUS_OFFLINE)
-            moved = routing.requeue_unopened(session, agent_id)
-            assignments = routing.drain_queue(session, get_settings(session))
-        logger.info("agent %s left: set Offline, %d unopened chat(s) back in the queue", agent_id, len(moved))
-        publish_desk(agent_id)
-        for chat_id in moved:
-            publish_room(chat_id)
-        publish_assignments(assignments)
+            change = agent_service.leave_online(session, agent, STATUS_OFFLINE, RELEASE_AWAY)
+        logger.info("agent %s left: set Offline, %d unopened chat(s) back in the queue", agent_id, len(change.moved))
+        publish_status_change(change)
 
 
 # The rooms of a keep-alive pass are refreshed one after another, this far apart. Spawned all at

@@ -378,3 +378,16 @@ def publish_assignments(assignments: Iterable[routing.Assignment]) -> None:
         publish_chat(a.chat_id, a.agent_id)
     if assignments:
         publish_queue()
+
+
+def publish_status_change(change, desk_here: bool = False) -> None:
+    """An agent's status changed (agents.set_status / leave_online): their desk (unless the tab
+    handling the event refreshes it itself), the rooms of the chats they handed back, the
+    agents those went to, and the queue."""
+    if not desk_here:
+        publish_desk(change.agent_id)
+    for chat_id in change.moved:
+        publish_room(chat_id)
+    publish_assignments(change.assignments)
+    if change.moved and not change.assignments:
+        publish_queue()

@@ -11,8 +11,9 @@ not joined or refuses a message, so their error messages and the kept text work 
 
 Events (namespace ``/_wire``):
 - connect, auth ``{role: "customer", credential: <visitor key>}`` or ``{role: "agent",
-  credential: <login token>}``; an agent's socket joins the room ``agent-<id>`` (desk previews)
-  and is disconnected once its login ends (checked every 30 s);
+  credential: <login token>}``; an agent's socket joins the rooms ``agent-<id>`` (desk previews)
+  and ``login-<login id>``, and is disconnected the moment its login ends (``end_logins``, on
+  every worker through Redis; a 30 s check catches anything missed);
 - ``join {chat_id, after}`` → ``{ok, messages}``: the same gate as posting; the socket leaves its
   previous chat room and gets every message after ``after`` (catch-up after a reconnect);
 - ``send {chat_id, client_id, text}`` → ``{ok, message}`` or ``{error}``: stored once per client id
@@ -41,7 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from online_contact.config import redis_url
 from online_contact.services import chats as chat_service
-from online_contact.services.auth import agent_for_token, live_tokens
+from online_contact.services.auth import live_logins, login_for_token
 from online_contact.services.chats import AUTHOR_AGENT, AUTHOR_CUSTOMER
 from online_contact.services.db import async_engine, session_scope
 from online_contact.services.errors import ServiceError
@@ -52,6 +53,8 @@ logger = logging.getLogger(__name__)
 
 NAMESPACE = "/_wire"
 CHANNEL_PREFIX = "oc-wire:"
+# Every worker listens here for logins that ended elsewhere (their sockets are let go at once).
+LOGINS_CHANNEL = "oc-wire-logins-ended"
 ROLE_CUSTOMER = "customer"
 ROLE_AGENT = "agent"
 CATCH_UP_LIMIT = 500
@@ -71,6 +74,10 @@ def chat_room(chat_id: int) -> str:
 
 def desk_room(agent_id: int) -> str:
     return f"agent-{agent_id}"
+
+
+def login_room(login_id: int) -> str:
+    return f"login-{login_id}"
 
 
 def channel(room: str) -> str:
@@ -118,18 +125,19 @@ class WireNamespace(socketio.AsyncNamespace):
         auth = auth if isinstance(auth, dict) else {}
         role = auth.get("role")
         credential = str(auth.get("credential") or "")[:200]
-        agent_id = None
+        login_id = 0
         if role == ROLE_AGENT:
             with session_scope() as session:
-                agent = agent_for_token(session, credential)
-                agent_id = agent.id if agent else None
-            if agent_id is None:
+                found = login_for_token(session, credential)
+                login_id, agent_id = (found[0].id, found[1].id) if found else (0, 0)
+            if not login_id:
                 raise socketio.exceptions.ConnectionRefusedError("not_allowed")
+            await self.enter_room(sid, login_room(login_id))
             await self.enter_room(sid, desk_room(agent_id))
             await self.watch(desk_room(agent_id))
         elif role != ROLE_CUSTOMER or not credential:
             raise socketio.exceptions.ConnectionRefusedError("not_allowed")
-        await self.save_session(sid, {"role": role, "credential": credential, "chat_id": 0})
+        await self.save_session(sid, {"role": role, "credential": credential, "login_id": login_id, "chat_id": 0})
 
     def _gate(self, session, who: dict, chat_id: int):
         if who["role"] == ROLE_AGENT:
@@ -211,23 +219,38 @@ class WireNamespace(socketio.AsyncNamespace):
         await self.broadcast("message", payload, rooms, skip_sid=sid)
         return {"ok": True, "message": payload}
 
+    async def end_logins(self, login_ids, relay: bool = True) -> int:
+        """A login ended (logout, logout everywhere, expiry, deactivation): disconnect its sockets
+        here now, and tell the other workers to do the same. Returns the sockets let go here."""
+        ids = sorted({int(i) for i in login_ids})
+        if not ids:
+            return 0
+        sids = {sid for login_id in ids for sid in room_members(self.server, NAMESPACE, login_room(login_id))}
+        for sid in sids:
+            await self.disconnect(sid)
+        if relay and self._redis is not None:
+            try:
+                await self._redis.publish(LOGINS_CHANNEL, json.dumps([self.instance, ids]))
+            except Exception:  # noqa: BLE001 - the 30 s check (drop_ended_logins) still catches them
+                logger.exception("wire: telling the other workers about ended logins failed")
+        return len(sids)
+
     async def drop_ended_logins(self) -> list[str]:
-        """Disconnect the agents' sockets whose login ended since they connected (logged out in
-        another tab, expired, the agent deactivated): sending and joining check the login every
-        time, but previews in ``agent-<id>`` would otherwise reach such a tab until it closes."""
+        """Disconnect the agents' sockets whose login ended since they connected: end_logins does
+        it at once; this catches anything it missed (a worker that was away from Redis)."""
         rooms = socket_rooms(self.server, NAMESPACE)
-        sids = {sid for room, members in list(rooms.items()) if str(room).startswith("agent-") for sid in list(members)}
-        credentials = {}
+        sids = {sid for room, members in list(rooms.items()) if str(room).startswith("login-") for sid in list(members)}
+        logins = {}
         for sid in sids:
             try:
-                credentials[sid] = (await self.get_session(sid))["credential"]
+                logins[sid] = (await self.get_session(sid))["login_id"]
             except KeyError:  # gone meanwhile
                 continue
-        if not credentials:
+        if not logins:
             return []
         with session_scope() as session:
-            live = live_tokens(session, set(credentials.values()))
-        ended = sorted(sid for sid, token in credentials.items() if token not in live)
+            live = live_logins(session, set(logins.values()))
+        ended = sorted(sid for sid, login_id in logins.items() if login_id not in live)
         for sid in ended:
             await self.disconnect(sid)
         return ended
@@ -319,6 +342,11 @@ class WireNamespace(socketio.AsyncNamespace):
 
     async def _deliver(self, item: dict) -> None:
         kind, name = item.get("type"), item.get("channel", b"").decode()
+        if kind == "message" and name == LOGINS_CHANNEL:
+            sender, ids = json.loads(item["data"])
+            if sender != self.instance:
+                await self.end_logins(ids, relay=False)
+            return
         if kind == "subscribe":
             known = self._channels.get(name)
             if known is not None and not known[1].done():
@@ -348,7 +376,7 @@ class WireNamespace(socketio.AsyncNamespace):
                 # Always one channel of its own, so the connection stays subscribed while no
                 # room has sockets here; after a failure, every room's channel again.
                 known = list(self._channels)
-                await pubsub.subscribe(channel(f"worker-{self.instance}"), *known)
+                await pubsub.subscribe(channel(f"worker-{self.instance}"), LOGINS_CHANNEL, *known)
                 self._pubsub = pubsub
                 late = set(self._channels) - set(known)
                 if late:  # asked for while the first subscription was on its way

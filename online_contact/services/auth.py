@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 import bcrypt
+from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from online_contact.config import session_hours
@@ -69,13 +72,31 @@ def authenticate(session: Session, email: str, password: str) -> Agent:
     return agent
 
 
-def start_session(session: Session, agent: Agent, hours: int | None = None) -> str:
-    """Store a new login session and return its secret token."""
+MAX_TOKEN_LENGTH = 128  # what start_session makes is 43 characters; anything longer is not a login
+
+
+def hash_token(token: str) -> str:
+    """What the database keeps of a login token: its SHA-256 (hex). The token itself is random
+    (256 bits), so a plain hash is enough: there is nothing to guess from it."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class EndedLogin:
+    """A login that just ended: realtime.logins stops every push to its tabs."""
+
+    login_id: int
+    agent_id: int
+
+
+def start_session(session: Session, agent: Agent, hours: int | None = None, ip: str = "") -> str:
+    """Store a new login session and return its secret token (only its hash is stored)."""
     token = secrets.token_urlsafe(32)
     session.add(
         AuthSession(
             agent_id=agent.id,
-            token=token,
+            token_hash=hash_token(token),
+            ip=(ip or "")[:64],
             expires_at=utcnow() + timedelta(hours=hours or session_hours()),
         )
     )
@@ -83,44 +104,106 @@ def start_session(session: Session, agent: Agent, hours: int | None = None) -> s
     return token
 
 
-def live_login(token, now) -> tuple:
-    """The conditions for `token` being a live login of an active agent, for a query joining
-    AuthSession to Agent. The one definition of a valid login: agent_for_token and the message
-    path's posting gate (chats.chat_for_agent_token) both use it, and live_tokens for many."""
-    return (AuthSession.token == token, *_still_live(now))
+def live_login(token_hash, now) -> tuple:
+    """The conditions for `token_hash` being a live login of an active agent, for a query joining
+    AuthSession to Agent. The one definition of a valid login: agent_for_token, the message
+    path's posting gate (chats.chat_for_agent_token, post_message_fast) and live_logins."""
+    return (AuthSession.token_hash == token_hash, *_still_live(now))
 
 
 def _still_live(now) -> tuple:
-    return (AuthSession.expires_at > now, Agent.active.is_(True))
+    return (AuthSession.ended_at.is_(None), AuthSession.expires_at > now, Agent.active.is_(True))
+
+
+def _usable(token) -> bool:
+    return isinstance(token, str) and 0 < len(token) <= MAX_TOKEN_LENGTH
+
+
+def login_for_token(session: Session, token: str) -> tuple[AuthSession, Agent] | None:
+    """The live login holding this token and its agent, or None."""
+    if not _usable(token):
+        return None
+    row = session.exec(
+        select(AuthSession, Agent)
+        .join(Agent, Agent.id == AuthSession.agent_id)
+        .where(*live_login(hash_token(token), utcnow()))
+    ).first()
+    return (row[0], row[1]) if row else None
 
 
 def agent_for_token(session: Session, token: str) -> Agent | None:
-    """The active agent logged in with this token, or None when unknown or expired."""
-    if not token:
-        return None
-    row = session.exec(
-        select(AuthSession, Agent).join(Agent, Agent.id == AuthSession.agent_id).where(*live_login(token, utcnow()))
-    ).first()
-    return row[1] if row else None
+    """The active agent logged in with this token, or None when unknown, ended or expired."""
+    found = login_for_token(session, token)
+    return found[1] if found else None
 
 
-def live_tokens(session: Session, tokens: set[str]) -> set[str]:
-    """Which of `tokens` are still live logins of active agents (one query for many sockets)."""
-    if not tokens:
+def live_logins(session: Session, login_ids: set[int]) -> set[int]:
+    """Which of these logins are still live (one query for many sockets)."""
+    if not login_ids:
         return set()
-    now = utcnow()
     rows = session.exec(
-        select(AuthSession.token)
+        select(AuthSession.id)
         .join(Agent, Agent.id == AuthSession.agent_id)
-        .where(AuthSession.token.in_(tokens), *_still_live(now))
+        .where(AuthSession.id.in_(login_ids), *_still_live(utcnow()))
     )
     return set(rows)
 
 
-def end_session(session: Session, token: str) -> None:
-    """Log out: the token stops working."""
-    for row in session.exec(select(AuthSession).where(AuthSession.token == token)):
-        session.delete(row)
+def has_live_login(session: Session, agent_id: int) -> bool:
+    """Whether the agent is still logged in somewhere."""
+    return session.exec(
+        select(AuthSession.id)
+        .join(Agent, Agent.id == AuthSession.agent_id)
+        .where(AuthSession.agent_id == agent_id, *_still_live(utcnow()))
+        .limit(1)
+    ).first() is not None
+
+
+def _end(session: Session, conditions: tuple, reason: str) -> list[EndedLogin]:
+    """End the not yet ended logins matching `conditions` (conditional UPDATE: a login ends once,
+    whoever gets there first, on any worker). Commits."""
+    rows = list(session.exec(select(AuthSession.id, AuthSession.agent_id).where(AuthSession.ended_at.is_(None), *conditions)))
+    ended = []
+    now = utcnow()
+    for login_id, agent_id in rows:
+        done = session.exec(
+            update(AuthSession)
+            .where(AuthSession.id == login_id, AuthSession.ended_at.is_(None))
+            .values(ended_at=now, end_reason=reason)
+        ).rowcount
+        if done == 1:
+            ended.append(EndedLogin(login_id=login_id, agent_id=agent_id))
+    session.commit()
+    return ended
+
+
+def end_session(session: Session, token: str, reason: str = "logout") -> list[EndedLogin]:
+    """Log out: the token stops working. Returns the login that ended (none for an unknown token)."""
+    if not _usable(token):
+        return []
+    return _end(session, (AuthSession.token_hash == hash_token(token),), reason)
+
+
+def end_all_sessions(session: Session, agent_id: int, reason: str = "logout_all") -> list[EndedLogin]:
+    """End every login of the agent ("모든 기기에서 로그아웃", deactivation)."""
+    return _end(session, (AuthSession.agent_id == agent_id,), reason)
+
+
+def close_dead_sessions(session: Session) -> list[EndedLogin]:
+    """Logins that stopped being valid without anyone ending them (expired; agent deactivated
+    elsewhere, e.g. from the command line) are marked ended, once, so that their tabs can be
+    signed out. Run every second by realtime.logins; reads only while nothing is due."""
+    now = utcnow()
+    inactive = select(Agent.id).where(Agent.active.is_(False))
+    due = session.exec(
+        select(AuthSession.id)
+        .where(AuthSession.ended_at.is_(None), or_(AuthSession.expires_at <= now, AuthSession.agent_id.in_(inactive)))
+        .limit(1)
+    ).first()
+    if due is None:
+        return []
+    ended = _end(session, (AuthSession.expires_at <= now,), "expired")
+    return ended + _end(session, (AuthSession.agent_id.in_(inactive),), "deactivated")
 
 
 def create_agent(

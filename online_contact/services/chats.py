@@ -25,7 +25,7 @@ from online_contact.models.chat import (
 )
 
 from . import routing, settings as settings_service
-from .auth import live_login
+from .auth import MAX_TOKEN_LENGTH, hash_token, live_login
 from .customers import clean_contact
 from .devices import describe_device
 from .errors import NotAllowed, ServiceError
@@ -329,7 +329,9 @@ async def post_message_fast(
     now = utcnow()
     params = {"chat_id": chat_id, "now": now, "author": author, "text": text, "client_msg_id": client_msg_id}
     if auth_token:
-        statement, params["token"] = _POST_BY_AGENT, auth_token
+        if len(auth_token) > MAX_TOKEN_LENGTH:
+            return None
+        statement, params["token"] = _POST_BY_AGENT, hash_token(auth_token)
     else:
         statement, params["visitor_key"] = _POST_BY_CUSTOMER, visitor_key
     try:
@@ -353,10 +355,10 @@ def chat_for_visitor(session: Session, chat_id: int, visitor_key: str) -> Row | 
 def chat_for_agent_token(session: Session, chat_id: int, auth_token: str) -> Row | None:
     """The chat's posting gate when it is assigned to the active agent logged in with
     `auth_token` (session not expired), else None. One query instead of login + chat."""
-    if not chat_id or not auth_token:
+    if not chat_id or not auth_token or len(auth_token) > MAX_TOKEN_LENGTH:
         return None
     return session.connection().execute(
-        _GATE_OF_AGENT_TOKEN, {"chat_id": chat_id, "token": auth_token, "now": utcnow()}
+        _GATE_OF_AGENT_TOKEN, {"chat_id": chat_id, "token": hash_token(auth_token), "now": utcnow()}
     ).first()
 
 

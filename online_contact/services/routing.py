@@ -8,7 +8,11 @@ One rule set, safe under concurrency:
 - the claim is two conditional UPDATEs (agent under limit, chat still unassigned) whose row
   counts are checked, so no chat is assigned twice and no agent goes over the limit even with
   several workers; a lost race simply tries the next candidate;
-- with nobody eligible the chat waits, and `drain_queue` assigns waiting chats first-in first-out.
+- with nobody eligible the chat waits, and `drain_queue` assigns waiting chats first-in first-out;
+- an agent who leaves Online (휴식, 오프라인, logout, deactivation, gone away) hands the chats
+  they never opened back to the queue, which assigns them to someone else at once
+  (`hand_back_unopened`, the one rule for every path); every assignment and hand-back is kept
+  in ChatAssignment with its reason.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, insert, or_, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, func, select
 
-from online_contact.models import Agent, Chat, ChatSettings
+from online_contact.models import Agent, Chat, ChatAssignment, ChatSettings
 from online_contact.models._base import utcnow
 from online_contact.models.agent import STATUS_ONLINE
 from online_contact.models.chat import CHAT_OPEN, CHAT_WAITING
@@ -116,6 +120,7 @@ def try_claim(session: Session, chat_id: int, agent_id: int, reason: str) -> boo
     if took_chat != 1:
         session.rollback()  # undoes the slot taken above
         return False
+    session.exec(insert(ChatAssignment).values(chat_id=chat_id, agent_id=agent_id, reason=reason, assigned_at=now, release_reason=""))
     session.commit()
     return True
 
@@ -202,10 +207,11 @@ def drain_queue(session: Session, settings: ChatSettings) -> list[Assignment]:
     return done
 
 
-def requeue_unopened(session: Session, agent_id: int) -> list[int]:
+def requeue_unopened(session: Session, agent_id: int, reason: str) -> list[int]:
     """Put back in the queue the chats given to an agent who has left before opening them.
 
-    Conditional updates: a chat the agent opened meanwhile stays theirs. Commits.
+    Conditional updates: a chat the agent opened meanwhile stays theirs. The assignment's
+    history row records when and why it ended. Commits.
     """
     ids = list(
         session.exec(
@@ -218,6 +224,7 @@ def requeue_unopened(session: Session, agent_id: int) -> list[int]:
         )
     )
     moved = []
+    now = utcnow()
     for chat_id in ids:
         done = session.exec(
             update(Chat)
@@ -226,6 +233,38 @@ def requeue_unopened(session: Session, agent_id: int) -> list[int]:
         ).rowcount
         if done == 1:
             release_slot(session, agent_id)
+            session.exec(
+                update(ChatAssignment)
+                .where(
+                    ChatAssignment.chat_id == chat_id,
+                    ChatAssignment.agent_id == agent_id,
+                    ChatAssignment.released_at.is_(None),
+                )
+                .values(released_at=now, release_reason=reason)
+            )
             moved.append(chat_id)
     session.commit()
     return moved
+
+
+@dataclass(frozen=True)
+class HandBack:
+    """What leaving Online did: the chats that went back to the queue and where they went."""
+
+    moved: list[int]
+    assignments: list[Assignment]
+
+
+def hand_back_unopened(session: Session, agent_id: int, reason: str, settings: ChatSettings) -> HandBack:
+    """The agent is no longer Online (status change, logout, deactivation, presence): their
+    unopened chats go back to the queue and the queue drains to the agents still eligible (the
+    leaving agent is not one of them). Opened chats stay with the agent. Commits."""
+    moved = requeue_unopened(session, agent_id, reason)
+    return HandBack(moved=moved, assignments=drain_queue(session, settings) if moved else [])
+
+
+def assignment_history(session: Session, chat_id: int) -> list[ChatAssignment]:
+    """Every assignment of a chat, oldest first."""
+    return list(
+        session.exec(select(ChatAssignment).where(ChatAssignment.chat_id == chat_id).order_by(ChatAssignment.id))
+    )

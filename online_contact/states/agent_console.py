@@ -8,7 +8,13 @@ from online_contact import routes
 from online_contact.config import local_time
 from online_contact.models.chat import AUTHOR_AGENT, Chat
 from online_contact.realtime import publish_assignments, publish_chat_from
-from online_contact.realtime.publish import link_desk, link_room, publish_message_from, refresh_desk_here
+from online_contact.realtime.publish import (
+    link_desk,
+    link_room,
+    publish_message_from,
+    publish_status_change,
+    refresh_desk_here,
+)
 from online_contact.services import agents as agent_service
 from online_contact.services import categories as category_service
 from online_contact.services import chats as chat_service
@@ -111,6 +117,18 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         self.info_ip, self.info_device = chat.ip, chat.device
         self.info_channel = chat.channel
 
+    def _forget_screen(self) -> None:
+        """The login ended (realtime.logins): nothing of the chats stays in this tab."""
+        self._clear_info()
+        self.screen_open = False
+        self.categories = []
+        self.notice = self.error = self.composer_error = ""
+        self.ticket_open = self.confirm_open = False
+        self.ticket_subject = self.ticket_body = self.ticket_error = ""
+        self._pending = ""
+        self._ticket_chat_id = 0
+        self._reset_older()
+
     def _clear_info(self) -> None:
         self.active_chat_id = 0
         self._remember_view()
@@ -174,13 +192,13 @@ class AgentConsoleState(TranscriptMixin, AuthState):
                 agent, redirect = self._require(session)
                 if redirect:
                     return redirect
-                assignments = agent_service.set_status(session, agent, status)
+                change = agent_service.set_status(session, agent, status)
                 agent_id = agent.id
         except ServiceError as exc:
             self.error = await tr_error(self, exc)
             return
         await refresh_desk_here(self, agent_id)
-        publish_assignments(assignments)
+        publish_status_change(change, desk_here=True)
 
     # ---- chat screen and navigation (with the unsaved-edits guard) -------------------------
     @rx.event

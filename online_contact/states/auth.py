@@ -10,6 +10,7 @@ from sqlmodel import Session
 from online_contact import routes
 from online_contact.models import Agent
 from online_contact.models.agent import STATUS_OFFLINE
+from online_contact.models.assignment import RELEASE_LOGOUT
 from online_contact.services import agents as agent_service
 from online_contact.services import auth as auth_service
 from online_contact.services.db import session_scope
@@ -19,7 +20,8 @@ from .lang import tr, tr_error
 
 
 class AuthState(rx.State):
-    """Who is logged in on this browser. Every privileged handler calls `_agent` again."""
+    """Who is logged in on this browser. Every privileged handler checks the login again
+    (states.guard.require_role, then `_agent`)."""
 
     auth_token: str = rx.LocalStorage("", name="oc_auth", sync=True)
     agent_id: int = 0
@@ -27,9 +29,11 @@ class AuthState(rx.State):
     agent_role: str = ""
 
     def _agent(self, session: Session) -> Agent | None:
-        """The logged-in agent, re-checked against the database (sessions expire)."""
+        """The logged-in agent, re-checked against the database (logins end and expire)."""
         agent = auth_service.agent_for_token(session, self.auth_token) if self.auth_token else None
         if agent is None:
+            if len(self.auth_token) > auth_service.MAX_TOKEN_LENGTH:
+                self.auth_token = ""  # not a login; nothing that size is kept
             self.agent_id, self.agent_name, self.agent_role = 0, "", ""
             return None
         self.agent_id, self.agent_name, self.agent_role = agent.id, agent.name, agent.role
@@ -42,18 +46,50 @@ class AuthState(rx.State):
 
         return await unlink(self, (AgentDesk, ChatRoom))
 
+    async def _sign_out_here(self) -> list:
+        """Forget the login in this tab: no desk, no chat, no customer data on its screens.
+        Returns the events that rehydrate the tab."""
+        self.auth_token = ""
+        self.agent_id, self.agent_name, self.agent_role = 0, "", ""
+        for cls in type(self).get_substates():
+            screen = await self.get_state(cls)
+            forget = getattr(screen, "_forget_screen", None)
+            if forget is not None:
+                forget()
+        return await self._drop_links()
+
+    async def _end_logins(self, ended: list[auth_service.EndedLogin], change) -> list:
+        from online_contact.realtime.logins import end_everywhere
+        from online_contact.realtime.publish import publish_status_change
+
+        events = await self._sign_out_here()
+        await end_everywhere(ended, except_tab=self.router.session.client_token)
+        if change is not None:
+            publish_status_change(change)
+        return [*events, rx.redirect(routes.LOGIN)]
+
     @rx.event
     async def logout(self):
-        """End the session on the server and in the browser."""
+        """로그아웃: this login ends in every tab at once; unopened chats go to someone else."""
+        change, ended = None, []
         with session_scope() as session:
             agent = self._agent(session)
             if agent is not None:
                 # Nobody should be routed chats after leaving.
-                agent_service.set_status(session, agent, STATUS_OFFLINE)
-                auth_service.end_session(session, self.auth_token)
-        self.auth_token = ""
-        self.agent_id, self.agent_name, self.agent_role = 0, "", ""
-        return [*(await self._drop_links()), rx.redirect(routes.LOGIN)]
+                change = agent_service.leave_online(session, agent, STATUS_OFFLINE, RELEASE_LOGOUT)
+                ended = auth_service.end_session(session, self.auth_token)
+        return await self._end_logins(ended, change)
+
+    @rx.event
+    async def logout_everywhere(self):
+        """모든 기기에서 로그아웃: every login of this agent ends, in every browser."""
+        change, ended = None, []
+        with session_scope() as session:
+            agent = self._agent(session)
+            if agent is not None:
+                change = agent_service.leave_online(session, agent, STATUS_OFFLINE, RELEASE_LOGOUT)
+                ended = auth_service.end_all_sessions(session, agent.id)
+        return await self._end_logins(ended, change)
 
 
 class LoginState(AuthState):
@@ -74,11 +110,12 @@ class LoginState(AuthState):
         """Check the password and start a session."""
         email = str(form_data.get("email", ""))
         password = str(form_data.get("password", ""))
+        ip = self.router.session.client_ip or ""
 
         def check() -> tuple[Agent, str]:
             with session_scope() as session:
                 agent = auth_service.authenticate(session, email, password)
-                return agent, auth_service.start_session(session, agent)
+                return agent, auth_service.start_session(session, agent, ip=ip)
 
         try:
             # bcrypt takes ~0.2 s: off the event loop, so other tabs are not held up.

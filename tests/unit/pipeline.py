@@ -90,6 +90,7 @@ def names():
     return SimpleNamespace(
         customer=CustomerChatState.get_full_name(),
         agent=AgentConsoleState.get_full_name(),
+        auth_state=AuthState.get_full_name(),
         visitor=f"{CustomerChatState.get_full_name()}.visitor_key_rx_state_",
         auth=f"{AuthState.get_full_name()}.auth_token_rx_state_",
     )

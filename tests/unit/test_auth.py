@@ -80,7 +80,8 @@ def test_session_token_identifies_agent(session, make):
     session.commit()
     assert len(token) >= 32
     assert auth.agent_for_token(session, token).id == agent.id
-    stored = session.exec(select(AuthSession).where(AuthSession.token == token)).one()
+    stored = session.exec(select(AuthSession).where(AuthSession.token_hash == auth.hash_token(token))).one()
+    assert token not in (stored.token_hash, str(stored.model_dump()))  # only its SHA-256 is kept
     hours = (stored.expires_at - utcnow()) / timedelta(hours=1)
     assert 11.9 < hours <= 12  # OC_SESSION_HOURS default
 
@@ -88,7 +89,7 @@ def test_session_token_identifies_agent(session, make):
 def test_session_length_can_be_given(session, make):
     agent = make.demo_agent("agent1@example.com")
     token = auth.start_session(session, agent, hours=1)
-    stored = session.exec(select(AuthSession).where(AuthSession.token == token)).one()
+    stored = session.exec(select(AuthSession).where(AuthSession.token_hash == auth.hash_token(token))).one()
     assert timedelta(minutes=59) < stored.expires_at - utcnow() <= timedelta(hours=1)
 
 
@@ -101,7 +102,7 @@ def test_expired_session_is_nobody(session, make):
     agent = make.demo_agent("agent1@example.com")
     token = auth.start_session(session, agent)
     still_valid = auth.start_session(session, agent, hours=1)
-    row = session.exec(select(AuthSession).where(AuthSession.token == token)).one()
+    row = session.exec(select(AuthSession).where(AuthSession.token_hash == auth.hash_token(token))).one()
     row.expires_at = utcnow() - timedelta(seconds=5)
     session.add(row)
     session.commit()
@@ -112,7 +113,7 @@ def test_expired_session_is_nobody(session, make):
 def test_session_almost_expired_still_works(session, make):
     agent = make.demo_agent("agent1@example.com")
     token = auth.start_session(session, agent)
-    row = session.exec(select(AuthSession).where(AuthSession.token == token)).one()
+    row = session.exec(select(AuthSession).where(AuthSession.token_hash == auth.hash_token(token))).one()
     row.expires_at = utcnow() + timedelta(minutes=1)
     session.add(row)
     session.commit()
@@ -137,8 +138,10 @@ def test_end_session_invalidates_only_that_token(session, make):
     session.commit()
     assert auth.agent_for_token(session, token) is None
     assert auth.agent_for_token(session, other).id == agent.id
-    assert session.exec(select(AuthSession).where(AuthSession.token == token)).first() is None
-    auth.end_session(session, "never-existed")  # no error
+    ended = session.exec(select(AuthSession).where(AuthSession.token_hash == auth.hash_token(token))).one()
+    assert ended.ended_at is not None and ended.end_reason == "logout"
+    assert auth.end_session(session, token) == []  # ends once
+    assert auth.end_session(session, "never-existed") == []  # no error
 
 
 def test_create_agent_stores_hashed_password_and_can_log_in(session, make):

@@ -418,7 +418,7 @@ def test_end_by_customer_with_stale_chat_does_not_end_a_chat_just_assigned(db_ur
 
     with Session(engine(db_url), expire_on_commit=False) as other_worker:
         late = other_worker.get(Agent, agent.id)
-        assigned = agent_service.set_status(other_worker, late, STATUS_ONLINE)
+        assigned = agent_service.set_status(other_worker, late, STATUS_ONLINE).assignments
     assert [a.chat_id for a in assigned] == [chat.id]
 
     chat_service.end_by_customer(session, chat)  # `chat` still says waiting

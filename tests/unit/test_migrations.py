@@ -44,7 +44,7 @@ def test_upgrade_creates_every_table(migrated):
     expected = set(SQLModel.metadata.tables)
     assert expected == {
         "agent", "authsession", "auditlog", "category", "chat", "message", "rating",
-        "consentrecord", "customer", "chatsettings", "chatsettingstext", "ticket",
+        "consentrecord", "customer", "chatsettings", "chatsettingstext", "ticket", "chatassignment",
     }
     assert expected <= tables
     assert tables - expected == {"alembic_version"}

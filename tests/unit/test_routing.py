@@ -364,7 +364,7 @@ def test_going_online_drains_queue_oldest_first(session, make):
     middle = make.waiting_chat(created_at=t0 + timedelta(minutes=1))
     make.settings(prefer_recent_agent=True, method=ASSIGN_BALANCED)
 
-    assignments = agent_service.set_status(session, agent, STATUS_ONLINE)
+    assignments = agent_service.set_status(session, agent, STATUS_ONLINE).assignments
 
     assert [a.chat_id for a in assignments] == [oldest.id, middle.id]
     assert {a.agent_id for a in assignments} == {agent.id}
@@ -390,7 +390,7 @@ def test_drain_skips_chats_the_customer_left(session, make):
     chat_service.end_by_customer(session, gone)
     assert make.reload(Chat, gone.id).status == CHAT_ENDED
 
-    assignments = agent_service.set_status(session, agent, STATUS_ONLINE)
+    assignments = agent_service.set_status(session, agent, STATUS_ONLINE).assignments
     assert [a.chat_id for a in assignments] == [stays.id]
     assert make.reload(Chat, gone.id).agent_id is None
     assert make.reload(Agent, agent.id).open_chat_count == 1
@@ -409,7 +409,7 @@ def test_drain_continues_past_a_chat_taken_meanwhile(session, make, monkeypatch)
     real = routing.waiting_chat_ids
     monkeypatch.setattr(routing, "waiting_chat_ids", lambda s: [taken.id, *real(s)])
 
-    assignments = agent_service.set_status(session, agent, STATUS_ONLINE)
+    assignments = agent_service.set_status(session, agent, STATUS_ONLINE).assignments
     assert [(a.chat_id, a.agent_id) for a in assignments] == [(queued.id, agent.id)]
     assert make.reload(Chat, taken.id).agent_id is None
 
@@ -418,7 +418,8 @@ def test_break_status_does_not_drain_and_invalid_status_is_rejected(session, mak
     make.offline_demo_agents()
     agent = make.agent("a", status=STATUS_OFFLINE)
     chat = make.waiting_chat()
-    assert agent_service.set_status(session, agent, STATUS_BREAK) == []
+    change = agent_service.set_status(session, agent, STATUS_BREAK)
+    assert (change.moved, change.assignments) == ([], [])
     assert make.reload(Agent, agent.id).status == STATUS_BREAK
     assert make.reload(Chat, chat.id).status == CHAT_WAITING
 
@@ -541,7 +542,7 @@ def test_requeue_unopened_gives_back_only_chats_the_agent_never_opened(session, 
     unopened = make.start(name="안 열어본 고객")
     assert opened.agent_id == unopened.agent_id == agent.id
     chat_service.mark_opened(session, opened, agent)
-    moved = routing.requeue_unopened(session, agent.id)
+    moved = routing.requeue_unopened(session, agent.id, "agent_offline")
     assert moved == [unopened.id]
     back = make.reload(Chat, unopened.id)
     assert (back.status, back.agent_id) == ("waiting", None)

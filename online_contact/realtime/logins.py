@@ -1,0 +1,106 @@
+"""A login that ends, ends everywhere at once.
+
+Logout, "모든 기기에서 로그아웃", deactivation and expiry all come here with the logins that ended
+(services.auth.EndedLogin). Within a second or two every push to every tab of those logins stops:
+- the message path lets their sockets go, on every worker (wire.end_logins, through Redis);
+- every tab linked to the agent's desk whose own login is no longer live is signed out: it is
+  unlinked from the desk and from the chat room (so neither the rooms' fan-out nor the desk
+  reaches it, and presence no longer counts it), its screen is cleared and it is sent to /login.
+  A tab of the same agent with another live login (another browser) is left alone.
+- expiry and deactivation done elsewhere (another worker, the command line) are found by
+  `login_sweep`, which every worker runs every second (services.auth.close_dead_sessions ends
+  each login once, whichever worker gets there first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import reflex as rx
+
+from online_contact import routes
+from online_contact.models import Agent
+from online_contact.models.agent import STATUS_OFFLINE
+from online_contact.models.assignment import RELEASE_EXPIRED
+from online_contact.services import agents as agent_service
+from online_contact.services import auth as auth_service
+from online_contact.services.db import session_scope
+
+from . import reflex_internals as internals
+from .publish import desk_token, publish_status_change
+from .rooms import AgentDesk, ChatRoom
+
+logger = logging.getLogger(__name__)
+SWEEP_SECONDS = 1.0
+
+
+async def end_everywhere(ended: list[auth_service.EndedLogin], except_tab: str = "") -> None:
+    """Stop every push to the tabs and sockets of these logins (see the module docstring).
+    `except_tab` is the tab that is signing itself out in its own event (it cannot be modified
+    from here while that event holds its lock)."""
+    if not ended:
+        return
+    from .wire import WIRE
+
+    await WIRE.end_logins([e.login_id for e in ended])
+    for agent_id in sorted({e.agent_id for e in ended}):
+        internals.spawn(sign_out_tabs(agent_id, except_tab))
+
+
+async def sign_out_tabs(agent_id: int, except_tab: str = "") -> list[str]:
+    """Sign out every tab on the agent's desk whose own login is no longer live. Returns them."""
+    from online_contact.states.auth import AuthState
+
+    tabs = await internals.read_shared(desk_token(agent_id), AgentDesk, internals.linked_tabs)
+    signed_out = []
+    for tab in sorted(tabs - {except_tab}):
+        try:
+            async with internals.app().modify_state(rx.BaseStateToken(ident=tab, cls=AuthState)) as root:
+                auth = await root.get_state(AuthState)
+                with session_scope() as session:
+                    still = auth_service.agent_for_token(session, auth.auth_token)
+                if still is not None and still.id == agent_id:
+                    continue
+                await auth._sign_out_here()
+            signed_out.append(tab)
+            await internals.send_events(tab, rx.redirect(routes.LOGIN))
+        except Exception:  # noqa: BLE001 - one tab's failure must not keep the others signed in
+            logger.exception("signing out a tab of agent %s failed", agent_id)
+    return signed_out
+
+
+def _hand_back_if_gone(agent_ids: set[int]) -> list:
+    """Agents whose last login expired go Offline; their unopened chats go to someone else."""
+    changes = []
+    with session_scope() as session:
+        for agent_id in sorted(agent_ids):
+            agent = session.get(Agent, agent_id)
+            if agent is None or auth_service.has_live_login(session, agent_id) or agent.status == STATUS_OFFLINE:
+                continue
+            changes.append(agent_service.leave_online(session, agent, STATUS_OFFLINE, RELEASE_EXPIRED))
+    return changes
+
+
+async def sweep_once() -> list[auth_service.EndedLogin]:
+    """End the logins that expired or whose agent was deactivated, everywhere."""
+    with session_scope() as session:
+        ended = auth_service.close_dead_sessions(session)
+    if ended:
+        logger.info("%d login(s) expired or deactivated: signing their tabs out", len(ended))
+        await end_everywhere(ended)
+        for change in _hand_back_if_gone({e.agent_id for e in ended}):
+            publish_status_change(change)
+    return ended
+
+
+async def login_sweep() -> None:
+    """Lifespan task of every worker."""
+    while True:
+        await asyncio.sleep(SWEEP_SECONDS)
+        try:
+            await sweep_once()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - keep sweeping; say why
+            logger.exception("login sweep failed")
