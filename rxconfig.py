@@ -1,8 +1,13 @@
 """Reflex configuration. Every field can be overridden with REFLEX_<FIELD>; see README."""
 
+import os
+
 import reflex as rx
 
-from online_contact.config import database_url, redis_url
+from online_contact.config import database_url, max_event_bytes, redis_url
+
+# The largest websocket message a client may send (socket.io's limit; Reflex's default is 1 MB).
+os.environ.setdefault("REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE", str(max_event_bytes()))
 
 _redis = redis_url()
 

@@ -32,6 +32,12 @@ def redis_url() -> str | None:
     return os.environ.get("REDIS_URL") or os.environ.get("REFLEX_REDIS_URL") or None
 
 
+def max_event_bytes() -> int:
+    """The largest websocket message a client may send (OC_MAX_EVENT_BYTES, default 64 KB: a
+    2,000-character message is at most ~8 KB; the socket is closed on anything larger)."""
+    return int(os.environ.get("OC_MAX_EVENT_BYTES", "65536"))
+
+
 def session_hours() -> int:
     """How long an agent's login lasts (OC_SESSION_HOURS, default 12 hours: one long shift)."""
     return int(os.environ.get("OC_SESSION_HOURS", "12"))

@@ -9,7 +9,7 @@ LANGUAGES = tuple(CATALOGS)
 
 def normalize(lang: str | None) -> str:
     """A supported language code for `lang` ('en-US' → 'en'), else Korean."""
-    code = (lang or "").split("-")[0].lower()
+    code = (lang if isinstance(lang, str) else "")[:16].split("-")[0].lower()
     return code if code in CATALOGS else DEFAULT_LANGUAGE
 
 

@@ -89,7 +89,7 @@ MESSAGES = {
     "logout": "로그아웃",
     "logout_everywhere": "모든 기기에서 로그아웃",
     "login.invalid": "이메일 또는 비밀번호가 올바르지 않습니다.",
-    "login.throttled": "로그인 시도가 너무 많습니다. {minutes}분 후에 다시 시도해 주세요.",
+    "login.throttled": "이 IP 주소에서 로그인 실패가 너무 많습니다. {seconds}초 후에 다시 시도해 주세요.",
     "session_expired": "로그인이 만료되었습니다. 다시 로그인해 주세요.",
     # Agent screens
     "agent_home": "상담원 홈",
@@ -137,6 +137,7 @@ MESSAGES = {
     "error.chat_ended": "이미 종료된 대화입니다.",
     "error.not_allowed": "권한이 없습니다.",
     "error.email_invalid": "이메일 형식이 올바르지 않습니다.",
+    "error.email_too_long": "이메일은 {max}자까지 입력할 수 있습니다.",
     "error.email_required": "이메일을 입력해 주세요.",
     "error.name_required": "이름을 입력해 주세요.",
     "error.name_too_long": "이름은 {max}자까지 입력할 수 있습니다.",
@@ -156,4 +157,10 @@ MESSAGES = {
     "error.role_invalid": "알 수 없는 권한입니다.",
     "error.category_name_required": "이름을 입력해 주세요.",
     "error.category_too_deep": "처리유형은 {max}단계까지 만들 수 있습니다.",
+    "login.slow_down": "로그인 시도가 너무 잦습니다. {seconds}초 후에 다시 시도해 주세요.",
+    "error.too_fast": "메시지를 너무 빠르게 보내고 있습니다. 잠시 후 다시 보내 주세요.",
+    "error.already_rated": "이미 평가를 남기셨습니다. 감사합니다.",
+    "error.too_many_chats": "이 네트워크에서 새 상담이 너무 많이 시작되었습니다. {minutes}분 후에 다시 시도해 주세요.",
+    "error.too_many_inquiries": "이 네트워크에서 문의가 너무 많이 접수되었습니다. {minutes}분 후에 다시 시도해 주세요.",
+    "error.unexpected": "처리 중 문제가 발생했습니다. 다시 시도해 주세요.",
 }

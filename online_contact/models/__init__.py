@@ -6,6 +6,7 @@ from .audit import AuditLog
 from .category import Category
 from .chat import Chat, Message, Rating
 from .customer import ConsentRecord, Customer
+from .limits import RateCounter
 from .settings import ChatSettings, ChatSettingsText
 from .ticket import Ticket
 
@@ -21,6 +22,7 @@ __all__ = [
     "ConsentRecord",
     "Customer",
     "Message",
+    "RateCounter",
     "Rating",
     "Ticket",
 ]

@@ -51,6 +51,13 @@ class Chat(SQLModel, table=True):
     # Set when the agent presses 평가: the customer is shown the satisfaction guide and rating form.
     rating_requested_at: datetime | None = None
     rating_requested_by: int | None = Field(default=None, foreign_key="agent.id")
+    # 평가 requests sent and ratings given: a customer rates once, plus once per request.
+    rating_requests: int = 0
+    ratings_given: int = 0
+    # The customer's messages in the current second (OC_LIMIT_MESSAGES_PER_SECOND), counted by
+    # the statement that stores the message.
+    burst_started_at: datetime | None = None
+    burst_count: int = 0
 
 
 class Message(SQLModel, table=True):

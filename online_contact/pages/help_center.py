@@ -1,4 +1,4 @@
-"""/ — the public help center, and /widget — the same chat inside an embed iframe."""
+"""/ — the public help center with the chat icon."""
 
 from __future__ import annotations
 
@@ -6,15 +6,18 @@ import reflex as rx
 
 from online_contact import routes
 from online_contact.components.common import T, language_switch, reconnecting_banner
-from online_contact.components.customer_chat import chat_window, floating_chat, unavailable_dialog
+from online_contact.components.customer_chat import floating_chat
 from online_contact.components.wire import chat_wire
 from online_contact.states.customer_chat import CustomerChatState
+
+from .registry import page
 
 
 def _faq(n: int) -> rx.Component:
     return rx.accordion.item(header=T[f"faq_{n}_q"], content=T[f"faq_{n}_a"], value=f"faq-{n}")
 
 
+@page(route=routes.HELP_CENTER, title="헬프센터", on_load=CustomerChatState.load_help_center)
 def help_center() -> rx.Component:
     """The help center page with the chat icon at the bottom right."""
     return rx.box(
@@ -43,17 +46,4 @@ def help_center() -> rx.Component:
         floating_chat(),
         chat_wire("customer"),
         min_height="100vh",
-    )
-
-
-def widget() -> rx.Component:
-    """The chat alone, filling the embed iframe."""
-    return rx.box(
-        # Chat disabled: the embedded frame stays empty.
-        rx.cond(CustomerChatState.chat_enabled, chat_window()),
-        reconnecting_banner(),
-        unavailable_dialog(),
-        chat_wire("customer"),
-        height="100vh",
-        width="100%",
     )

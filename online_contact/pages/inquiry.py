@@ -8,6 +8,8 @@ from online_contact import routes
 from online_contact.components.common import T, error_text, language_switch, reconnecting_banner
 from online_contact.states.inquiry import InquiryState
 
+from .registry import page
+
 
 def _field(label, name: str, **props) -> rx.Component:
     control = rx.text_area(name=name, id=f"inquiry-{name}", rows="6", width="100%", **props) if name == "body" else rx.input(
@@ -16,6 +18,7 @@ def _field(label, name: str, **props) -> rx.Component:
     return rx.vstack(rx.el.label(label, html_for=f"inquiry-{name}", font_weight="500"), control, spacing="1", width="100%")
 
 
+@page(route=routes.INQUIRY, title="1:1 문의", on_load=InquiryState.load_inquiry)
 def inquiry() -> rx.Component:
     """Validated form; on success the ticket number is confirmed."""
     return rx.container(

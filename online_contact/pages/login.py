@@ -5,9 +5,13 @@ from __future__ import annotations
 import reflex as rx
 
 from online_contact.components.common import T, error_text, language_switch, reconnecting_banner
+from online_contact import routes
 from online_contact.states.auth import LoginState
 
+from .registry import page
 
+
+@page(route=routes.LOGIN, title="상담원 로그인", on_load=LoginState.load_login)
 def login() -> rx.Component:
     return rx.center(
         reconnecting_banner(),

@@ -30,6 +30,7 @@ Redis manager; one channel for everything made every worker parse every message)
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import logging
@@ -46,6 +47,7 @@ from online_contact.services.auth import live_logins, login_for_token
 from online_contact.services.chats import AUTHOR_AGENT, AUTHOR_CUSTOMER
 from online_contact.services.db import async_engine, session_scope
 from online_contact.services.errors import ServiceError
+from online_contact.services.text import LIMITS, MAX_DB_ID, READ_AT_MOST, as_text, parse_id
 
 from .reflex_internals import room_members, socket_rooms
 
@@ -84,11 +86,26 @@ def channel(room: str) -> str:
     return CHANNEL_PREFIX + room
 
 
-def _int(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
+def _seq(value) -> int:
+    """A sequence number from a client: 0 unless it is a sensible non-negative int."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_DB_ID else 0
+
+
+def _answers_errors(handler):
+    """A client may send anything: whatever a handler did not expect becomes an error answer
+    (logged), never an exception out of the namespace."""
+
+    @functools.wraps(handler)
+    async def guarded(self, sid, *args):
+        try:
+            return await handler(self, sid, *args)
+        except ServiceError as exc:
+            return {"error": exc.code}
+        except Exception:  # noqa: BLE001 - say why in the log, answer the client
+            logger.exception("wire: %s failed", handler.__name__)
+            return {"error": "error.unexpected"}
+
+    return guarded
 
 
 def _author(who: dict, chat) -> tuple[str, int | None]:
@@ -124,7 +141,7 @@ class WireNamespace(socketio.AsyncNamespace):
     async def on_connect(self, sid: str, environ: dict, auth=None):
         auth = auth if isinstance(auth, dict) else {}
         role = auth.get("role")
-        credential = str(auth.get("credential") or "")[:200]
+        credential = as_text(auth.get("credential"), 200)
         login_id = 0
         if role == ROLE_AGENT:
             with session_scope() as session:
@@ -163,9 +180,10 @@ class WireNamespace(socketio.AsyncNamespace):
             message, _ = chat_service.post_message(session, chat, author, text, client_id, agent_id)
             return _stored(chat.id, message, chat.agent_id)
 
+    @_answers_errors
     async def on_join(self, sid: str, data=None):
         data = data if isinstance(data, dict) else {}
-        chat_id, after = _int(data.get("chat_id")), max(0, _int(data.get("after")))
+        chat_id, after = parse_id(data.get("chat_id")), _seq(data.get("after"))
         who = await self.get_session(sid)
         if not self._allowed_now(who, chat_id):
             return {"error": "not_allowed"}
@@ -191,13 +209,15 @@ class WireNamespace(socketio.AsyncNamespace):
             return self._store_now(who, chat_id, text, client_id)
         return _stored(chat_id, *done)
 
+    @_answers_errors
     async def on_send(self, sid: str, data=None):
         data = data if isinstance(data, dict) else {}
-        chat_id = _int(data.get("chat_id"))
+        chat_id = parse_id(data.get("chat_id"))
         text = data.get("text")
-        client_id = str(data.get("client_id") or "")[:64] or None
+        client_id = as_text(data.get("client_id"), LIMITS["client_id"]) or None
         if not isinstance(text, str):
             return {"error": "error.message_empty"}
+        text = text[: READ_AT_MOST]  # longer is refused as too long anyway; nothing more is kept
         who = await self.get_session(sid)
         try:
             eng = async_engine()

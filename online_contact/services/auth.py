@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,9 +17,10 @@ from online_contact.models import Agent, AuthSession
 from online_contact.models._base import utcnow
 from online_contact.models.agent import ROLE_ADMIN, ROLE_AGENT
 
+from . import audit, limits
+from .customers import EMAIL_RE
 from .errors import ServiceError
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
 
 
@@ -41,34 +41,33 @@ def verify_password(password: str, password_hash: str) -> bool:
 _DUMMY_HASH = hash_password("not-a-real-password")
 
 
-MAX_FAILURES = 5
-FAILURE_WINDOW = 300.0  # seconds
-_failures: dict[str, list[float]] = {}
+def authenticate(session: Session, email: str, password: str, ip: str = "") -> Agent:
+    """The active agent with this email and password, or ServiceError.
 
-
-def _recent_failures(email: str, now: float) -> list[float]:
-    recent = [t for t in _failures.get(email, []) if now - t < FAILURE_WINDOW]
-    _failures[email] = recent
-    return recent
-
-
-def authenticate(session: Session, email: str, password: str) -> Agent:
-    """The active agent with this email and password, or ServiceError('login.invalid').
-
-    After 5 wrong passwords for one email within 5 minutes, further tries are refused
-    ('login.throttled') until the window passes (per server process).
+    Before the password is checked, the attempt is counted (services.limits, across workers) per
+    IP address ('login.throttled': too many failures from there) and per account
+    ('login.slow_down': the next try waits for the window; the real user is slowed down, never
+    locked out, from any IP). A success takes its attempt back and clears the account's count.
+    Every outcome goes to the audit log (with the email tried and the IP, never the password).
     """
-    email = email.strip().lower()
-    now = time.monotonic()
-    if len(_recent_failures(email, now)) >= MAX_FAILURES:
-        raise ServiceError("login.throttled", minutes=int(FAILURE_WINDOW // 60))
+    email = (email if isinstance(email, str) else "").strip().lower()[:254]
+    password = password if isinstance(password, str) else ""
+    bind = session.get_bind()
+    by_ip = limits.hit(limits.LOGIN_PER_IP, ip, bind=bind)
+    by_account = limits.hit(limits.LOGIN_PER_ACCOUNT, email, bind=bind) if by_ip.allowed else by_ip
+    if not (by_ip.allowed and by_account.allowed):
+        audit.record(bind, audit.LOGIN_THROTTLED, ip=ip, detail=f"email={email}")
+        code = "login.throttled" if not by_ip.allowed else "login.slow_down"
+        raise ServiceError(code, seconds=(by_ip if not by_ip.allowed else by_account).retry_after)
     agent = session.exec(select(Agent).where(Agent.email == email)).first()
     if agent is None:
-        verify_password(password, _DUMMY_HASH)
+        verify_password(password, _DUMMY_HASH)  # the same time as a known account's check
     if agent is None or not verify_password(password, agent.password_hash) or not agent.active:
-        _failures.setdefault(email, []).append(now)
+        audit.record(bind, audit.LOGIN_FAILED, actor_id=agent.id if agent else None, ip=ip, detail=f"email={email}")
         raise ServiceError("login.invalid")
-    _failures.pop(email, None)
+    limits.refund(limits.LOGIN_PER_IP, ip, bind=bind)
+    limits.forget(limits.LOGIN_PER_ACCOUNT, email, bind=bind)
+    audit.record(bind, audit.LOGIN_SUCCESS, actor_id=agent.id, ip=ip, detail=f"email={email}")
     return agent
 
 

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, cast, func, insert, null, or_, true, update
+from sqlalchemy import bindparam, case, cast, func, insert, null, or_, true, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,9 +26,12 @@ from online_contact.models.chat import (
 
 from . import routing, settings as settings_service
 from .auth import MAX_TOKEN_LENGTH, hash_token, live_login
-from .customers import clean_contact
+from .customers import clean_contact, customer_for_visitor, record_consent
 from .devices import describe_device
 from .errors import NotAllowed, ServiceError
+from . import limits
+from .limits import messages_per_second
+from .text import LIMITS, clean
 
 PROCESSED = "processed"  # 처리
 UNPROCESSED = "unprocessed"  # 미처리 (statistics: 포기 / abandoned)
@@ -92,8 +95,9 @@ def processing_status(chat: Chat) -> str:
 
 
 def validate_text(text: str) -> str:
-    """The message text to store, or ServiceError for empty / over-long text."""
-    cleaned = (text or "").strip()
+    """The message text to store (without unsafe control characters), or ServiceError for
+    empty / over-long text."""
+    cleaned = clean(text if isinstance(text, str) else "").strip()
     if not cleaned:
         raise ServiceError("error.message_empty")
     if len(cleaned) > MAX_MESSAGE_LENGTH:
@@ -125,6 +129,29 @@ _NEXT_SEQ = (
     .values(last_seq=_CHAT.c.last_seq + 1, last_message_at=bindparam("now"))
     .returning(_CHAT.c.last_seq)
 )
+def _burst_values(now, window_start) -> dict:
+    """The SET of a customer's post: count the message in the current second (or start one)."""
+    fresh = or_(_CHAT.c.burst_started_at.is_(None), _CHAT.c.burst_started_at <= window_start)
+    return {
+        "burst_count": case((fresh, 1), else_=_CHAT.c.burst_count + 1),
+        "burst_started_at": case((fresh, now), else_=_CHAT.c.burst_started_at),
+    }
+
+
+def _burst_allows(window_start, limit):
+    """The WHERE of a customer's post: under OC_LIMIT_MESSAGES_PER_SECOND in the current second."""
+    return or_(_CHAT.c.burst_started_at.is_(None), _CHAT.c.burst_started_at <= window_start, _CHAT.c.burst_count < limit)
+
+
+# A customer's post also counts the message against the per-second limit, in the same UPDATE:
+# the limit holds across workers at no extra round trip, and a refused post takes no seq.
+_NEXT_SEQ_OF_CUSTOMER = (
+    update(_CHAT)
+    .where(_CHAT.c.id == bindparam("chat_id"), _burst_allows(bindparam("window_start"), bindparam("burst_limit")))
+    .values(last_seq=_CHAT.c.last_seq + 1, last_message_at=bindparam("now"), **_burst_values(bindparam("now"), bindparam("window_start")))
+    .returning(_CHAT.c.last_seq)
+)
+BURST_SECONDS = timedelta(seconds=1)
 _INSERT_MESSAGE = insert(_MESSAGE).returning(_MESSAGE.c.id)
 _FIRST_REPLY = (
     update(_CHAT)
@@ -171,7 +198,14 @@ def _append(
     """
     now = utcnow()
     conn = session.connection()
-    seq = conn.execute(_NEXT_SEQ, {"chat_id": chat_id, "now": now}).scalar_one()
+    burst_limit = messages_per_second() if author == AUTHOR_CUSTOMER else 0
+    if burst_limit:
+        params = {"chat_id": chat_id, "now": now, "window_start": now - BURST_SECONDS, "burst_limit": burst_limit}
+        seq = conn.execute(_NEXT_SEQ_OF_CUSTOMER, params).scalar_one_or_none()
+        if seq is None:
+            raise ServiceError("error.too_fast")
+    else:
+        seq = conn.execute(_NEXT_SEQ, {"chat_id": chat_id, "now": now}).scalar_one()
     values = _message_values(chat_id, seq, author, text, client_msg_id, agent_id, now)
     message_id = conn.execute(_INSERT_MESSAGE, values).scalar_one()
     return StoredMessage(id=message_id, **values)
@@ -284,7 +318,9 @@ def _post_in_one_statement(by_agent: bool):
             _CUSTOMER.c.id == _CHAT.c.customer_id,
             _CUSTOMER.c.visitor_key == bindparam("visitor_key"),
             _CHAT.c.customer_ended_at.is_(None),
+            _burst_allows(bindparam("window_start"), bindparam("burst_limit")),
         ]
+        values.update(_burst_values(now, bindparam("window_start")))
     posted = (
         update(_CHAT)
         .where(*conditions)
@@ -334,6 +370,9 @@ async def post_message_fast(
         statement, params["token"] = _POST_BY_AGENT, hash_token(auth_token)
     else:
         statement, params["visitor_key"] = _POST_BY_CUSTOMER, visitor_key
+        # Off (0) means no limit: a count that no second can reach.
+        params["burst_limit"] = messages_per_second() or 2**31 - 1
+        params["window_start"] = now - BURST_SECONDS
     try:
         row = (await conn.execute(statement, params)).first()
     except IntegrityError:
@@ -488,9 +527,9 @@ def save_info(
     if chat.agent_id != agent.id and agent.role != "admin":
         raise NotAllowed()
     name, email = clean_contact(name, email)
-    memo = (memo or "").strip()
-    if len(memo) > 2000:
-        raise ServiceError("error.memo_too_long", max=2000)
+    memo = clean(memo if isinstance(memo, str) else "").strip()
+    if len(memo) > LIMITS["memo"]:
+        raise ServiceError("error.memo_too_long", max=LIMITS["memo"])
     if category_id is not None:
         category = session.get(Category, category_id)
         if category is None or not category.active:
@@ -519,6 +558,7 @@ def request_rating(session: Session, chat: Chat, agent: Agent) -> StoredMessage:
     )
     chat.rating_requested_at = utcnow()
     chat.rating_requested_by = agent.id
+    chat.rating_requests += 1
     session.add(chat)
     message = _append(session, chat.id, AUTHOR_SYSTEM, guide, f"rating-request-{uuid.uuid4().hex}")
     session.commit()
@@ -528,13 +568,23 @@ def request_rating(session: Session, chat: Chat, agent: Agent) -> StoredMessage:
 
 def rate(session: Session, chat: Chat, score: int, comment: str = "") -> Rating:
     """Store the customer's rating (1–5, optional comment). Commits."""
-    if isinstance(score, str) and score.strip().isdigit():
+    if isinstance(score, str) and score.strip().isascii() and score.strip().isdigit() and len(score.strip()) < 3:
         score = int(score.strip())
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
         raise ServiceError("error.rating_score")
-    comment = (comment or "").strip()
-    if len(comment) > 1000:
-        raise ServiceError("error.comment_too_long", max=1000)
+    comment = clean(comment if isinstance(comment, str) else "").strip()
+    if len(comment) > LIMITS["comment"]:
+        raise ServiceError("error.comment_too_long", max=LIMITS["comment"])
+    # Once per chat, plus once per 평가 request: counted by a conditional UPDATE, so two
+    # submissions at the same moment (two tabs, two workers) cannot both get in.
+    counted = session.exec(
+        update(Chat)
+        .where(Chat.id == chat.id, Chat.ratings_given < Chat.rating_requests + 1)
+        .values(ratings_given=Chat.ratings_given + 1)
+    ).rowcount
+    if counted != 1:
+        session.rollback()
+        raise ServiceError("error.already_rated")
     rating = Rating(
         chat_id=chat.id, score=score, comment=comment, requested_by_agent_id=chat.rating_requested_by
     )
@@ -558,3 +608,56 @@ def messages_before(session: Session, chat_id: int, before_seq: int, limit: int 
         .limit(limit)
     ).all()
     return [view(m) for m in reversed(rows)]
+
+
+@dataclass(frozen=True)
+class Begun:
+    """What consent-then-start did: nobody Online (the customer sees 상담원 부재중), the open chat
+    resumed (a double click, a second tab), or a new chat (assigned to agent_id, or queued)."""
+
+    unavailable: bool = False
+    chat_id: int = 0
+    agent_id: int | None = None
+    resumed: bool = False
+
+
+def begin_chat(
+    session: Session,
+    visitor_key: str,
+    *,
+    agreed: bool,
+    name: str = "",
+    email: str = "",
+    channel: str = "",
+    ip: str = "",
+    user_agent: str = "",
+    language: str = "ko",
+) -> Begun:
+    """The customer gave 개인정보 수집 동의 and pressed 상담 시작: check that chat is on and someone
+    is there, resume the chat already open, or count the new chat against its IP's limit
+    (OC_LIMIT_CHATS_PER_IP), record the consent and start it. ServiceError for bad input, chat
+    switched off or too many chats. Commits."""
+    if not settings_service.get_settings(session).chat_enabled:
+        raise ServiceError("error.chat_disabled")
+    if not routing.any_agent_online(session):
+        return Begun(unavailable=True)
+    name, email = clean_contact(name, email)
+    customer = customer_for_visitor(session, visitor_key)
+    existing = open_chat_of_customer(session, customer) if customer is not None else None
+    if existing is not None and existing.agent_ended_at is None:
+        return Begun(chat_id=existing.id, agent_id=existing.agent_id, resumed=True)
+    if not agreed:
+        raise ServiceError("consent.required")
+    # Counted before this session writes anything (SQLite has one writer at a time).
+    allowed = limits.hit(limits.CHATS_PER_IP, ip, bind=session.get_bind())
+    if not allowed.allowed:
+        raise ServiceError("error.too_many_chats", minutes=max(1, -(-allowed.retry_after // 60)))
+    customer = customer or customer_for_visitor(session, visitor_key, create=True)
+    if customer is None:
+        raise ServiceError("error.no_chat")
+    consent = record_consent(session, customer, agreed, ip, language)
+    session.commit()
+    chat = start_chat(
+        session, customer, consent, name=name, email=email, channel=channel, ip=ip, user_agent=user_agent, language=language
+    )
+    return Begun(chat_id=chat.id, agent_id=chat.agent_id)

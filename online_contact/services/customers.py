@@ -10,24 +10,29 @@ from online_contact.config import CONSENT_VERSION
 from online_contact.models import ConsentRecord, Customer
 
 from .errors import ServiceError
+from .text import LIMITS, clean
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# local@domain.tld, without spaces, quotes, angle brackets or other characters no address needs.
+_ADDR = "[^@\\s<>\"'`,;:\\\\()\\[\\]]+"
+EMAIL_RE = re.compile(f"^{_ADDR}@{_ADDR}\\.{_ADDR}$")
 VISITOR_KEY_RE = re.compile(r"^[A-Za-z0-9-]{16,64}$")
 
 
 def clean_contact(name: str, email: str) -> tuple[str, str]:
-    """Trimmed name and lower-cased email; ServiceError when the email is malformed or too long."""
-    name, email = (name or "").strip(), (email or "").strip().lower()
-    if len(name) > 100:
-        raise ServiceError("error.name_too_long", max=100)
-    if email and (len(email) > 254 or not EMAIL_RE.match(email)):
+    """Trimmed name and lower-cased email, without unsafe control characters; ServiceError when
+    the name is too long or the email malformed or too long."""
+    name = clean(name if isinstance(name, str) else "").strip()
+    email = clean(email if isinstance(email, str) else "").strip().lower()
+    if len(name) > LIMITS["name"]:
+        raise ServiceError("error.name_too_long", max=LIMITS["name"])
+    if email and (len(email) > LIMITS["email"] or not EMAIL_RE.match(email)):
         raise ServiceError("error.email_invalid")
     return name, email
 
 
 def customer_for_visitor(session: Session, visitor_key: str, create: bool = False) -> Customer | None:
     """The customer whose browser holds `visitor_key` (created when asked)."""
-    if not visitor_key or not VISITOR_KEY_RE.match(visitor_key):
+    if not isinstance(visitor_key, str) or not VISITOR_KEY_RE.match(visitor_key):
         return None
     customer = session.exec(select(Customer).where(Customer.visitor_key == visitor_key)).first()
     if customer is None and create:

@@ -7,15 +7,18 @@ from sqlmodel import Session, select
 from online_contact.models import Agent, Chat, Ticket
 from online_contact.models.ticket import SOURCE_CHAT, SOURCE_INQUIRY
 
+from . import limits
 from .customers import clean_contact
 from .errors import NotAllowed, ServiceError
+from .text import LIMITS, clean
 
-MAX_SUBJECT = 200
-MAX_BODY = 10000
+MAX_SUBJECT = LIMITS["subject"]
+MAX_BODY = LIMITS["body"]
 
 
 def _clean_subject_body(subject: str, body: str, body_required: bool) -> tuple[str, str]:
-    subject, body = (subject or "").strip(), (body or "").strip()
+    subject = clean(subject if isinstance(subject, str) else "").strip()
+    body = clean(body if isinstance(body, str) else "").strip()
     if not subject:
         raise ServiceError("error.subject_required")
     if len(subject) > MAX_SUBJECT:
@@ -27,14 +30,18 @@ def _clean_subject_body(subject: str, body: str, body_required: bool) -> tuple[s
     return subject, body
 
 
-def create_from_inquiry(session: Session, name: str, email: str, subject: str, body: str) -> Ticket:
-    """A ticket from the 1:1 inquiry form. Name and email are required to answer. Commits."""
+def create_from_inquiry(session: Session, name: str, email: str, subject: str, body: str, ip: str = "") -> Ticket:
+    """A ticket from the 1:1 inquiry form. Name and email are required to answer. A valid
+    inquiry counts against its IP's limit (OC_LIMIT_INQUIRIES_PER_IP) before it is stored. Commits."""
     name, email = clean_contact(name, email)
     if not name:
         raise ServiceError("error.name_required")
     if not email:
         raise ServiceError("error.email_required")
     subject, body = _clean_subject_body(subject, body, body_required=True)
+    allowed = limits.hit(limits.INQUIRIES_PER_IP, ip, bind=session.get_bind())
+    if not allowed.allowed:
+        raise ServiceError("error.too_many_inquiries", minutes=max(1, -(-allowed.retry_after // 60)))
     ticket = Ticket(
         source=SOURCE_INQUIRY, subject=subject, body=body, requester_name=name, requester_email=email
     )

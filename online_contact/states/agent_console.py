@@ -6,6 +6,7 @@ import reflex as rx
 
 from online_contact import routes
 from online_contact.config import local_time
+from online_contact.models.agent import ROLE_AGENT
 from online_contact.models.chat import AUTHOR_AGENT, Chat
 from online_contact.realtime import publish_assignments, publish_chat_from
 from online_contact.realtime.publish import (
@@ -21,12 +22,20 @@ from online_contact.services import chats as chat_service
 from online_contact.services import tickets as ticket_service
 from online_contact.services.db import session_scope
 from online_contact.services.errors import ServiceError
+from online_contact.services.text import LIMITS, as_text, form_text, parse_id
 
 from .auth import AuthState
+from .guard import require_role
 from .lang import tr, tr_error
 from .transcript import TranscriptMixin
 
 INFO_FIELDS = ("name", "email", "memo", "cat1", "cat2", "cat3")
+
+
+def _category_value(value) -> str:
+    """A cascade's value: a category id as text, or '' (anything else is not a category)."""
+    chosen = parse_id(value)
+    return str(chosen) if chosen else ""
 
 
 class AgentConsoleState(TranscriptMixin, AuthState):
@@ -105,7 +114,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
     def _category_id(self) -> int | None:
         for value in (self.cat3, self.cat2, self.cat1):
             if value:
-                return int(value)
+                return parse_id(value) or None
         return None
 
     def _fill_info(self, session, chat: Chat) -> None:
@@ -140,6 +149,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
 
     # ---- loading ---------------------------------------------------------------------------
     @rx.event
+    @require_role(ROLE_AGENT)
     async def load_console(self):
         """on_load of /agent: check the login, link this tab to the agent's desk."""
         with session_scope() as session:
@@ -167,6 +177,12 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         if self.active_chat_id:
             await link_room(self, self.active_chat_id)
 
+    @rx.event
+    @require_role(ROLE_AGENT)
+    async def load_older(self):
+        """이전 메시지 보기 on the open chat (only the agent's own)."""
+        await self._load_older()
+
     def _transcript_chat_id(self, session) -> int:
         agent = self._agent(session)
         if agent is None or not self.active_chat_id:
@@ -175,18 +191,19 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         return chat.id if chat is not None and chat.agent_id == agent.id else 0
 
     def _restore_view(self) -> None:
-        screen, _, chat_id = self.view_memory.partition(":")
+        screen, _, chat_id = as_text(self.view_memory, 40).partition(":")
         self.screen_open = screen == "1"
-        self.active_chat_id = int(chat_id) if chat_id.isdigit() else 0
+        self.active_chat_id = parse_id(chat_id)
 
     def _remember_view(self) -> None:
         self.view_memory = f"{int(self.screen_open)}:{self.active_chat_id}"
 
     # ---- status ----------------------------------------------------------------------------
     @rx.event
-    async def set_status(self, status: str | list[str]):
+    @require_role(ROLE_AGENT)
+    async def set_status(self, status: str | list[str] = ""):
         """온라인 / 휴식 / 오프라인. Going Online takes waiting chats."""
-        status = status[0] if isinstance(status, list) else status
+        status = as_text(status[0] if isinstance(status, list) and status else status, 16)
         try:
             with session_scope() as session:
                 agent, redirect = self._require(session)
@@ -202,6 +219,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
 
     # ---- chat screen and navigation (with the unsaved-edits guard) -------------------------
     @rx.event
+    @require_role(ROLE_AGENT)
     def toggle_screen(self):
         """The chat icon opens / closes the chat screen."""
         if self.screen_open and self.info_dirty:
@@ -212,9 +230,13 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         self._remember_view()
 
     @rx.event
-    async def select_chat(self, chat_id: int):
+    @require_role(ROLE_AGENT)
+    async def select_chat(self, chat_id: int = 0):
         """Clicking a customer's name opens their chat."""
-        chat_id = int(chat_id)
+        chat_id = parse_id(chat_id)
+        if not chat_id:
+            self.error = await tr(self, "error.not_allowed")
+            return
         if chat_id == self.active_chat_id:
             return
         if self.info_dirty:
@@ -247,6 +269,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         return rx.set_focus("agent-input")
 
     @rx.event
+    @require_role(ROLE_AGENT)
     async def discard_and_continue(self):
         """Unsaved-edits dialog: drop the edits and do what was asked."""
         pending, self._pending, self.confirm_open = self._pending, "", False
@@ -254,6 +277,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         return await self._run_pending(pending)
 
     @rx.event
+    @require_role(ROLE_AGENT)
     async def save_and_continue(self):
         pending, self._pending, self.confirm_open = self._pending, "", False
         if not await self._save():
@@ -261,6 +285,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         return await self._run_pending(pending)
 
     @rx.event
+    @require_role(ROLE_AGENT)
     def cancel_pending(self):
         self._pending, self.confirm_open = "", False
 
@@ -274,29 +299,46 @@ class AgentConsoleState(TranscriptMixin, AuthState):
             return await self._end()
 
     # ---- 고객정보 / 상담정보 ---------------------------------------------------------------
-    @rx.event
-    def set_info_name(self, value: str):
-        self.info_name = value
+    async def _set_text(self, name: str, value, field: str, error: str, error_field: str = "error") -> None:
+        """A text field's setter: too long (or not text) is refused with a message, and the
+        field keeps what it had (nothing that size is kept in the tab's state)."""
+        text = as_text(value)
+        if len(text) > LIMITS[field] or (value is not None and not isinstance(value, str)):
+            setattr(self, error_field, await tr(self, error, max=LIMITS[field]))
+            return
+        if getattr(self, error_field) and getattr(self, error_field) == await tr(self, error, max=LIMITS[field]):
+            setattr(self, error_field, "")
+        setattr(self, name, text)
 
     @rx.event
-    def set_info_email(self, value: str):
-        self.info_email = value
+    @require_role(ROLE_AGENT)
+    async def set_info_name(self, value: str = ""):
+        await self._set_text("info_name", value, "name", "error.name_too_long")
 
     @rx.event
-    def set_info_memo(self, value: str):
-        self.info_memo = value
+    @require_role(ROLE_AGENT)
+    async def set_info_email(self, value: str = ""):
+        await self._set_text("info_email", value, "email", "error.email_too_long")
 
     @rx.event
-    def set_cat1(self, value: str):
-        self.cat1, self.cat2, self.cat3 = value, "", ""
+    @require_role(ROLE_AGENT)
+    async def set_info_memo(self, value: str = ""):
+        await self._set_text("info_memo", value, "memo", "error.memo_too_long")
 
     @rx.event
-    def set_cat2(self, value: str):
-        self.cat2, self.cat3 = value, ""
+    @require_role(ROLE_AGENT)
+    def set_cat1(self, value: str = ""):
+        self.cat1, self.cat2, self.cat3 = _category_value(value), "", ""
 
     @rx.event
-    def set_cat3(self, value: str):
-        self.cat3 = value
+    @require_role(ROLE_AGENT)
+    def set_cat2(self, value: str = ""):
+        self.cat2, self.cat3 = _category_value(value), ""
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    def set_cat3(self, value: str = ""):
+        self.cat3 = _category_value(value)
 
     async def _save(self) -> bool:
         try:
@@ -326,15 +368,17 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         return True
 
     @rx.event
+    @require_role(ROLE_AGENT)
     async def save_info(self):
         """저장."""
         await self._save()
 
     # ---- messages, rating, end -------------------------------------------------------------
     @rx.event
-    async def send(self, form_data: dict):
-        text = str(form_data.get("text", ""))
-        client_id = str(form_data.get("client_id", "")) or None
+    @require_role(ROLE_AGENT)
+    async def send(self, form_data: dict | None = None):
+        text = form_text(form_data, "text")
+        client_id = form_text(form_data, "client_id", LIMITS["client_id"]) or None
         if not self.active_chat_id and self.view_memory:
             # A message queued while the server restarted can arrive before the page reloads.
             self._restore_view()
@@ -353,12 +397,15 @@ class AgentConsoleState(TranscriptMixin, AuthState):
                 message, _ = chat_service.post_message(session, chat, AUTHOR_AGENT, text, client_id, agent_id=agent_id)
         except ServiceError as exc:
             self.composer_error = await tr_error(self, exc)
+            if len(text) > LIMITS["message"]:
+                return None  # never echoed back: the composer kept what was typed (too long to send)
             return rx.set_value("agent-input", text)  # the browser cleared it on submit
         if self.composer_error:
             self.composer_error = ""
         await publish_message_from(self, chat.id, agent_id, chat_service.view(message).as_dict())
 
     @rx.event
+    @require_role(ROLE_AGENT)
     async def request_rating(self):
         """평가: send the satisfaction guide message; the customer gets the rating form."""
         try:
@@ -375,6 +422,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         await publish_chat_from(self, chat.id, agent.id)
 
     @rx.event
+    @require_role(ROLE_AGENT)
     async def end_chat(self):
         """대화 종료 by the agent (asks first when info is unsaved)."""
         if self.info_dirty:
@@ -404,6 +452,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
 
     # ---- tickets ---------------------------------------------------------------------------
     @rx.event
+    @require_role(ROLE_AGENT)
     async def open_ticket_dialog(self):
         if self._ticket_chat_id == self.active_chat_id and self.ticket_subject:
             self.ticket_open = True  # reopened: keep what was typed
@@ -416,22 +465,27 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         self.ticket_open = True
 
     @rx.event
+    @require_role(ROLE_AGENT)
     def close_ticket_dialog(self):
         self.ticket_open = False
 
     @rx.event
-    def set_ticket_open(self, value: bool):
-        self.ticket_open = value
+    @require_role(ROLE_AGENT)
+    def set_ticket_open(self, value: bool = False):
+        self.ticket_open = value is True
 
     @rx.event
-    def set_ticket_subject(self, value: str):
-        self.ticket_subject = value
+    @require_role(ROLE_AGENT)
+    async def set_ticket_subject(self, value: str = ""):
+        await self._set_text("ticket_subject", value, "subject", "error.subject_too_long", error_field="ticket_error")
 
     @rx.event
-    def set_ticket_body(self, value: str):
-        self.ticket_body = value
+    @require_role(ROLE_AGENT)
+    async def set_ticket_body(self, value: str = ""):
+        await self._set_text("ticket_body", value, "body", "error.body_too_long", error_field="ticket_error")
 
     @rx.event
+    @require_role(ROLE_AGENT)
     async def create_ticket(self):
         """티켓 만들기: a ticket linked to the chat and its customer."""
         try:
@@ -456,6 +510,7 @@ class TicketListState(AuthState):
     tickets: list[dict[str, str | int]] = []
 
     @rx.event
+    @require_role(ROLE_AGENT)
     async def load_tickets(self):
         with session_scope() as session:
             agent = self._agent(session)

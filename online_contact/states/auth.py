@@ -15,6 +15,7 @@ from online_contact.services import agents as agent_service
 from online_contact.services import auth as auth_service
 from online_contact.services.db import session_scope
 from online_contact.services.errors import ServiceError
+from online_contact.services.text import LIMITS, form_text
 
 from .lang import tr, tr_error
 
@@ -106,15 +107,15 @@ class LoginState(AuthState):
                 return rx.redirect(routes.AGENT)
 
     @rx.event
-    async def submit(self, form_data: dict):
+    async def submit(self, form_data: dict | None = None):
         """Check the password and start a session."""
-        email = str(form_data.get("email", ""))
-        password = str(form_data.get("password", ""))
+        email = form_text(form_data, "email", LIMITS["email"] + 1)
+        password = form_text(form_data, "password", LIMITS["password"])
         ip = self.router.session.client_ip or ""
 
         def check() -> tuple[Agent, str]:
             with session_scope() as session:
-                agent = auth_service.authenticate(session, email, password)
+                agent = auth_service.authenticate(session, email, password, ip=ip)
                 return agent, auth_service.start_session(session, agent, ip=ip)
 
         try:

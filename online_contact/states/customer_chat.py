@@ -13,10 +13,12 @@ from online_contact.realtime import ChatRoom, publish_chat_from
 from online_contact.realtime.publish import is_linked, link_room, publish_message_from, publish_queue, room_token
 from online_contact.services import chats as chat_service
 from online_contact.services import customers as customer_service
+from online_contact.services.customers import VISITOR_KEY_RE
 from online_contact.services import routing
 from online_contact.services.db import session_scope
 from online_contact.services.errors import ServiceError
 from online_contact.services.settings import get_settings
+from online_contact.services.text import LIMITS, form_text
 
 from .lang import LangState, tr_error
 from .transcript import TranscriptMixin
@@ -51,6 +53,16 @@ class CustomerChatState(TranscriptMixin, rx.State):
     rating_dismissed_seq: int = 0
     _chat_id: int = 0
 
+    def _visitor(self) -> str:
+        """The browser's visitor key when it is one this app makes ('' otherwise: a client can
+        put anything in its storage, and nothing that size or shape is kept)."""
+        key = self.visitor_key
+        if isinstance(key, str) and VISITOR_KEY_RE.match(key):
+            return key
+        if key:
+            self.visitor_key = ""
+        return ""
+
     # ---- loading -------------------------------------------------------------------------
     async def _load(self, embedded: bool):
         self.embedded = embedded
@@ -61,7 +73,7 @@ class CustomerChatState(TranscriptMixin, rx.State):
         self.channel = page or CHANNEL_HELP_CENTER
         with session_scope() as session:
             self.chat_enabled = get_settings(session).chat_enabled
-            customer = customer_service.customer_for_visitor(session, self.visitor_key)
+            customer = customer_service.customer_for_visitor(session, self._visitor())
             chat = chat_service.open_chat_of_customer(session, customer) if customer else None
         if chat is not None and self.chat_enabled:
             await self._link_room(chat.id)
@@ -91,6 +103,11 @@ class CustomerChatState(TranscriptMixin, rx.State):
         self._chat_id = chat_id
         await link_room(self, chat_id)
 
+    @rx.event
+    async def load_older(self):
+        """이전 메시지 보기 (the chat of this browser's customer only)."""
+        await self._load_older()
+
     def _transcript_chat_id(self, session) -> int:
         chat = self._own_chat(session)
         return chat.id if chat else 0
@@ -101,7 +118,7 @@ class CustomerChatState(TranscriptMixin, rx.State):
         A tab whose server state is new (the server restarted) may send a queued message
         before its page has loaded again: the open chat is then found from the visitor key.
         """
-        customer = customer_service.customer_for_visitor(session, self.visitor_key)
+        customer = customer_service.customer_for_visitor(session, self._visitor())
         if customer is None:
             return None
         if not self._chat_id:
@@ -146,49 +163,35 @@ class CustomerChatState(TranscriptMixin, rx.State):
 
     # ---- consent and start ---------------------------------------------------------------
     @rx.event
-    async def give_consent(self, form_data: dict):
+    async def give_consent(self, form_data: dict | None = None):
         """Record consent, create the chat, assign it and show the greeting."""
-        agreed = str(form_data.get("agree", "")).lower() in ("on", "true", "1", "yes")
+        agreed = form_text(form_data, "agree", 8).lower() in ("on", "true", "1", "yes")
         lang = normalize((await self.get_state(LangState)).lang)
-        if not self.visitor_key:
+        if not self._visitor():
             self.visitor_key = uuid.uuid4().hex
         try:
             with session_scope() as session:
-                if not get_settings(session).chat_enabled:
-                    raise ServiceError("error.chat_disabled")
-                if not routing.any_agent_online(session):
-                    # Everyone left while the customer read the consent text.
-                    self.phase, self.panel_open = PHASE_UNAVAILABLE, False
-                    return
-                name, email = customer_service.clean_contact(
-                    str(form_data.get("name", "")), str(form_data.get("email", ""))
+                begun = chat_service.begin_chat(
+                    session,
+                    self.visitor_key,
+                    agreed=agreed,
+                    name=form_text(form_data, "name"),
+                    email=form_text(form_data, "email"),
+                    channel=self.channel,
+                    ip=self.router.session.client_ip or "",
+                    user_agent=self.router.headers.user_agent or "",
+                    language=lang,
                 )
-                customer = customer_service.customer_for_visitor(session, self.visitor_key, create=True)
-                existing = chat_service.open_chat_of_customer(session, customer)
-                # A double click or a second tab: continue the chat that is already open.
-                resume = existing.id if existing is not None and existing.agent_ended_at is None else 0
-                if not resume:
-                    consent = customer_service.record_consent(
-                        session, customer, agreed, self.router.session.client_ip or "", lang
-                    )
-                    session.commit()
-                    chat = chat_service.start_chat(
-                        session,
-                        customer,
-                        consent,
-                        name=name,
-                        email=email,
-                        channel=self.channel,
-                        ip=self.router.session.client_ip or "",
-                        user_agent=self.router.headers.user_agent or "",
-                        language=lang,
-                    )
-                    chat_id, agent_id = chat.id, chat.agent_id
         except ServiceError as exc:
             self.consent_error = await tr_error(self, exc)
             return
-        if resume:
-            await self._link_room(resume)
+        if begun.unavailable:
+            # Everyone left while the customer read the consent text.
+            self.phase, self.panel_open = PHASE_UNAVAILABLE, False
+            return
+        chat_id, agent_id = begun.chat_id, begun.agent_id
+        if begun.resumed:
+            await self._link_room(chat_id)
             self.phase, self.panel_open, self.consent_error = PHASE_CHAT, True, ""
             return
         await self._link_room(chat_id)
@@ -206,24 +209,26 @@ class CustomerChatState(TranscriptMixin, rx.State):
 
     # ---- messages ------------------------------------------------------------------------
     @rx.event
-    async def send(self, form_data: dict):
+    async def send(self, form_data: dict | None = None):
         """Store the message first, then show it on both sides. Bad input keeps the text."""
-        text = str(form_data.get("text", ""))
-        client_id = str(form_data.get("client_id", "")) or None
+        text = form_text(form_data, "text")
+        client_id = form_text(form_data, "client_id", LIMITS["client_id"]) or None
         try:
             with session_scope() as session:
                 # One query checks that this browser's customer owns the chat.
-                chat = chat_service.chat_for_visitor(session, self._chat_id, self.visitor_key)
+                chat = chat_service.chat_for_visitor(session, self._chat_id, self._visitor())
                 if chat is None:
                     # No chat in this tab's state yet (e.g. the server restarted): find it.
                     own = self._own_chat(session)
-                    chat = chat_service.chat_for_visitor(session, own.id, self.visitor_key) if own else None
+                    chat = chat_service.chat_for_visitor(session, own.id, self._visitor()) if own else None
                 if chat is None:
                     raise ServiceError("error.no_chat")
                 message, _ = chat_service.post_message(session, chat, AUTHOR_CUSTOMER, text, client_id)
                 chat_id, agent_id = chat.id, chat.agent_id
         except ServiceError as exc:
             self.send_error = await tr_error(self, exc)
+            if len(text) > LIMITS["message"]:
+                return None  # never echoed back: the composer kept what was typed (too long to send)
             return rx.set_value("customer-input", text)  # the browser cleared it on submit
         if not is_linked(self, ChatRoom, room_token(chat_id)):
             await self._link_room(chat_id)
@@ -268,14 +273,15 @@ class CustomerChatState(TranscriptMixin, rx.State):
         self.rating_dismissed_seq = room.rating_request_seq
 
     @rx.event
-    async def submit_rating(self, form_data: dict):
+    async def submit_rating(self, form_data: dict | None = None):
         """Store the score (1–5) and comment."""
         try:
             with session_scope() as session:
                 chat = self._own_chat(session)
                 if chat is None:
                     raise ServiceError("error.no_chat")
-                chat_service.rate(session, chat, form_data.get("score"), str(form_data.get("comment", "")))
+                score = form_data.get("score") if isinstance(form_data, dict) else None
+                chat_service.rate(session, chat, score, form_text(form_data, "comment"))
         except ServiceError as exc:
             self.rating_error = await tr_error(self, exc)
             return

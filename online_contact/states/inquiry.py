@@ -7,6 +7,7 @@ import reflex as rx
 from online_contact.services import tickets as ticket_service
 from online_contact.services.db import session_scope
 from online_contact.services.errors import ServiceError
+from online_contact.services.text import form_text
 
 from .lang import tr_error
 
@@ -23,15 +24,16 @@ class InquiryState(rx.State):
         self.ticket_id = 0
 
     @rx.event
-    async def submit(self, form_data: dict):
+    async def submit(self, form_data: dict | None = None):
         try:
             with session_scope() as session:
                 ticket = ticket_service.create_from_inquiry(
                     session,
-                    str(form_data.get("name", "")),
-                    str(form_data.get("email", "")),
-                    str(form_data.get("subject", "")),
-                    str(form_data.get("body", "")),
+                    form_text(form_data, "name"),
+                    form_text(form_data, "email"),
+                    form_text(form_data, "subject"),
+                    form_text(form_data, "body"),
+                    ip=self.router.session.client_ip or "",
                 )
         except ServiceError as exc:
             self.error = await tr_error(self, exc)

@@ -18,7 +18,7 @@ class LangState(rx.State):
         return CATALOGS[normalize(self.lang)]
 
     @rx.event
-    def set_lang(self, lang: str):
+    def set_lang(self, lang: str = "ko"):
         """Switch the UI language."""
         self.lang = normalize(lang)
 

@@ -12,7 +12,8 @@ MAX_OLDER = 2000
 
 
 class TranscriptMixin(rx.State, mixin=True):
-    """Gives a state `older` messages and `load_older` (이전 메시지 보기)."""
+    """Gives a state `older` messages and `_load_older` (이전 메시지 보기), for its own
+    `load_older` handler (the agent's is role-guarded, the customer's checks the visitor)."""
 
     older: list[dict[str, str | int]] = []
     # The seq right after the newest loaded older message; the window starting later means a gap.
@@ -26,8 +27,7 @@ class TranscriptMixin(rx.State, mixin=True):
         self.older = []
         self.older_next = 1
 
-    @rx.event
-    async def load_older(self):
+    async def _load_older(self) -> None:
         """Load every message before the room's window (the full transcript)."""
         room = await self.get_state(ChatRoom)
         first = int(room.messages[0]["seq"]) if room.messages else room.last_seq + 1

@@ -187,3 +187,40 @@ def test_the_one_statement_post_keeps_the_posting_rules(pg_url):
     assert run_async(post("늦은 메시지", "c-3", visitor_key=key)) is None
     chat_row, after = stored()
     assert after == before and chat_row.last_seq == greeting_seq + 2
+
+
+def test_the_one_statement_post_counts_a_visitors_messages_per_second(pg_url, monkeypatch):
+    """OC_LIMIT_MESSAGES_PER_SECOND holds in the wire's one-statement post too: the statement
+    stores nothing past the limit, and the full path then says why (error.too_fast)."""
+    from sqlalchemy import update
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from online_contact.models._base import utcnow
+    from online_contact.services.errors import ServiceError
+
+    monkeypatch.setenv("OC_LIMIT_MESSAGES_PER_SECOND", "2")
+    with session_scope(pg_url) as s:
+        for a in s.exec(select(Agent)).all():
+            a.status = "online" if a.email == "agent1@example.com" else "offline"
+            a.open_chat_count, a.max_open_chats = 0, 5
+            s.add(a)
+        s.commit()
+        key = f"burst-{uuid.uuid4().hex}"
+        chat_id = start_customer_chat(s, key, "연타").id
+
+    async def post(text, client_id):
+        eng = create_async_engine(pg_url, isolation_level="AUTOCOMMIT")
+        try:
+            async with eng.connect() as conn:
+                return await chat_service.post_message_fast(conn, chat_id, text, client_id, visitor_key=key)
+        finally:
+            await eng.dispose()
+
+    assert run_async(post("하나", "b-1")) is not None
+    assert run_async(post("둘", "b-2")) is not None
+    assert run_async(post("셋", "b-3")) is None
+    with session_scope(pg_url) as s, pytest.raises(ServiceError, match="error.too_fast"):
+        chat_service.post_message(s, chat_service.chat_for_visitor(s, chat_id, key), "customer", "셋", "b-3")
+    with session_scope(pg_url) as s:
+        s.exec(update(Chat).where(Chat.id == chat_id).values(burst_started_at=utcnow().replace(year=2000)))
+    assert run_async(post("셋", "b-3")) is not None

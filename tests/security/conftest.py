@@ -10,8 +10,8 @@ from tests.unit.conftest import (  # noqa: F401  (fixtures)
     empty_db_url,
     empty_session,
     fast_bcrypt,
-    forget_login_failures,
     make,
     make_empty,
+    no_message_rate_limit,
     session,
 )

@@ -198,11 +198,9 @@ def make_empty(empty_session) -> Factory:
 
 
 @pytest.fixture(autouse=True)
-def forget_login_failures(monkeypatch):
-    """The login throttle counts failures per process; each test starts with none."""
-    from online_contact.services import auth as auth_service
-
-    monkeypatch.setattr(auth_service, "_failures", {})
+def no_message_rate_limit(monkeypatch):
+    """Tests post messages back to back; the per-second limit has its own tests (which set it)."""
+    monkeypatch.setenv("OC_LIMIT_MESSAGES_PER_SECOND", "0")
 
 
 @pytest.fixture

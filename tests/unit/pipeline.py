@@ -22,12 +22,16 @@ class Client:
         self.token = uuid.uuid4().hex
         self.sid = uuid.uuid4().hex
 
-    async def fire(self, name: str, **payload) -> None:
+    ip = "10.0.0.9"
+
+    async def fire(self, name: str, _pause: float = 0.05, **payload) -> None:
+        """Send one event and wait until it and the events it queued are handled (then a short
+        pause for the fan-out tasks it started)."""
         router_data = {"token": self.token, "pathname": self.path, "query": {}, "sid": self.sid,
-                       "headers": {"user-agent": "Mozilla/5.0 (Windows NT 10.0) Chrome/131.0"}, "ip": "10.0.0.9"}
+                       "headers": {"user-agent": "Mozilla/5.0 (Windows NT 10.0) Chrome/131.0"}, "ip": self.ip}
         fut = await self.app.event_processor.enqueue(self.token, Event(name=name, payload=payload, router_data=router_data))
         await fut.wait_all()
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(_pause)
 
     async def open(self) -> "Client":
         await self.app.event_namespace._token_manager.link_token_to_sid(self.token, self.sid)

@@ -44,7 +44,7 @@ def test_upgrade_creates_every_table(migrated):
     expected = set(SQLModel.metadata.tables)
     assert expected == {
         "agent", "authsession", "auditlog", "category", "chat", "message", "rating",
-        "consentrecord", "customer", "chatsettings", "chatsettingstext", "ticket", "chatassignment",
+        "consentrecord", "customer", "chatsettings", "chatsettingstext", "ticket", "chatassignment", "ratecounter",
     }
     assert expected <= tables
     assert tables - expected == {"alembic_version"}

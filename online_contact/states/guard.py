@@ -1,0 +1,77 @@
+"""The role guard: one decorator for every privileged handler and every privileged page's loader.
+
+A client can send any event with any arguments, whatever the page shows, so the role is checked
+inside the handler, on the server, against the database (a login can have ended a second ago):
+
+    class SettingsState(AuthState):
+        @rx.event
+        @require_role(ROLE_ADMIN)
+        async def save(self, form_data: dict): ...
+
+Refused: nothing runs, the attempt is logged, and the tab is sent to /login (not logged in) or to
+/agent (logged in without the role). `pages.registry.page` refuses to register a page with a role
+whose loader is not guarded for that role.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+
+import reflex as rx
+
+from online_contact import routes
+from online_contact.models.agent import ROLE_ADMIN, ROLE_AGENT
+from online_contact.services.db import session_scope
+
+logger = logging.getLogger("online_contact.security")
+
+# Admins may do everything agents do (they may also take chats).
+_RANK = {ROLE_AGENT: 1, ROLE_ADMIN: 2}
+
+
+def role_allows(required: str, actual: str | None) -> bool:
+    """Whether someone with role `actual` may use what needs `required`."""
+    return _RANK.get(actual or "", 0) >= _RANK[required]
+
+
+def require_role(role: str):
+    """Run the handler only for a live login whose role allows `role` (see the module docstring).
+    Put it under ``@rx.event``. The wrapped function keeps the handler's signature."""
+    if role not in _RANK:
+        raise ValueError(f"unknown role {role!r}")
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        async def guarded(self, *args, **kwargs):
+            from .auth import AuthState
+
+            # Any state of the tab: the login is AuthState's (its own substates have it directly).
+            auth = self if hasattr(self, "_agent") else await self.get_state(AuthState)
+            with session_scope() as session:
+                agent = auth._agent(session)
+            if agent is None or not role_allows(role, agent.role):
+                logger.warning(
+                    "refused %s.%s: needs %s, caller is %s",
+                    type(self).__name__,
+                    fn.__name__,
+                    role,
+                    f"agent {agent.id} ({agent.role})" if agent else "not logged in",
+                )
+                return rx.redirect(routes.AGENT if agent is not None else routes.LOGIN)
+            result = fn(self, *args, **kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+
+        guarded.required_role = role
+        return guarded
+
+    return decorate
+
+
+def required_role(handler) -> str | None:
+    """The role an event handler (or its function) is guarded for, or None."""
+    fn = getattr(handler, "fn", handler)
+    return getattr(fn, "required_role", None)

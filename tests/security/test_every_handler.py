@@ -1,0 +1,215 @@
+"""Every event handler of every state, fired by someone it does not belong to.
+
+The handlers are found by introspection (every rx.State subclass in the app's state tree, every
+entry of its event_handlers, Reflex's own included), not from a hand-written list, so a handler
+added later is attacked too. Each is sent, through Reflex's real event pipeline, with no
+arguments and with arguments aimed at a victim's chat (its id, its room's key, forms naming it),
+by an anonymous tab on each page, by another customer (with a chat of their own) and by another
+agent (logged in). Afterwards nothing of the victim's changed in the database, nothing of theirs
+was sent to any attacker's socket, and no attacker's tab is linked to the victim's room or desk.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+import reflex as rx
+from sqlmodel import select
+
+from online_contact.models import Agent, AuthSession, Chat, ChatAssignment, ConsentRecord, Customer, Message, Rating, Ticket
+from online_contact.realtime import AgentDesk, ChatRoom
+from online_contact.realtime import reflex_internals as internals
+from online_contact.realtime.publish import desk_token, room_token
+from online_contact.services.auth import start_session
+from online_contact.services.db import session_scope
+from online_contact.states.guard import required_role
+from tests.unit.pipeline import Client, agent_console, customer_starts_chat, names, only_agent1_online, run
+
+VICTIM = "피해자홍길동"
+VICTIM_EMAIL = "victim@example.com"
+SECRET = "제 주민번호 앞자리는 비밀이에요"
+MEMO = "VIP 비밀 메모"
+
+
+def all_state_classes() -> list[type[rx.State]]:
+    found, todo = [], [rx.State]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(sorted(cls.get_substates(), key=lambda c: c.get_full_name()))
+    return found
+
+
+def all_handlers() -> list[tuple[type[rx.State], str, object]]:
+    import online_contact.online_contact  # noqa: F401  (every state of the app is registered)
+
+    handlers = [(cls, name, h) for cls in all_state_classes() for name, h in sorted(cls.event_handlers.items())]
+    # Those that end the caller's own login go last, so every other one is tried while logged in.
+    return sorted(handlers, key=lambda item: item[1].startswith("logout"))
+
+
+def _public_vars(cls) -> list[str]:
+    return sorted(name for name in cls.get_fields() if not name.startswith("_")) + ["_chat_id", "active_chat_id"]
+
+
+def payloads(cls, name: str, handler, victim: dict) -> list[dict]:
+    """No arguments, and arguments aimed at the victim, for each parameter the handler takes."""
+    params = [p for p in inspect.signature(handler.fn).parameters if p != "self"]
+    form = {
+        "text": "끼어들기", "client_id": "attack-1", "name": VICTIM, "email": VICTIM_EMAIL, "memo": "덮어쓰기",
+        "agree": "on", "score": "1", "comment": "나쁨", "subject": "가로채기", "body": "본문",
+        "password": "wrong-password", "chat_id": victim["chat_id"], "agent_id": victim["agent_id"],
+    }
+    value = {
+        "form_data": form,
+        "chat_id": victim["chat_id"],
+        "status": "online",
+        "value": str(victim["chat_id"]),
+        "lang": "en",
+        "vars": {
+            f"{cls.get_full_name()}.visitor_key_rx_state_": victim["room_key"],
+            f"{cls.get_full_name()}.auth_token_rx_state_": victim["desk_key"],
+        },
+        "info": "x",
+        "stack": "x",
+    }
+    found = [{}]
+    if name == "setvar":
+        found += [{"var_name": var, "value": victim["chat_id"]} for var in _public_vars(cls)]
+    elif params:
+        found.append({p: value.get(p, victim["chat_id"]) for p in params})
+    return found
+
+
+def snapshot(db_url: str, victim: dict) -> dict:
+    """Everything of the victim's that an attacker could want to change."""
+    with session_scope(db_url) as s:
+        chat = s.get(Chat, victim["chat_id"])
+        agent = s.get(Agent, victim["agent_id"])
+        return {
+            "chat": chat.model_dump(),
+            "messages": [(m.seq, m.author, m.text) for m in s.exec(select(Message).where(Message.chat_id == chat.id))],
+            "customer": s.get(Customer, chat.customer_id).model_dump(),
+            "consents": len(s.exec(select(ConsentRecord).where(ConsentRecord.customer_id == chat.customer_id)).all()),
+            "ratings": len(s.exec(select(Rating).where(Rating.chat_id == chat.id)).all()),
+            "tickets": len(s.exec(select(Ticket).where(Ticket.chat_id == chat.id)).all()),
+            "assignments": [a.model_dump() for a in s.exec(select(ChatAssignment).where(ChatAssignment.chat_id == chat.id))],
+            # The agent's open-chat count moves when another customer's chat is assigned to them:
+            # that is the other customer's doing, on their own chat, not a change of the victim's.
+            "agent": {k: v for k, v in agent.model_dump().items() if k not in ("open_chat_count", "last_assigned_at")},
+            "logins": [(x.id, x.ended_at) for x in s.exec(select(AuthSession).where(AuthSession.agent_id == agent.id))],
+        }
+
+
+def test_no_handler_gives_an_attacker_anything_of_someone_else(app, db_url):
+    n = names()
+    token1 = only_agent1_online(db_url)
+    with session_scope(db_url) as s:
+        token2 = start_session(s, s.exec(select(Agent).where(Agent.email == "agent2@example.com")).one())
+    sent: list = []
+    report: dict = {"fired": 0, "errors": []}
+
+    async def scenario():
+        victim_tab, chat = await customer_starts_chat(app, db_url, VICTIM)
+        await victim_tab.fire(f"{n.customer}.send", form_data={"text": SECRET, "client_id": "v1"})
+        owner = await agent_console(app, token1)
+        await owner.fire(f"{n.agent}.select_chat", chat_id=chat.id)
+        await owner.fire(f"{n.agent}.set_info_email", value=VICTIM_EMAIL)
+        await owner.fire(f"{n.agent}.set_info_memo", value=MEMO)
+        await owner.fire(f"{n.agent}.save_info")
+        await owner.fire(f"{n.agent}.send", form_data={"text": "확인했습니다", "client_id": "o1"})
+        with session_scope(db_url) as s:
+            stored = s.get(Chat, chat.id)
+            assert (stored.memo, stored.customer_email) == (MEMO, VICTIM_EMAIL)
+            victim = {"chat_id": chat.id, "agent_id": stored.agent_id, "room_key": room_token(chat.id),
+                      "desk_key": desk_token(stored.agent_id)}
+        before = snapshot(db_url, victim)
+
+        other_customer, _own_chat = await customer_starts_chat(app, db_url, "다른고객")
+        other_agent = await agent_console(app, token2)
+        attackers = {
+            "anonymous /": await Client(app, "/", {}).open(),
+            "anonymous /agent": await Client(app, "/agent", {}).open(),
+            "anonymous /widget": await Client(app, "/widget", {}).open(),
+            "other customer": other_customer,
+            "other agent": other_agent,
+        }
+        sent.clear()
+        for who, tab in attackers.items():
+            for cls, name, handler in all_handlers():
+                for payload in payloads(cls, name, handler, victim):
+                    report["fired"] += 1
+                    try:
+                        await tab.fire(f"{cls.get_full_name()}.{name}", _pause=0, **payload)
+                    except Exception as exc:  # noqa: BLE001 - recorded, judged below
+                        origin = getattr(getattr(handler, "fn", None), "__module__", "") or ""
+                        report["errors"].append((who, origin, cls.__name__, name, sorted(payload), repr(exc)[:200]))
+        await _settle()
+
+        assert snapshot(db_url, victim) == before
+        secrets = (VICTIM, VICTIM_EMAIL, SECRET, MEMO, victim["room_key"], victim["desk_key"])
+        for who, tab in attackers.items():
+            received = repr([update for sid, update in sent if sid == tab.sid])
+            leaked = [x for x in secrets if x in received]
+            assert leaked == [], f"{who} received {leaked}"
+        room_tabs = await _linked(app, victim["room_key"], ChatRoom)
+        desk_tabs = await _linked(app, victim["desk_key"], AgentDesk)
+        assert not {t.token for t in attackers.values()} & (room_tabs | desk_tabs)
+        assert owner.token in room_tabs and owner.token in desk_tabs  # the control: the owner still is
+
+    run(app, scenario, sent)
+    assert report["fired"] > 300
+    # Whatever raised came from Reflex's own handlers refusing what they cannot do (setvar of a
+    # var without a setter, a missing argument), never from one of ours.
+    ours = [e for e in report["errors"] if e[1].startswith("online_contact")]
+    assert ours == [], "\n".join(map(str, ours))
+
+
+async def _settle():
+    import asyncio
+
+    for _ in range(50):
+        pending = [t for t in internals._TASKS if not t.done()]
+        if not pending:
+            return
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def _linked(app, token: str, cls) -> set[str]:
+    root = await app.state_manager.get_state(rx.BaseStateToken(ident=token, cls=cls))
+    return internals.linked_tabs(await root.get_state(cls))
+
+
+def test_every_handler_that_needs_a_login_is_guarded():
+    """Every handler of a state under AuthState (the logged-in screens) carries require_role,
+    except those a visitor of /login needs and logging out (which anyone may do)."""
+    from online_contact.states.auth import AuthState
+
+    public = {"setvar", "submit", "load_login", "expired", "logout", "logout_everywhere"}
+    classes = [c for c in all_state_classes() if issubclass(c, AuthState)]
+    assert len(classes) >= 3
+    unguarded = [
+        f"{c.__name__}.{name}"
+        for c in classes
+        for name, handler in c.event_handlers.items()
+        if name not in public and required_role(handler) is None
+    ]
+    assert unguarded == []
+
+
+@pytest.mark.parametrize("role", ["agent", "admin"])
+def test_a_page_with_a_role_needs_a_loader_guarded_for_it(role):
+    from online_contact.pages.registry import page
+    from online_contact.states.inquiry import InquiryState
+
+    with pytest.raises(ValueError, match="must be guarded"):
+        page(route=f"/test-{role}", title="x", role=role, on_load=InquiryState.load_inquiry)(lambda: rx.box())
+
+
+def test_every_registered_page_with_a_role_has_its_loader_guarded():
+    from online_contact.pages import PAGES
+
+    privileged = [p for p in PAGES if p.role]
+    assert {p.route for p in privileged} >= {"/agent", "/agent/tickets"}
+    assert all(required_role(p.on_load) == p.role for p in privileged)
