@@ -18,7 +18,7 @@ ifdef WORKERS
 export GRANIAN_WORKERS := $(WORKERS)
 endif
 
-.PHONY: run test deps test-deps migrate seed unit e2e integration bench clean
+.PHONY: run test deps test-deps migrate seed unit security e2e integration bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -59,6 +59,9 @@ test: test-deps
 
 unit: test-deps
 	$(PY) -m pytest tests/unit
+
+security: test-deps
+	$(PY) -m pytest tests/security
 
 e2e: test-deps
 	$(PY) -m pytest tests/e2e

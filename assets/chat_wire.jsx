@@ -8,16 +8,19 @@
 // agent's page it also updates the preview of the chat's line in the chat list (AgentDesk.chats),
 // and re-applies it whenever the server sends an older copy of the list.
 //
-// window.ocWire.send(chatId, clientId, text) is what chat_input.js calls on submit; it resolves
-// false whenever the wire cannot take the message (not connected, not joined, refused, no answer
-// within 10 s), and the composer then submits through Reflex's handler with the same client id
-// (stored once), which shows the error and keeps the text as before.
+// window.ocWire.send(chatId, clientId, text) is what chat_input.js calls on submit; sends go in
+// order, a message refused as too fast is sent again a second later; it resolves false whenever
+// the wire cannot take the message (not connected, not joined, refused, no answer within 10 s),
+// and the composer then submits through Reflex's handler with the same client id (stored once),
+// which shows the error and keeps the text as before.
 import { useContext, useEffect, useRef } from "react";
 import { io } from "socket.io-client";
 import { DispatchContext, env, getBackendURL } from "./reflex_bridge.js";
 
 const PREVIEW_LENGTH = 40;
 const SEND_TIMEOUT_MS = 10000;
+const TOO_FAST_RETRY_MS = 1100;
+const TOO_FAST_RETRIES = 20;
 const CREDENTIAL_KEY = { customer: "oc_visitor", agent: "oc_auth" };
 
 export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskState, deskChats }) {
@@ -121,12 +124,24 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskSt
     // Reflex's manager does not connect sockets on its own (autoConnect: false).
     s.connect();
     socket.current = s;
-    window.ocWire = {
-      send(id, clientId, text) {
-        const sock = socket.current;
-        if (!sock || !sock.connected || joined.current !== id) return Promise.resolve(false);
-        return new Promise((resolve) => {
+    // Sends go one after another, in the order typed. A message refused for coming too fast
+    // (the server's per-second limit) waits and goes again with the same client id (stored
+    // once), so a burst is slowed down, never lost or reordered, and nothing is put back in the
+    // box over what the customer typed since.
+    let queue = Promise.resolve(true);
+    const sendNow = (id, clientId, text) =>
+      new Promise((resolve) => {
+        const attempt = (retries) => {
+          const sock = socket.current;
+          if (!sock || !sock.connected || joined.current !== id) {
+            resolve(false);
+            return;
+          }
           sock.timeout(SEND_TIMEOUT_MS).emit("send", { chat_id: id, client_id: clientId, text }, (err, answer) => {
+            if (!err && answer && answer.error === "error.too_fast" && retries > 0) {
+              setTimeout(() => attempt(retries - 1), TOO_FAST_RETRY_MS);
+              return;
+            }
             if (err || !answer || !answer.ok) {
               resolve(false);
               return;
@@ -134,7 +149,16 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskSt
             add([answer.message]);
             resolve(true);
           });
-        });
+        };
+        attempt(TOO_FAST_RETRIES);
+      });
+    window.ocWire = {
+      // The chat this tab's wire has joined (0: none yet). Tests wait on it.
+      joined: () => joined.current,
+      send(id, clientId, text) {
+        const result = queue.then(() => sendNow(id, clientId, text));
+        queue = result.catch(() => false);
+        return result;
       },
     };
     return () => {

@@ -38,6 +38,52 @@ def max_event_bytes() -> int:
     return int(os.environ.get("OC_MAX_EVENT_BYTES", "65536"))
 
 
+def serving_port() -> int:
+    """The port the app is served on (Reflex passes --backend-port to its workers as
+    REFLEX_BACKEND_PORT; `make run` uses PORT)."""
+    return int(os.environ.get("REFLEX_BACKEND_PORT") or os.environ.get("PORT") or "3000")
+
+
+def public_origins() -> list[str]:
+    """The origins the app is used from: OC_PUBLIC_URL (comma-separated for several), or, unset,
+    http://localhost:PORT and http://127.0.0.1:PORT (what `make run` prints). Websocket and CORS
+    requests from any other origin are refused."""
+    configured = [u.strip().rstrip("/") for u in os.environ.get("OC_PUBLIC_URL", "").split(",") if u.strip()]
+    if configured:
+        return [_origin(u) for u in configured]
+    port = serving_port()
+    return [f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"OC_PUBLIC_URL must be like https://help.example.com, not {url!r}")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def allowed_hosts() -> list[str]:
+    """Host names a request may name in its Host header: OC_PUBLIC_URL's, or localhost and
+    127.0.0.1 when it is unset, plus OC_ALLOWED_HOSTS (comma-separated, e.g. an internal name
+    the load balancer's health check uses)."""
+    from urllib.parse import urlsplit
+
+    hosts = [urlsplit(o).hostname for o in public_origins()]
+    if not os.environ.get("OC_PUBLIC_URL"):
+        hosts += ["localhost", "127.0.0.1", "::1"]
+    hosts += [h.strip().lower() for h in os.environ.get("OC_ALLOWED_HOSTS", "").split(",") if h.strip()]
+    return sorted({h for h in hosts if h})
+
+
+def trusted_proxy_hops() -> int:
+    """How many reverse proxies in front of the app append to X-Forwarded-For
+    (OC_TRUSTED_PROXY_HOPS, default 0: the header is ignored and the peer address is the
+    client's). Only then is the address they saw trusted as the client's."""
+    return max(0, int(os.environ.get("OC_TRUSTED_PROXY_HOPS", "0")))
+
+
 def session_hours() -> int:
     """How long an agent's login lasts (OC_SESSION_HOURS, default 12 hours: one long shift)."""
     return int(os.environ.get("OC_SESSION_HOURS", "12"))

@@ -30,7 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="online_contact.manage")
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("migrate", help="apply Alembic migrations")
-    sub.add_parser("seed", help="create the demo workspace when the database is empty (OC_DEMO=0 skips)")
+    sub.add_parser(
+        "seed",
+        help="create the demo workspace when the database is empty: on the default SQLite file, or with OC_DEMO=1",
+    )
     admin = sub.add_parser("create-admin", help="create an admin account")
     admin.add_argument("email")
     admin.add_argument("name")
@@ -41,10 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Database is up to date: {database_url().split('@')[-1]}")
         return 0
     if args.cmd == "seed":
-        from online_contact.services.seed import seed_demo
+        from online_contact.services.seed import demo_wanted, seed_demo
 
-        if os.environ.get("OC_DEMO", "1") == "0":
-            print("OC_DEMO=0: no demo workspace.")
+        if not demo_wanted():
+            print("No demo workspace: DATABASE_URL names a database of its own (OC_DEMO=1 creates it there) or OC_DEMO=0.")
             return 0
         print(seed_demo())
         return 0

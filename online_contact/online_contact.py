@@ -3,14 +3,17 @@
 import reflex as rx
 
 from online_contact.api import build_api
+from online_contact.api.security import SecurityMiddleware
 from online_contact.pages import add_pages
 from online_contact.realtime import reflex_internals, wire
 from online_contact.realtime.logins import login_sweep
 from online_contact.realtime.presence import presence_loop
 from online_contact.realtime.publish import is_shared_token
+from online_contact.services.seed import demo_warning_loop
 
 app = rx.App(
-    api_transformer=build_api(),
+    # Our routes first, then the security middleware around everything (pages, /_event, /api).
+    api_transformer=[build_api(), SecurityMiddleware],
     head_components=[rx.el.script(src="/chat_input.js")],
     stylesheets=["/styles.css"],
 )
@@ -19,5 +22,6 @@ reflex_internals.drop_connection_overlay(app)
 reflex_internals.guard_connections(app, is_shared_token)
 app.register_lifespan_task(presence_loop)
 app.register_lifespan_task(login_sweep)
+app.register_lifespan_task(demo_warning_loop)
 wire.install(app)
 add_pages(app)

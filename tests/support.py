@@ -124,6 +124,8 @@ def server_env(db_url: str) -> dict:
         # Every test customer (and every bench customer) comes from 127.0.0.1: a real deployment's
         # per-IP limit of new chats would stop them (the limits have their own tests).
         "OC_LIMIT_CHATS_PER_IP": "100000/3600",
+        # The test database has a DATABASE_URL of its own: the demo workspace only on request.
+        "OC_DEMO": "1",
         "OC_LIMIT_INQUIRIES_PER_IP": "100000/3600",
     }
     env.pop("REDIS_URL", None)
@@ -139,8 +141,12 @@ def prepare_database(db_url: str) -> None:
 
 
 def start_server(db_url: str, port: int, log: Path, extra_env: dict | None = None) -> Server:
-    """`reflex run --env prod` on `port`, returned once the page and the backend answer."""
-    env = {**server_env(db_url), **(extra_env or {})}
+    """`reflex run --env prod` on `port`, returned once the page and the backend answer.
+
+    Each server builds its frontend in a folder of its own (REFLEX_WEB_WORKDIR): the build bakes
+    the backend's port into the pages, so a second server building into the project's .web would
+    point the first one's pages at itself (and its origin is not allowed there)."""
+    env = {**server_env(db_url), "REFLEX_WEB_WORKDIR": str(log.parent / f"web-{port}"), **(extra_env or {})}
     reflex = str(Path(sys.executable).with_name("reflex"))
     with log.open("a") as out:
         proc = subprocess.Popen(

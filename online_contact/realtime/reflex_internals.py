@@ -316,6 +316,14 @@ def drop_connection_overlay(reflex_app) -> None:
     reflex_app.app_wraps.pop((5, "Overlay"), None)
 
 
+def built_pages_dir():
+    """Where the production build's pages are (what Reflex's frontend mount serves)."""
+    from reflex.utils import prerequisites
+    from reflex_base import constants
+
+    return prerequisites.get_web_dir() / constants.Dirs.STATIC
+
+
 # ---- python-socketio's rooms (the message path) --------------------------------------------
 
 

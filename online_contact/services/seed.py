@@ -1,6 +1,16 @@
-"""The demo workspace that `make run` creates on an empty database."""
+"""The demo workspace that `make run` creates on an empty database.
+
+Its accounts have published passwords, so it is made only where nobody can mistake it for a
+real deployment: on the default SQLite file of `make run`. With a DATABASE_URL of its own it is
+off unless OC_DEMO=1 (OC_DEMO=0 turns it off everywhere), and while the demo accounts exist the
+server log says so loudly at start and every hour.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import logging
+import os
 
 from sqlmodel import Session, func, select
 
@@ -32,6 +42,49 @@ SATISFACTION = {
     "ko": "상담은 만족스러우셨나요? 아래에서 평가를 남겨 주세요.",
     "en": "Were you satisfied with this chat? Please leave a rating below.",
 }
+
+
+logger = logging.getLogger("online_contact.security")
+DEMO_WARNING_EVERY = 3600.0  # seconds
+
+
+def demo_wanted(env: dict | None = None) -> bool:
+    """Whether `manage seed` creates the demo workspace (see the module docstring)."""
+    env = os.environ if env is None else env
+    setting = env.get("OC_DEMO", "").strip()
+    if setting in ("0", "1"):
+        return setting == "1"
+    return not (env.get("DATABASE_URL") or env.get("REFLEX_DB_URL"))
+
+
+def demo_accounts_present(session: Session) -> list[str]:
+    """The demo accounts (published passwords) that exist and are active."""
+    emails = [email for email, *_ in DEMO_ACCOUNTS]
+    return list(session.exec(select(Agent.email).where(Agent.email.in_(emails), Agent.active.is_(True))))
+
+
+def warn_if_demo(url: str | None = None) -> list[str]:
+    """Log a loud warning when the demo accounts exist; returns them."""
+    with session_scope(url) as session:
+        present = demo_accounts_present(session)
+    if present:
+        logger.warning(
+            "\n%s\nDEMO ACCOUNTS ARE ACTIVE (%s) with the passwords printed in the README.\n"
+            "Anyone can log in as an admin. Do not use this database for real customers:\n"
+            "deactivate them, or start from an empty database with OC_DEMO=0.\n%s",
+            "!" * 78, ", ".join(present), "!" * 78,
+        )
+    return present
+
+
+async def demo_warning_loop() -> None:
+    """Lifespan task: warn_if_demo at start and every hour."""
+    while True:
+        try:
+            await asyncio.to_thread(warn_if_demo)
+        except Exception:  # noqa: BLE001 - a warning must not stop the server
+            logger.exception("checking for demo accounts failed")
+        await asyncio.sleep(DEMO_WARNING_EVERY)
 
 
 def populate_demo(session: Session) -> None:

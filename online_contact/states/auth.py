@@ -69,28 +69,28 @@ class AuthState(rx.State):
             publish_status_change(change)
         return [*events, rx.redirect(routes.LOGIN)]
 
-    @rx.event
-    async def logout(self):
-        """로그아웃: this login ends in every tab at once; unopened chats go to someone else."""
+    async def _log_out(self, everywhere: bool) -> list:
         change, ended = None, []
         with session_scope() as session:
             agent = self._agent(session)
             if agent is not None:
                 # Nobody should be routed chats after leaving.
                 change = agent_service.leave_online(session, agent, STATUS_OFFLINE, RELEASE_LOGOUT)
-                ended = auth_service.end_session(session, self.auth_token)
+                if everywhere:
+                    ended = auth_service.end_all_sessions(session, agent.id)
+                else:
+                    ended = auth_service.end_session(session, self.auth_token)
         return await self._end_logins(ended, change)
+
+    @rx.event
+    async def logout(self):
+        """로그아웃: this login ends in every tab at once; unopened chats go to someone else."""
+        return await self._log_out(everywhere=False)
 
     @rx.event
     async def logout_everywhere(self):
         """모든 기기에서 로그아웃: every login of this agent ends, in every browser."""
-        change, ended = None, []
-        with session_scope() as session:
-            agent = self._agent(session)
-            if agent is not None:
-                change = agent_service.leave_online(session, agent, STATUS_OFFLINE, RELEASE_LOGOUT)
-                ended = auth_service.end_all_sessions(session, agent.id)
-        return await self._end_logins(ended, change)
+        return await self._log_out(everywhere=True)
 
 
 class LoginState(AuthState):

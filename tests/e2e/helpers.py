@@ -39,6 +39,11 @@ def start_chat(page: Page, name: str = "홍길동", email: str = "hong@example.c
     expect(page.get_by_role("log", name="대화 내용")).to_be_visible()
 
 
+def wait_wire_joined(page: Page) -> None:
+    """Wait until the page's message path has joined its chat (assets/chat_wire.jsx)."""
+    page.wait_for_function("() => window.ocWire && window.ocWire.joined() > 0")
+
+
 def send(page: Page, text: str) -> None:
     box = page.get_by_role("textbox", name="메시지")
     box.fill(text)

@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from online_contact.models import Chat, Message
 
-from .helpers import agent_opens_chat, begin_chat, go_online, login, open_help_center, send, start_chat
+from .helpers import agent_opens_chat, begin_chat, go_online, login, open_help_center, send, start_chat, wait_wire_joined
 
 
 def _lines(log) -> list[str]:
@@ -69,6 +69,7 @@ def test_same_client_message_id_sent_twice_is_stored_once(customer, agent, reset
     customer.route_web_socket("**/_event/**", duplicate_sends)
     open_help_center(customer, base)
     start_chat(customer, name="중복")
+    wait_wire_joined(customer)
     send(customer, "한 번만 저장되어야 합니다")
     log = customer.get_by_role("log", name="대화 내용")
     expect(log).to_contain_text("한 번만 저장되어야 합니다")
@@ -109,7 +110,7 @@ def test_message_refused_by_the_wire_goes_through_reflex(customer, agent, reset)
     customer.route_web_socket("**/_event/**", drop_wire_sends)
     customer.reload()
     expect(customer.get_by_role("log", name="대화 내용")).to_be_visible()
-    customer.wait_for_timeout(1000)  # the wire joins the chat
+    wait_wire_joined(customer)
     send(customer, "우회해서 도착합니다")
     agent_log = agent.get_by_role("log", name="대화 내용")
     expect(agent_log).to_contain_text("우회해서 도착합니다", timeout=20000)

@@ -131,6 +131,14 @@ def test_a_pooled_connection_the_database_dropped_is_replaced(pg_url, monkeypatc
     run_async(async_pool())
 
 
+def only_agent1_online(s) -> None:
+    for a in s.exec(select(Agent)).all():
+        a.status = "online" if a.email == "agent1@example.com" else "offline"
+        a.open_chat_count, a.max_open_chats = 0, 5
+        s.add(a)
+    s.commit()
+
+
 def test_the_one_statement_post_keeps_the_posting_rules(pg_url):
     """post_message_fast (the wire on PostgreSQL): only the chat's customer or its logged-in
     agent posts, seqs stay contiguous, the first agent reply is marked, and whatever it does
@@ -141,11 +149,7 @@ def test_the_one_statement_post_keeps_the_posting_rules(pg_url):
     from online_contact.services.errors import ServiceError
 
     with session_scope(pg_url) as s:
-        for a in s.exec(select(Agent)).all():
-            a.status = "online" if a.email == "agent1@example.com" else "offline"
-            a.open_chat_count, a.max_open_chats = 0, 5
-            s.add(a)
-        s.commit()
+        only_agent1_online(s)
         key = f"fast-{uuid.uuid4().hex}"
         chat = start_customer_chat(s, key, "한번에")
         agent = s.get(Agent, chat.agent_id)
@@ -200,11 +204,7 @@ def test_the_one_statement_post_counts_a_visitors_messages_per_second(pg_url, mo
 
     monkeypatch.setenv("OC_LIMIT_MESSAGES_PER_SECOND", "2")
     with session_scope(pg_url) as s:
-        for a in s.exec(select(Agent)).all():
-            a.status = "online" if a.email == "agent1@example.com" else "offline"
-            a.open_chat_count, a.max_open_chats = 0, 5
-            s.add(a)
-        s.commit()
+        only_agent1_online(s)
         key = f"burst-{uuid.uuid4().hex}"
         chat_id = start_customer_chat(s, key, "연타").id
 

@@ -3,6 +3,8 @@ against the real server, events straight into Reflex's pipeline, hostile inputs)
 
 The service-level fixtures are the unit tests' (a fresh migrated SQLite file per test)."""
 
+from playwright.sync_api import expect
+
 from tests.unit.conftest import (  # noqa: F401  (fixtures)
     app,
     db_templates,
@@ -15,3 +17,5 @@ from tests.unit.conftest import (  # noqa: F401  (fixtures)
     no_message_rate_limit,
     session,
 )
+
+expect.set_options(timeout=15_000)

@@ -14,7 +14,7 @@ from sqlmodel import func, select
 from online_contact.models import AuditLog, Chat, Message, Rating, Ticket
 from online_contact.models._base import utcnow
 from online_contact.services import auth, chats as chat_service, limits, tickets
-from online_contact.services.db import engine
+from online_contact.services.db import engine, session_scope
 from online_contact.services.errors import ServiceError
 from tests.unit.pipeline import Client, names, only_agent1_online, run
 
@@ -116,7 +116,7 @@ def test_new_chats_per_ip_are_limited_with_a_korean_message(app, db_url, monkeyp
     only_agent1_online(db_url)
 
     def chats() -> int:
-        with __import__("online_contact.services.db", fromlist=["x"]).session_scope(db_url) as s:
+        with session_scope(db_url) as s:
             return s.exec(select(func.count()).select_from(Chat)).one()
 
     async def start(ip: str) -> Client:

@@ -27,6 +27,8 @@ from online_contact.realtime.wire import WIRE
 from online_contact.services import agents as agent_service
 from online_contact.services.auth import hash_token, start_session
 from online_contact.services.db import session_scope
+from online_contact.states.agent_console import AgentConsoleState
+from online_contact.states.auth import AuthState
 from tests.support import RecordingSocketServer
 from tests.unit.pipeline import Client, agent_console, customer_starts_chat, names, only_agent1_online, run
 
@@ -40,6 +42,12 @@ def wire_sockets(monkeypatch):
     monkeypatch.setattr(WIRE, "server", server, raising=False)
     monkeypatch.setattr(WIRE, "_redis", None)
     return server
+
+
+def another_login(db_url: str, email: str) -> str:
+    """A login of the same (or another) agent, as from another browser."""
+    with session_scope(db_url) as s:
+        return start_session(s, s.exec(select(Agent).where(Agent.email == email)).one())
 
 
 async def settle() -> None:
@@ -96,7 +104,7 @@ async def assert_signed_out(app, sent, chat, tab: Client, customer: Client, agen
     assert redirected_to_login(sent, tab)
     assert tab.token not in await linked(app, room_token(chat.id), ChatRoom)
     assert tab.token not in await linked(app, desk_token(agent_id), AgentDesk)
-    state = await tab.state(__import__("online_contact.states.agent_console", fromlist=["x"]).AgentConsoleState)
+    state = await tab.state(AgentConsoleState)
     assert (state.agent_id, state.auth_token, state.info_name, state.active_chat_id) == (0, "", "", 0)
     assert sid in wire_sockets.disconnected
     # The customer keeps writing; the desk and the room change: nothing reaches the tab.
@@ -135,8 +143,7 @@ def test_logout_in_one_tab_stops_every_push_to_the_other(app, db_url, wire_socke
 
 def test_log_out_everywhere_ends_the_logins_of_other_browsers(app, db_url, wire_sockets):
     n, token = names(), only_agent1_online(db_url)
-    with session_scope(db_url) as s:
-        other_browser = start_session(s, s.exec(select(Agent).where(Agent.email == "agent1@example.com")).one())
+    other_browser = another_login(db_url, "agent1@example.com")
     sent: list = []
 
     async def scenario():
@@ -201,7 +208,7 @@ def test_deactivation_signs_the_agent_out_and_other_agents_keep_their_login(app,
         await assert_signed_out(app, sent, chat, a, customer, chat.agent_id, wire_sockets)
         assert not redirected_to_login(sent, bystander)
         assert "wire-other" not in wire_sockets.disconnected
-        assert (await bystander.state(__import__("online_contact.states.auth", fromlist=["x"]).AuthState)).agent_id == agent2.id
+        assert (await bystander.state(AuthState)).agent_id == agent2.id
 
     run(app, scenario, sent)
 
@@ -209,8 +216,7 @@ def test_deactivation_signs_the_agent_out_and_other_agents_keep_their_login(app,
 def test_a_tab_of_the_same_agent_with_another_live_login_stays(app, db_url, wire_sockets):
     """Two browsers of one agent: logging out in one leaves the other logged in."""
     n, token = names(), only_agent1_online(db_url)
-    with session_scope(db_url) as s:
-        second = start_session(s, s.exec(select(Agent).where(Agent.email == "agent1@example.com")).one())
+    second = another_login(db_url, "agent1@example.com")
     sent: list = []
 
     async def scenario():

@@ -88,13 +88,18 @@ def names():
     from types import SimpleNamespace
 
     from online_contact.states.agent_console import AgentConsoleState
-    from online_contact.states.auth import AuthState
+    from online_contact.states.auth import AuthState, LoginState
     from online_contact.states.customer_chat import CustomerChatState
+    from online_contact.states.inquiry import InquiryState
+    from online_contact.states.lang import LangState
 
     return SimpleNamespace(
         customer=CustomerChatState.get_full_name(),
         agent=AgentConsoleState.get_full_name(),
         auth_state=AuthState.get_full_name(),
+        login=LoginState.get_full_name(),
+        inquiry=InquiryState.get_full_name(),
+        lang=LangState.get_full_name(),
         visitor=f"{CustomerChatState.get_full_name()}.visitor_key_rx_state_",
         auth=f"{AuthState.get_full_name()}.auth_token_rx_state_",
     )
