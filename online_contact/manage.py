@@ -1,4 +1,5 @@
-"""Command line: `python -m online_contact.manage migrate | seed | create-admin EMAIL NAME`.
+"""Command line: `python -m online_contact.manage migrate | seed | create-admin EMAIL NAME |
+deactivate EMAIL`.
 
 create-admin reads the password from OC_ADMIN_PASSWORD or asks for it (never from argv, which
 other users of the machine can see).
@@ -37,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     admin = sub.add_parser("create-admin", help="create an admin account")
     admin.add_argument("email")
     admin.add_argument("name")
+    off = sub.add_parser(
+        "deactivate",
+        help="deactivate an account (e.g. the demo accounts): it can no longer log in; the running server signs its tabs out within a second",
+    )
+    off.add_argument("email")
     args = parser.parse_args(argv)
 
     if args.cmd == "migrate":
@@ -65,6 +71,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc.code} {exc.params or ''}", file=sys.stderr)
             return 2
         print(f"Admin {args.email} created.")
+        return 0
+    if args.cmd == "deactivate":
+        from sqlmodel import select
+
+        from online_contact.models import Agent
+        from online_contact.services.agents import deactivate
+        from online_contact.services.db import session_scope
+
+        with session_scope() as session:
+            agent = session.exec(select(Agent).where(Agent.email == args.email.strip().lower())).first()
+            if agent is None:
+                print(f"error: no account {args.email}", file=sys.stderr)
+                return 2
+            change = deactivate(session, agent)
+        print(f"{args.email} deactivated; {len(change.moved)} unopened chat(s) handed back to the queue.")
         return 0
     return 1
 

@@ -23,8 +23,11 @@ def upgrade() -> None:
         sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
         sa.Column("period", sa.Integer(), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("expires", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("key"),
     )
+    with op.batch_alter_table("ratecounter", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_ratecounter_expires"), ["expires"], unique=False)
     with op.batch_alter_table("chat", schema=None) as batch_op:
         batch_op.add_column(sa.Column("rating_requests", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("ratings_given", sa.Integer(), nullable=False, server_default="0"))
@@ -48,4 +51,6 @@ def downgrade() -> None:
         batch_op.drop_column("burst_started_at")
         batch_op.drop_column("ratings_given")
         batch_op.drop_column("rating_requests")
+    with op.batch_alter_table("ratecounter", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ratecounter_expires"))
     op.drop_table("ratecounter")

@@ -4,7 +4,7 @@
 - Host: a request whose Host header is not one of the app's (config.allowed_hosts) is refused
   with 400, websocket upgrades included, so a forged Host is never reflected in anything.
 - Every response gets Content-Security-Policy, X-Content-Type-Options: nosniff and
-  Referrer-Policy. Scripts: the app's own files and the production build's inline scripts, by
+  Referrer-Policy (and Strict-Transport-Security when OC_PUBLIC_URL is https). Scripts: the app's own files and the production build's inline scripts, by
   their SHA-256 (no 'unsafe-inline', no eval: a script the server did not build never runs).
 - Framing: every page but /widget refuses to be framed (frame-ancestors 'none', and
   X-Frame-Options: DENY for older browsers); /widget may be framed, for the embed.
@@ -19,7 +19,7 @@ import logging
 import re
 from functools import lru_cache
 
-from online_contact.config import allowed_hosts
+from online_contact.config import allowed_hosts, public_origins
 
 logger = logging.getLogger("online_contact.security")
 
@@ -46,7 +46,16 @@ def _build_stamp() -> float:
     return index.stat().st_mtime if index.exists() else 0.0
 
 
-def content_security_policy(path: str, host: str) -> str:
+def _websocket_sources() -> str:
+    """The app's own origins as websocket sources (the page's socket goes to where it came from)."""
+    sources = []
+    for origin in public_origins():
+        scheme, rest = origin.split("://", 1)
+        sources.append(("wss://" if scheme == "https" else "ws://") + rest)
+    return " ".join(sources)
+
+
+def content_security_policy(path: str) -> str:
     frame = "*" if _frameable(path) else "'none'"
     scripts = " ".join(("'self'", *_inline_script_hashes(_build_stamp())))
     return "; ".join(
@@ -57,7 +66,7 @@ def content_security_policy(path: str, host: str) -> str:
             "style-src 'self' 'unsafe-inline'",
             "img-src 'self' data: blob:",
             "font-src 'self' data:",
-            f"connect-src 'self' ws://{host} wss://{host}",
+            f"connect-src 'self' {_websocket_sources()}",
             "object-src 'none'",
             "base-uri 'self'",
             "form-action 'self'",
@@ -77,11 +86,13 @@ def _host_of(scope) -> str:
     return ""
 
 
+_HOST = re.compile(r"(?:(?P<name>[a-z0-9.-]+)|\[(?P<ip6>[0-9a-f:]+)\])(?::\d{1,5})?")
+
+
 def _hostname(host: str) -> str:
-    host = host.strip().lower()
-    if host.startswith("["):  # [::1]:3000
-        return host[1 : host.find("]")] if "]" in host else ""
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    """The host name of a Host header ('' when it is not a well-formed host[:port])."""
+    found = _HOST.fullmatch(host.strip().lower())
+    return (found.group("name") or found.group("ip6")) if found else ""
 
 
 class SecurityMiddleware:
@@ -90,6 +101,8 @@ class SecurityMiddleware:
     def __init__(self, app) -> None:
         self.app = app
         self.hosts = set(allowed_hosts())
+        # Served over HTTPS (OC_PUBLIC_URL says so): browsers are told to keep to it.
+        self.https = all(o.startswith("https://") for o in public_origins())
 
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
@@ -107,10 +120,12 @@ class SecurityMiddleware:
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
         extra = [
-            (b"content-security-policy", content_security_policy(path, host).encode()),
+            (b"content-security-policy", content_security_policy(path).encode()),
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"strict-origin-when-cross-origin"),
         ]
+        if self.https:
+            extra.append((b"strict-transport-security", b"max-age=31536000"))
         if not _frameable(path):
             extra.append((b"x-frame-options", b"DENY"))
 

@@ -9,3 +9,4 @@ class RateCounter(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=128)
     period: int  # which window of the limit (time // its length)
     count: int
+    expires: int = Field(index=True)  # when the window ends (epoch seconds): pruned after

@@ -25,10 +25,12 @@ from online_contact.models.agent import STATUS_OFFLINE
 from online_contact.models.assignment import RELEASE_EXPIRED
 from online_contact.services import agents as agent_service
 from online_contact.services import auth as auth_service
+from online_contact.services import chats as chat_service
+from online_contact.services import limits
 from online_contact.services.db import session_scope
 
 from . import reflex_internals as internals
-from .publish import desk_token, publish_status_change
+from .publish import desk_token, publish_status_change, room_token
 from .rooms import AgentDesk, ChatRoom
 
 logger = logging.getLogger(__name__)
@@ -45,16 +47,41 @@ async def end_everywhere(ended: list[auth_service.EndedLogin], except_tab: str =
 
     await WIRE.end_logins([e.login_id for e in ended])
     for agent_id in sorted({e.agent_id for e in ended}):
-        internals.spawn(sign_out_tabs(agent_id, except_tab))
+        logins = {e.login_id for e in ended if e.agent_id == agent_id}
+        internals.spawn(sign_out_tabs(agent_id, except_tab, logins))
 
 
-async def sign_out_tabs(agent_id: int, except_tab: str = "") -> list[str]:
-    """Sign out every tab on the agent's desk whose own login is no longer live. Returns them."""
+def _let_go(shared, logins_field: str, login_ids: set[int], found: set[str]) -> None:
+    """Under the shared state's lock: take the tabs linked under the ended logins off its list."""
+    tagged = getattr(shared, logins_field)
+    gone = {token for token, login_id in tagged.items() if login_id in login_ids}
+    if gone:
+        internals.forget_tabs(shared, gone)
+        setattr(shared, logins_field, {t: l for t, l in tagged.items() if t not in gone})
+        found.update(gone)
+
+
+async def sign_out_tabs(agent_id: int, except_tab: str = "", login_ids: set[int] | None = None) -> list[str]:
+    """Sign out every tab of the agent whose own login is no longer live. Returns them.
+
+    Two sides, so that neither can keep a tab on: the desk and the rooms of the agent's open
+    chats let go of the tabs linked under the ended logins (even a tab whose own state expired),
+    and every such tab, and every other tab on the desk, is checked in its own state: unlinked,
+    cleared, rehydrated and sent to /login when its login is not live."""
     from online_contact.states.auth import AuthState
 
-    tabs = await internals.read_shared(desk_token(agent_id), AgentDesk, internals.linked_tabs)
+    login_ids = login_ids or set()
+    found: set[str] = set()
+    await internals.modify_shared(
+        desk_token(agent_id), AgentDesk, lambda desk: (found.update(internals.linked_tabs(desk)), _let_go(desk, "_tab_logins", login_ids, found))
+    )
+    if login_ids:
+        with session_scope() as session:
+            open_chats = [c.id for c in chat_service.chats_of_agent(session, agent_id)]
+        for chat_id in open_chats:
+            await internals.modify_shared(room_token(chat_id), ChatRoom, lambda room: _let_go(room, "_agent_logins", login_ids, found))
     signed_out = []
-    for tab in sorted(tabs - {except_tab}):
+    for tab in sorted(found - {except_tab}):
         try:
             async with internals.app().modify_state(rx.BaseStateToken(ident=tab, cls=AuthState)) as root:
                 auth = await root.get_state(AuthState)
@@ -62,9 +89,9 @@ async def sign_out_tabs(agent_id: int, except_tab: str = "") -> list[str]:
                     still = auth_service.agent_for_token(session, auth.auth_token)
                 if still is not None and still.id == agent_id:
                     continue
-                await auth._sign_out_here()
+                events = await auth._sign_out_here()
             signed_out.append(tab)
-            await internals.send_events(tab, rx.redirect(routes.LOGIN))
+            await internals.send_events(tab, [*events, rx.redirect(routes.LOGIN)])
         except Exception:  # noqa: BLE001 - one tab's failure must not keep the others signed in
             logger.exception("signing out a tab of agent %s failed", agent_id)
     return signed_out
@@ -94,12 +121,19 @@ async def sweep_once() -> list[auth_service.EndedLogin]:
     return ended
 
 
+PRUNE_EVERY = 600  # sweeps (about ten minutes): the throttles' expired database counters go
+
+
 async def login_sweep() -> None:
-    """Lifespan task of every worker."""
+    """Lifespan task of every worker (it also prunes the throttles' expired counters)."""
+    passes = 0
     while True:
         await asyncio.sleep(SWEEP_SECONDS)
+        passes += 1
         try:
             await sweep_once()
+            if passes % PRUNE_EVERY == 0:
+                limits.prune()
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - keep sweeping; say why

@@ -266,17 +266,29 @@ async def _patch(token: str, cls: type, patch, fill) -> None:
 # the whole event loop. These helpers await first, then read the database in a short session.
 
 
-async def link_room(state: rx.State, chat_id: int) -> ChatRoom:
-    """Link this tab to the chat's room and bring the room up to date."""
+def _tagged(shared, field: str, token: str, login_id: int) -> dict[str, int]:
+    """The shared state's map of tab -> login with this tab added (and tabs no longer linked
+    dropped, so it stays as small as the list of tabs)."""
+    linked = internals.linked_tabs(shared)
+    return {**{t: l for t, l in getattr(shared, field).items() if t in linked}, token: login_id}
+
+
+async def link_room(state: rx.State, chat_id: int, login_id: int = 0) -> ChatRoom:
+    """Link this tab to the chat's room and bring the room up to date. An agent's tab says
+    under which login (`login_id`), so that the room lets it go when that login ends."""
     linked = await internals.link(state, ChatRoom, room_token(chat_id))
+    if login_id and linked._agent_logins.get(state.router.session.client_token) != login_id:
+        linked._agent_logins = _tagged(linked, "_agent_logins", state.router.session.client_token, login_id)
     with session_scope() as session:
         refresh_room_now(linked, session, chat_id)
     return linked
 
 
-async def link_desk(state: rx.State, agent_id: int) -> AgentDesk:
-    """Link this tab to the agent's desk and bring the desk up to date."""
+async def link_desk(state: rx.State, agent_id: int, login_id: int) -> AgentDesk:
+    """Link this tab to the agent's desk (under the login `login_id`) and bring it up to date."""
     linked = await internals.link(state, AgentDesk, desk_token(agent_id))
+    if linked._tab_logins.get(state.router.session.client_token) != login_id:
+        linked._tab_logins = _tagged(linked, "_tab_logins", state.router.session.client_token, login_id)
     with session_scope() as session:
         refresh_desk_now(linked, session, agent_id)
     return linked

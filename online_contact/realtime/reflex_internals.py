@@ -123,6 +123,14 @@ def linked_tabs(shared: BaseState) -> set[str]:
     return {t for t in getattr(shared, "_linked_from", ()) if t}
 
 
+def forget_tabs(shared: BaseState, tokens: Iterable[str]) -> None:
+    """Take tabs off a shared state's list (call it under the shared state's lock): its fan-out
+    no longer reaches them, whatever their own state still says (or if it expired). A tab's own
+    links are removed by `unlink`, in its own state."""
+    for token in tokens:
+        shared._linked_from.discard(token)
+
+
 # ---- the fan-out of this app's shared states ----------------------------------------------
 
 _TASKS: set[asyncio.Task] = set()
@@ -280,14 +288,17 @@ def install_fanout(*classes: type[BaseState]) -> None:
 # What Reflex's page makes for a tab (utils/state.js generateUUID: a version-4 UUID whose
 # variant digit is 8-f; the token manager's uuid4 for a duplicated tab is 8-b). Shared states'
 # tokens ("room-…", "desk-…") never have this shape, so no connection can claim one.
-BROWSER_TOKEN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89a-f][0-9a-f]{3}-[0-9a-f]{12}$")
+BROWSER_TOKEN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89a-f][0-9a-f]{3}-[0-9a-f]{12}")
 
 
 def connection_token(environ: dict) -> str:
     """The client token a websocket connection asks for (Reflex reads ``?token=``)."""
     from urllib.parse import parse_qs
 
-    tokens = parse_qs(environ.get("QUERY_STRING", ""), max_num_fields=20).get("token", [])
+    try:
+        tokens = parse_qs(environ.get("QUERY_STRING", ""), max_num_fields=20).get("token", [])
+    except ValueError:  # more fields than any page sends
+        return ""
     return tokens[0] if len(tokens) == 1 else ""
 
 
@@ -302,7 +313,7 @@ def guard_connections(reflex_app, is_shared_token: Callable[[str], bool]) -> Non
 
     async def on_connect(sid: str, environ: dict, auth=None):
         token = connection_token(environ)
-        if not BROWSER_TOKEN.match(token) or is_shared_token(token):
+        if not BROWSER_TOKEN.fullmatch(token) or is_shared_token(token):
             logger.warning("refused a connection with a client token that no browser makes (%d chars)", len(token))
             raise SocketRefused("invalid_token")
         return await reflex_on_connect(sid, environ, auth)

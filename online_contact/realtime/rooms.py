@@ -35,6 +35,9 @@ class ChatRoom(rx.SharedState):
     _rating_requested: datetime | None = None
     # When the database last refreshed the room (see publish.refresh_shared: keeps it from expiring).
     _refreshed_at: float = 0.0
+    # Agent tabs linked here, by the login they were linked under: when a login ends they are
+    # let go from here even if their own state is gone (realtime.logins).
+    _agent_logins: dict[str, int] = {}
 
 
 class AgentDesk(rx.SharedState):
@@ -45,6 +48,8 @@ class AgentDesk(rx.SharedState):
     chats: list[dict[str, str | int | bool]] = []
     # When the database last refreshed the desk (see publish.refresh_shared: keeps it from expiring).
     _refreshed_at: float = 0.0
+    # The tabs linked here, by the login they were linked under (see ChatRoom._agent_logins).
+    _tab_logins: dict[str, int] = {}
 
     @rx.var
     def open_count(self) -> int:

@@ -56,7 +56,8 @@ def authenticate(session: Session, email: str, password: str, ip: str = "") -> A
     by_ip = limits.hit(limits.LOGIN_PER_IP, ip, bind=bind)
     by_account = limits.hit(limits.LOGIN_PER_ACCOUNT, email, bind=bind) if by_ip.allowed else by_ip
     if not (by_ip.allowed and by_account.allowed):
-        audit.record(bind, audit.LOGIN_THROTTLED, ip=ip, detail=f"email={email}")
+        if by_ip.first_refusal or by_account.first_refusal:  # one entry per window, not per try
+            audit.record(bind, audit.LOGIN_THROTTLED, ip=ip, detail=f"email={email}")
         code = "login.throttled" if not by_ip.allowed else "login.slow_down"
         raise ServiceError(code, seconds=(by_ip if not by_ip.allowed else by_account).retry_after)
     agent = session.exec(select(Agent).where(Agent.email == email)).first()

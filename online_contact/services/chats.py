@@ -118,6 +118,7 @@ _GATE_COLUMNS = (
     _CHAT.c.id,
     _CHAT.c.customer_id,
     _CHAT.c.agent_id,
+    _CHAT.c.agent_opened_at,
     _CHAT.c.customer_ended_at,
     _CHAT.c.agent_ended_at,
     _CHAT.c.first_agent_reply_at,
@@ -167,7 +168,13 @@ _GATE_OF_AGENT_TOKEN = (
     select(*_GATE_COLUMNS)
     .join(_AUTH, _AUTH.c.agent_id == _CHAT.c.agent_id)
     .join(_AGENT, _AGENT.c.id == _CHAT.c.agent_id)
-    .where(_CHAT.c.id == bindparam("chat_id"), *live_login(bindparam("token"), bindparam("now")))
+    .where(
+        _CHAT.c.id == bindparam("chat_id"),
+        # Only a chat the agent has opened: a chat handed back before it was opened (휴식, …)
+        # must not stay readable through a socket that joined it.
+        _CHAT.c.agent_opened_at.is_not(None),
+        *live_login(bindparam("token"), bindparam("now")),
+    )
 )
 
 
@@ -236,10 +243,10 @@ def start_chat(
         customer_id=customer.id,
         status=CHAT_WAITING,
         language=language if language in ("ko", "en") else "ko",
-        channel=(channel or "helpcenter")[:MAX_CHANNEL],
-        ip=ip[:64],
-        user_agent=user_agent[:1000],
-        device=describe_device(user_agent),
+        channel=clean(channel or "helpcenter")[:MAX_CHANNEL],
+        ip=clean(ip)[:64],
+        user_agent=clean(user_agent)[:1000],
+        device=clean(describe_device(user_agent)),
         customer_name=customer.name,
         customer_email=customer.email,
         memo=customer.memo,
@@ -263,7 +270,7 @@ def _checked_post(chat: Chat | Row, author: str, text: str, agent_id: int | None
     if author == AUTHOR_CUSTOMER and (chat.customer_ended_at or chat.agent_ended_at):
         raise ServiceError("error.chat_ended")
     if author == AUTHOR_AGENT:
-        if agent_id is None or chat.agent_id != agent_id:
+        if agent_id is None or chat.agent_id != agent_id or chat.agent_opened_at is None:
             raise NotAllowed()
         if chat.agent_ended_at:
             raise ServiceError("error.chat_ended")
@@ -310,7 +317,7 @@ def _post_in_one_statement(by_agent: bool):
     conditions = [_CHAT.c.id == bindparam("chat_id"), _CHAT.c.agent_ended_at.is_(None)]
     values = {"last_seq": _CHAT.c.last_seq + 1, "last_message_at": now}
     if by_agent:
-        conditions += [_AUTH.c.agent_id == _CHAT.c.agent_id, _AGENT.c.id == _CHAT.c.agent_id]
+        conditions += [_AUTH.c.agent_id == _CHAT.c.agent_id, _AGENT.c.id == _CHAT.c.agent_id, _CHAT.c.agent_opened_at.is_not(None)]
         conditions += live_login(bindparam("token"), now)
         values["first_agent_reply_at"] = func.coalesce(_CHAT.c.first_agent_reply_at, now)
     else:
@@ -463,14 +470,34 @@ def chat_for_agent(session: Session, chat_id: int, agent: Agent) -> Chat:
     return chat
 
 
+def _still_theirs(agent: Agent) -> tuple:
+    """The condition every agent's write to a chat carries: the chat is still theirs at the
+    moment of the write (it may have been handed back and reassigned since it was read)."""
+    return (Chat.agent_id == agent.id,)
+
+
+def _write(session: Session, chat: Chat, conditions: tuple, **values) -> None:
+    """A conditional UPDATE of `chat`: NotAllowed when it no longer matches (taken meanwhile)."""
+    if session.exec(update(Chat).where(Chat.id == chat.id, *conditions).values(**values)).rowcount != 1:
+        session.rollback()
+        raise NotAllowed()
+
+
 def mark_opened(session: Session, chat: Chat, agent: Agent) -> None:
-    """Record the first time the assigned agent opened the chat. Commits."""
+    """Record the first time the assigned agent opened the chat. A chat handed back to the queue
+    (or to another agent) between the read and this write is not theirs to open. Commits."""
     if chat.agent_id != agent.id:
         raise NotAllowed()
     if chat.agent_opened_at is None:
-        chat.agent_opened_at = utcnow()
-        session.add(chat)
+        done = session.exec(
+            update(Chat)
+            .where(Chat.id == chat.id, *_still_theirs(agent), Chat.agent_opened_at.is_(None))
+            .values(agent_opened_at=utcnow())
+        ).rowcount
         session.commit()
+        session.refresh(chat)
+        if done != 1 and chat.agent_id != agent.id:
+            raise NotAllowed()
 
 
 def end_by_customer(session: Session, chat: Chat) -> None:
@@ -503,13 +530,15 @@ def end_by_agent(session: Session, chat: Chat, agent: Agent) -> list[routing.Ass
         return []
     ended = session.exec(
         update(Chat)
-        .where(Chat.id == chat.id, Chat.agent_ended_at.is_(None))
+        .where(Chat.id == chat.id, *_still_theirs(agent), Chat.agent_ended_at.is_(None))
         .values(agent_ended_at=utcnow(), status=CHAT_ENDED)
     ).rowcount
     if ended == 1:
         routing.release_slot(session, agent.id)
     session.commit()
     session.refresh(chat)
+    if ended != 1 and chat.agent_id != agent.id:
+        raise NotAllowed()  # handed to someone else since it was read
     return routing.drain_queue(session, settings_service.get_settings(session))
 
 
@@ -534,12 +563,13 @@ def save_info(
         category = session.get(Category, category_id)
         if category is None or not category.active:
             raise ServiceError("error.category_not_found")
-    chat.customer_name, chat.customer_email, chat.memo, chat.category_id = name, email, memo, category_id
+    # Admins edit any chat; an agent only one that is still theirs at the moment of the write.
+    _write(session, chat, () if agent.role == "admin" else _still_theirs(agent),
+           customer_name=name, customer_email=email, memo=memo, category_id=category_id)
     customer = session.get(Customer, chat.customer_id)
     if customer is not None:
         customer.name, customer.email, customer.memo = name, email, memo
         session.add(customer)
-    session.add(chat)
     session.commit()
     session.refresh(chat)
     return chat
@@ -556,10 +586,10 @@ def request_rating(session: Session, chat: Chat, agent: Agent) -> StoredMessage:
     guide = texts.satisfaction_guide if texts and texts.satisfaction_guide else DEFAULT_SATISFACTION_GUIDE.get(
         chat.language, DEFAULT_SATISFACTION_GUIDE["ko"]
     )
-    chat.rating_requested_at = utcnow()
-    chat.rating_requested_by = agent.id
-    chat.rating_requests += 1
-    session.add(chat)
+    _write(
+        session, chat, (*_still_theirs(agent), Chat.agent_ended_at.is_(None)),
+        rating_requested_at=utcnow(), rating_requested_by=agent.id, rating_requests=Chat.rating_requests + 1,
+    )
     message = _append(session, chat.id, AUTHOR_SYSTEM, guide, f"rating-request-{uuid.uuid4().hex}")
     session.commit()
     session.refresh(chat)

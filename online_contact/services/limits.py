@@ -76,6 +76,7 @@ def messages_per_second() -> int:
 class Decision:
     allowed: bool
     retry_after: int = 0  # seconds until the window ends (when refused)
+    first_refusal: bool = False  # the attempt that went over (worth one audit entry, not each)
 
 
 RATE_COUNTER = RateCounter.__table__
@@ -94,7 +95,13 @@ def _window(seconds: int, now: float) -> int:
 def _redis(url: str):
     import redis
 
-    return redis.Redis.from_url(url, socket_timeout=2)
+    # Short timeouts: the call is made from the event loop, and a Redis that does not answer
+    # falls back to the database (below) instead of holding every tab of the worker.
+    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+
+REDIS_RETRY_AFTER = 30.0  # seconds the database counts alone after Redis failed
+_redis_down_until = 0.0
 
 
 # Add, never below zero, and (re)start the expiry: one atomic step in Redis.
@@ -110,13 +117,13 @@ def _count_in_redis(url: str, key: str, seconds: int, delta: int) -> int:
     return int(_redis(url).eval(_ADD, 1, key, delta, seconds + 1))
 
 
-def _count_in_database(bind, key: str, window: int, delta: int) -> int:
+def _count_in_database(bind, key: str, window: int, delta: int, expires: int) -> int:
     """One statement: a new window starts at `delta`, the same window adds it (never below 0).
     Its own transaction: the count stays whatever the caller's work does next."""
     with Session(bind) as session:
         conn = session.connection()
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(RATE_COUNTER).values(key=key, period=window, count=max(delta, 0))
+        stmt = dialect.insert(RATE_COUNTER).values(key=key, period=window, count=max(delta, 0), expires=expires)
         added = RATE_COUNTER.c.count + delta
         stmt = stmt.on_conflict_do_update(
             index_elements=[RATE_COUNTER.c.key],
@@ -126,6 +133,7 @@ def _count_in_database(bind, key: str, window: int, delta: int) -> int:
                     else_=max(delta, 0),
                 ),
                 "period": stmt.excluded.period,
+                "expires": stmt.excluded.expires,
             },
         ).returning(RATE_COUNTER.c.count)
         count = int(conn.execute(stmt).scalar_one())
@@ -139,11 +147,18 @@ def _count(limit: Limit, subject: str, delta: int, now: float | None, bind) -> t
     now = time.time() if now is None else now
     window = _window(seconds, now)
     key = f"oc-limit:{limit.name}:{_subject(subject)}"
+    global _redis_down_until
     url = redis_url()
-    if url:
-        count = _count_in_redis(url, f"{key}:{window}", seconds, delta)
-    else:
-        count = _count_in_database(bind if bind is not None else engine(), key, window, delta)
+    count = None
+    if url and time.monotonic() >= _redis_down_until:
+        try:
+            count = _count_in_redis(url, f"{key}:{window}", seconds, delta)
+        except Exception:  # noqa: BLE001 - Redis away: count in the database meanwhile
+            logger.warning("throttle counters: Redis did not answer; counting in the database for %ds", REDIS_RETRY_AFTER)
+            _redis_down_until = time.monotonic() + REDIS_RETRY_AFTER
+    if count is None:
+        expires = (window + 1) * seconds
+        count = _count_in_database(bind if bind is not None else engine(), key, window, delta, expires)
     return count, count_max, max(1, math.ceil((window + 1) * seconds - now))
 
 
@@ -156,8 +171,9 @@ def hit(limit: Limit, subject: str, now: float | None = None, bind=None) -> Deci
         return Decision(True)
     count, count_max, left = _count(limit, subject, 1, now, bind)
     if count > count_max:
-        logger.warning("throttled: %s (%d in the window of %s)", limit.meaning, count, limit.env)
-        return Decision(False, left)
+        if count == count_max + 1:
+            logger.warning("throttled: %s (over %d in the window of %s)", limit.meaning, count_max, limit.env)
+        return Decision(False, left, first_refusal=count == count_max + 1)
     return Decision(True)
 
 
@@ -174,3 +190,14 @@ def forget(limit: Limit, subject: str, bind=None) -> None:
     count, _, _ = _count(limit, subject, 0, None, bind)
     if count:
         _count(limit, subject, -count, None, bind)
+
+
+def prune(bind=None, now: float | None = None) -> int:
+    """Delete the database's counters whose window is over (Redis expires its own)."""
+    from sqlalchemy import delete
+
+    now = time.time() if now is None else now
+    with Session(bind if bind is not None else engine()) as session:
+        gone = session.exec(delete(RATE_COUNTER).where(RATE_COUNTER.c.expires < now)).rowcount
+        session.commit()
+    return gone

@@ -71,7 +71,8 @@ def warn_if_demo(url: str | None = None) -> list[str]:
         logger.warning(
             "\n%s\nDEMO ACCOUNTS ARE ACTIVE (%s) with the passwords printed in the README.\n"
             "Anyone can log in as an admin. Do not use this database for real customers:\n"
-            "deactivate them, or start from an empty database with OC_DEMO=0.\n%s",
+            "`python -m online_contact.manage deactivate admin@example.com` (and the agents), or\n"
+            "start from an empty database with OC_DEMO=0.\n%s",
             "!" * 78, ", ".join(present), "!" * 78,
         )
     return present

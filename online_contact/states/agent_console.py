@@ -173,9 +173,9 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         if redirect:
             self._clear_info()
             return [*(await self._drop_links()), redirect]
-        await link_desk(self, agent_id)
+        await link_desk(self, agent_id, self._login_id)
         if self.active_chat_id:
-            await link_room(self, self.active_chat_id)
+            await link_room(self, self.active_chat_id, self._login_id)
 
     @rx.event
     @require_role(ROLE_AGENT)
@@ -264,7 +264,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         self.composer_error = self.notice = self.error = ""
         if previous != chat_id:
             self._reset_older()
-        await link_room(self, chat_id)
+        await link_room(self, chat_id, self._login_id)
         await refresh_desk_here(self, agent_id)
         return rx.set_focus("agent-input")
 
@@ -519,7 +519,7 @@ class TicketListState(AuthState):
         if not agent_id:
             return [*(await self._drop_links()), rx.redirect(routes.LOGIN)]
         # The top bar shows the agent's status and 대화중 here too.
-        await link_desk(self, agent_id)
+        await link_desk(self, agent_id, self._login_id)
         self.tickets = [
             {
                 "id": t.id,

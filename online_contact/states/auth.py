@@ -28,16 +28,20 @@ class AuthState(rx.State):
     agent_id: int = 0
     agent_name: str = ""
     agent_role: str = ""
+    # The login (AuthSession id) this tab is under, set by every check of it.
+    _login_id: int = 0
 
     def _agent(self, session: Session) -> Agent | None:
         """The logged-in agent, re-checked against the database (logins end and expire)."""
-        agent = auth_service.agent_for_token(session, self.auth_token) if self.auth_token else None
-        if agent is None:
-            if len(self.auth_token) > auth_service.MAX_TOKEN_LENGTH:
-                self.auth_token = ""  # not a login; nothing that size is kept
-            self.agent_id, self.agent_name, self.agent_role = 0, "", ""
+        token = self.auth_token if isinstance(self.auth_token, str) else ""
+        found = auth_service.login_for_token(session, token) if token else None
+        if found is None:
+            if token != self.auth_token or len(token) > auth_service.MAX_TOKEN_LENGTH:
+                self.auth_token = ""  # not a login (a client can store anything): nothing of it is kept
+            self.agent_id, self.agent_name, self.agent_role, self._login_id = 0, "", "", 0
             return None
-        self.agent_id, self.agent_name, self.agent_role = agent.id, agent.name, agent.role
+        login, agent = found
+        self.agent_id, self.agent_name, self.agent_role, self._login_id = agent.id, agent.name, agent.role, login.id
         return agent
 
     async def _drop_links(self) -> list:
@@ -51,7 +55,7 @@ class AuthState(rx.State):
         """Forget the login in this tab: no desk, no chat, no customer data on its screens.
         Returns the events that rehydrate the tab."""
         self.auth_token = ""
-        self.agent_id, self.agent_name, self.agent_role = 0, "", ""
+        self.agent_id, self.agent_name, self.agent_role, self._login_id = 0, "", "", 0
         for cls in type(self).get_substates():
             screen = await self.get_state(cls)
             forget = getattr(screen, "_forget_screen", None)
@@ -74,12 +78,13 @@ class AuthState(rx.State):
         with session_scope() as session:
             agent = self._agent(session)
             if agent is not None:
-                # Nobody should be routed chats after leaving.
-                change = agent_service.leave_online(session, agent, STATUS_OFFLINE, RELEASE_LOGOUT)
                 if everywhere:
                     ended = auth_service.end_all_sessions(session, agent.id)
                 else:
                     ended = auth_service.end_session(session, self.auth_token)
+                # Nobody should be routed chats after leaving (still logged in elsewhere: stays).
+                if not auth_service.has_live_login(session, agent.id):
+                    change = agent_service.leave_online(session, agent, STATUS_OFFLINE, RELEASE_LOGOUT)
         return await self._end_logins(ended, change)
 
     @rx.event
@@ -118,6 +123,7 @@ class LoginState(AuthState):
                 agent = auth_service.authenticate(session, email, password, ip=ip)
                 return agent, auth_service.start_session(session, agent, ip=ip)
 
+        previous = self.auth_token if isinstance(self.auth_token, str) else ""
         try:
             # bcrypt takes ~0.2 s: off the event loop, so other tabs are not held up.
             agent, token = await asyncio.to_thread(check)
@@ -126,6 +132,17 @@ class LoginState(AuthState):
             self.error = await tr_error(self, exc)
             return
         self.error = ""
+        if previous:
+            # A new login in this browser replaces the one it had: that one ends, everywhere.
+            with session_scope() as session:
+                ended = auth_service.end_session(session, previous)
+            if ended:
+                from online_contact.realtime.logins import end_everywhere
+
+                events = await self._drop_links()
+                await end_everywhere(ended, except_tab=self.router.session.client_token)
+                self.auth_token = token
+                return [*events, rx.redirect(routes.AGENT)]
         self.auth_token = token
         return rx.redirect(routes.AGENT)
 

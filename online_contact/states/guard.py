@@ -59,7 +59,11 @@ def require_role(role: str):
                     role,
                     f"agent {agent.id} ({agent.role})" if agent else "not logged in",
                 )
-                return rx.redirect(routes.AGENT if agent is not None else routes.LOGIN)
+                if agent is None:
+                    # A tab whose login ended must not stay linked to a desk or a chat (its next
+                    # event would put it back on their lists): let go of them here too.
+                    return [*(await auth._drop_links()), rx.redirect(routes.LOGIN)]
+                return rx.redirect(routes.AGENT)
             result = fn(self, *args, **kwargs)
             if inspect.isawaitable(result):
                 result = await result

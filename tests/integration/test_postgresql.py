@@ -158,6 +158,7 @@ def test_the_one_statement_post_keeps_the_posting_rules(pg_url):
         other = start_session(s, s.exec(select(Agent).where(Agent.email == "agent2@example.com")).one())
         chat_id, agent_id, greeting_seq = chat.id, agent.id, chat.last_seq
 
+
     def stored() -> tuple[Chat, list[tuple[int, str, str, int | None]]]:
         with session_scope(pg_url) as s:
             rows = s.exec(select(chat_service.Message).where(chat_service.Message.chat_id == chat_id).order_by(chat_service.Message.seq)).all()
@@ -171,6 +172,10 @@ def test_the_one_statement_post_keeps_the_posting_rules(pg_url):
         finally:
             await eng.dispose()
 
+    # Before the agent opened the chat from the list, their post is not stored.
+    assert run_async(post("아직 안 열었어요", "a-0", auth_token=token)) is None
+    with session_scope(pg_url) as s:
+        chat_service.mark_opened(s, s.get(Chat, chat_id), s.get(Agent, agent_id))
     message, chat_agent = run_async(post(" 안녕하세요 ", "c-1", visitor_key=key))
     assert (message.seq, message.text, message.author, message.agent_id, chat_agent) == (greeting_seq + 1, "안녕하세요", "customer", None, agent_id)
     assert stored()[0].first_agent_reply_at is None
@@ -224,3 +229,20 @@ def test_the_one_statement_post_counts_a_visitors_messages_per_second(pg_url, mo
     with session_scope(pg_url) as s:
         s.exec(update(Chat).where(Chat.id == chat_id).values(burst_started_at=utcnow().replace(year=2000)))
     assert run_async(post("셋", "b-3")) is not None
+
+
+def test_the_data_migrations_on_postgresql_with_rows():
+    """tests/unit/test_migrations.py's upgrade of a database with rows, on PostgreSQL."""
+    import psycopg
+
+    from tests.integration.conftest import PG_ADMIN, schema_url
+    from tests.unit.test_migrations import upgrade_with_rows
+
+    schema = f"oc_mig_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        upgrade_with_rows(schema_url(schema))
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

@@ -18,6 +18,7 @@ from sqlmodel import select
 from online_contact.models import Agent
 from online_contact.realtime import wire as wire_module
 from online_contact.realtime.wire import WireNamespace, channel, chat_room, desk_room
+from online_contact.services import chats as chat_service
 from online_contact.services.auth import start_session
 from online_contact.services.db import _async_engine, async_engine, session_scope
 from tests.integration.conftest import reset_workspace, start_customer_chat
@@ -25,7 +26,8 @@ from tests.support import RecordingSocketServer, run_async
 
 
 def open_chat(pg_url: str) -> tuple[int, int, str, str]:
-    """A chat of agent1 with a new customer: (chat id, agent id, visitor key, agent's token)."""
+    """A chat of agent1 with a new customer, opened by agent1: (chat id, agent id, visitor key,
+    agent's token)."""
     reset_workspace(pg_url)
     with session_scope(pg_url) as s:
         agent = s.exec(select(Agent).where(Agent.email == "agent1@example.com")).one()
@@ -35,6 +37,7 @@ def open_chat(pg_url: str) -> tuple[int, int, str, str]:
         key = f"relay-{uuid.uuid4().hex}"
         chat = start_customer_chat(s, key, "릴레이")
         assert chat.agent_id == agent.id
+        chat_service.mark_opened(s, chat, agent)
         return chat.id, agent.id, key, start_session(s, agent)
 
 

@@ -75,6 +75,9 @@ def payloads(cls, name: str, handler, victim: dict) -> list[dict]:
         "stack": "x",
     }
     found = [{}]
+    if "vars" in params:  # what a client keeps in its storage need not even be text
+        found.append({"vars": {f"{cls.get_full_name()}.auth_token_rx_state_": 5,
+                               f"{cls.get_full_name()}.visitor_key_rx_state_": ["x"]}})
     if name == "setvar":
         found += [{"var_name": var, "value": victim["chat_id"]} for var in _public_vars(cls)]
     elif params:

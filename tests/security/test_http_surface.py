@@ -46,6 +46,8 @@ def test_every_page_has_a_strict_policy_and_only_the_widget_may_be_framed(server
     assert directives["default-src"] == "'self'"
     assert "'unsafe-inline'" not in directives["script-src"] and "'unsafe-eval'" not in directives["script-src"]
     assert "'sha256-" in directives["script-src"]  # the build's own inline scripts, by hash
+    port = urlsplit(server.url).port
+    assert directives["connect-src"] == f"'self' ws://localhost:{port} ws://127.0.0.1:{port}"
     assert directives["object-src"] == "'none'"
     assert response.getheader("X-Content-Type-Options") == "nosniff"
     assert response.getheader("Referrer-Policy") == "strict-origin-when-cross-origin"
@@ -62,7 +64,8 @@ def test_scripts_and_api_routes_get_the_headers_too(server):
         assert response.getheader("X-Content-Type-Options") == "nosniff", path
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:80", "127.0.0.1.evil.example", "", "a" * 300])
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:80", "127.0.0.1.evil.example", "", "a" * 300,
+                                  "localhost:1 *", "localhost:80:80", "127.0.0.1\tevil", "[::1]x"])
 def test_a_forged_host_is_refused_and_never_reflected(server, host):
     response, body = _get(server, "/", host=host)
     assert response.status == 400

@@ -19,6 +19,12 @@ from online_contact.services.errors import ServiceError
 from tests.unit.pipeline import Client, names, only_agent1_online, run
 
 
+def agent_of(session, chat):
+    from online_contact.models import Agent
+
+    return session.get(Agent, chat.agent_id)
+
+
 def _code(fn, *args, **kwargs) -> str:
     with pytest.raises(ServiceError) as err:
         fn(*args, **kwargs)
@@ -165,7 +171,8 @@ def test_a_visitor_sending_too_fast_is_refused_and_nothing_is_stored(session, ma
     texts = [m.text for m in session.exec(select(Message).where(Message.chat_id == chat.id).order_by(Message.seq))]
     assert texts[-3:] == ["m0", "m1", "m2"] and stored.last_seq == len(texts)  # no seq was taken
     # The agent is not limited; the customer's next second is free again.
-    chat_service.post_message(session, stored, "agent", "답변", "a1", agent_id=stored.agent_id)
+    chat_service.mark_opened(session, stored, agent_of(session, stored))
+    chat_service.post_message(session, make.reload(Chat, chat.id), "agent", "답변", "a1", agent_id=stored.agent_id)
     session.exec(update(Chat).where(Chat.id == chat.id).values(burst_started_at=utcnow() - timedelta(seconds=2)))
     session.commit()
     chat_service.post_message(session, make.reload(Chat, chat.id), "customer", "m3", "c3")

@@ -22,6 +22,10 @@ class FakeTab:
     def _agent(self, _session):
         return Agent(id=7, email="x@example.com", name="x", role=self.role, password_hash="!") if self.role else None
 
+    async def _drop_links(self):
+        self.changed.append("let go of its links")
+        return []
+
     @require_role(ROLE_ADMIN)
     async def change_settings(self, value: str = ""):
         self.changed.append(value)
@@ -38,7 +42,8 @@ def test_an_admin_handler_refuses_agents_and_visitors_and_logs_it(db_url, monkey
     tab = FakeTab(role)
     with caplog.at_level(logging.WARNING, logger="online_contact.security"):
         answer = run_async(tab.change_settings("chat off"))
-    assert tab.changed == []
+    # Not logged in: the tab also lets go of any desk or chat it was linked to.
+    assert tab.changed == ([] if role else ["let go of its links"])
     assert goes_to in str(answer)
     assert any("refused FakeTab.change_settings: needs admin" in r.getMessage() for r in caplog.records)
 

@@ -102,7 +102,8 @@ def test_the_guard_accepts_what_browsers_make_and_nothing_else():
     """The shapes Reflex's page (utils/state.js generateUUID: variant digit 8-f) and its token
     manager (uuid4) make pass; shared tokens and anything else do not."""
     for _ in range(200):
-        assert BROWSER_TOKEN.match(str(uuid.uuid4()))
-    assert BROWSER_TOKEN.match("0a1b2c3d-4e5f-4a6b-f7c8-0123456789ab")
-    for bad in ("chat-1", "room-" + "a" * 40, "", "0A1B2C3D-4E5F-4A6B-87C8-0123456789AB", str(uuid.uuid1()), "x" * 36):
-        assert not BROWSER_TOKEN.match(bad), bad
+        assert BROWSER_TOKEN.fullmatch(str(uuid.uuid4()))
+    assert BROWSER_TOKEN.fullmatch("0a1b2c3d-4e5f-4a6b-f7c8-0123456789ab")
+    for bad in ("chat-1", "room-" + "a" * 40, "", "0A1B2C3D-4E5F-4A6B-87C8-0123456789AB", str(uuid.uuid1()), "x" * 36,
+                str(uuid.uuid4()) + "\n"):
+        assert not BROWSER_TOKEN.fullmatch(bad), bad

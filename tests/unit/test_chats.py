@@ -258,7 +258,8 @@ def test_customer_cannot_post_after_agent_ended(session, make, chat, agent):
 
 
 def test_agent_can_still_reply_after_customer_left_but_not_after_ending(session, make, chat, agent):
-    chat_service.end_by_customer(session, chat)
+    chat_service.mark_opened(session, chat, agent)
+    chat_service.end_by_customer(session, make.reload(Chat, chat.id))
     msg, created = chat_service.post_message(
         session, make.reload(Chat, chat.id), AUTHOR_AGENT, "감사합니다", agent_id=agent.id
     )
@@ -299,13 +300,17 @@ def test_processed_needs_both_open_and_reply_open_only(session, make, chat, agen
     assert chat_service.processing_status(make.reload(Chat, chat.id)) == "processed"
 
 
-def test_processed_needs_both_open_and_reply_reply_only(session, make, chat, agent):
-    chat_service.post_message(session, chat, AUTHOR_AGENT, "안녕하세요", agent_id=agent.id)
+def test_an_agent_replies_only_in_a_chat_they_opened(session, make, chat, agent):
+    """A reply without opening the chat from the list cannot happen (the posting rules refuse
+    it), so 처리 is never reached that way; and a chat handed back before it was opened was
+    never readable or writable by its first agent."""
+    with pytest.raises(NotAllowed):
+        chat_service.post_message(session, chat, AUTHOR_AGENT, "안녕하세요", agent_id=agent.id)
     stored = make.reload(Chat, chat.id)
-    assert stored.first_agent_reply_at is not None
-    assert stored.agent_opened_at is None
-    assert chat_service.processing_status(stored) == "unprocessed"
+    assert stored.first_agent_reply_at is None and chat_service.processing_status(stored) == "unprocessed"
+    assert len(messages_of(session, chat.id)) == 1
     chat_service.mark_opened(session, stored, agent)
+    chat_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_AGENT, "안녕하세요", agent_id=agent.id)
     assert chat_service.processing_status(make.reload(Chat, chat.id)) == "processed"
 
 
@@ -332,6 +337,7 @@ def test_first_agent_reply_at_only_set_by_agent_messages(session, make, chat, ag
     chat_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_SYSTEM, "system note")
     assert make.reload(Chat, chat.id).first_agent_reply_at is None
 
+    chat_service.mark_opened(session, make.reload(Chat, chat.id), agent)
     reply, _ = chat_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_AGENT, "답변", agent_id=agent.id)
     first = make.reload(Chat, chat.id).first_agent_reply_at
     assert first == reply.created_at
@@ -566,6 +572,7 @@ def test_rate_rejects_overlong_comment(session, make, chat):
 
 
 def test_messages_after_and_recent_messages_order(session, make, chat, agent):
+    chat_service.mark_opened(session, chat, agent)
     for i in range(5):
         author = AUTHOR_CUSTOMER if i % 2 == 0 else AUTHOR_AGENT
         chat_service.post_message(session, chat, author, f"m{i}", agent_id=agent.id if author == AUTHOR_AGENT else None)
@@ -697,6 +704,8 @@ def test_chat_for_agent_token_checks_login_expiry_activity_and_assignment(sessio
 
     token = auth_service.start_session(session, agent)
     session.commit()
+    assert chat_service.chat_for_agent_token(session, chat.id, token) is None  # not opened yet
+    chat_service.mark_opened(session, chat, agent)
     gate = chat_service.chat_for_agent_token(session, chat.id, token)
     assert gate is not None and gate.id == chat.id and gate.agent_id == agent.id
 

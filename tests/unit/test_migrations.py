@@ -99,3 +99,51 @@ def test_downgrade_to_base_and_upgrade_again(migrated):
     assert set(sa.inspect(eng).get_table_names()) <= {"alembic_version"}
     command.upgrade(cfg, "head")
     assert set(SQLModel.metadata.tables) <= set(sa.inspect(eng).get_table_names())
+
+
+def test_upgrading_a_database_with_rows_keeps_them_working(tmp_path):
+    """The data migrations (0002 room and desk keys, 0003 hashed login tokens, 0004 assignment
+    history, 0005 rating counts) on a database that already has an assigned chat, its messages,
+    a rating and a login: every row gets what it needs, and the old login still works.
+    (tests/integration runs the same on PostgreSQL.)"""
+    upgrade_with_rows(f"sqlite:///{tmp_path / 'old.db'}")
+
+
+def upgrade_with_rows(url: str) -> None:
+    import hashlib
+
+    from sqlmodel import Session
+
+    from online_contact.models import Agent, AuthSession, Chat, ChatAssignment
+    from online_contact.services import auth
+
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "0001")
+    eng = sa.create_engine(url)
+    now, later = "2026-11-30 10:00:00.000000", "2099-01-01 00:00:00.000000"
+    with eng.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO agent (id, email, name, role, password_hash, active, status, status_changed_at, can_chat,"
+            " open_chat_count, created_at) VALUES (1, 'a@example.com', 'A', 'agent', '!', true, 'online', :now, true, 1, :now)"), {"now": now})
+        conn.execute(sa.text("INSERT INTO customer (id, name, email, memo, created_at) VALUES (1, '', '', '', :now)"), {"now": now})
+        conn.execute(sa.text(
+            "INSERT INTO chat (id, customer_id, status, language, channel, ip, device, user_agent, customer_name,"
+            " customer_email, memo, assignment_reason, last_seq, created_at, agent_id, assigned_at)"
+            " VALUES (1, 1, 'open', 'ko', 'helpcenter', '', '', '', '', '', '', 'balanced', 2, :now, 1, :now)"), {"now": now})
+        conn.execute(sa.text(
+            "INSERT INTO message (id, chat_id, seq, author, text, client_msg_id, created_at) VALUES"
+            " (1, 1, 1, 'customer', 'hi', 'c1', :now), (2, 1, 2, 'system', '평가해 주세요', 'rating-request-x', :now)"), {"now": now})
+        conn.execute(sa.text("INSERT INTO rating (id, chat_id, score, comment, created_at) VALUES (1, 1, 5, '', :now)"), {"now": now})
+        conn.execute(sa.text(
+            "INSERT INTO authsession (id, agent_id, token, created_at, expires_at) VALUES (1, 1, 'old-plain-token', :now, :later)"),
+            {"now": now, "later": later})
+    command.upgrade(cfg, "head")
+    with Session(eng) as s:
+        chat, agent, login = s.get(Chat, 1), s.get(Agent, 1), s.get(AuthSession, 1)
+        assert len(chat.room_key) == 40 and len(agent.desk_key) == 40 and chat.room_key != agent.desk_key
+        assert login.token_hash == hashlib.sha256(b"old-plain-token").hexdigest() and login.ended_at is None
+        assert auth.agent_for_token(s, "old-plain-token").id == 1  # still logged in after the upgrade
+        assert (chat.ratings_given, chat.rating_requests, chat.burst_count) == (1, 1, 0)
+        history = s.exec(sa.select(ChatAssignment)).scalars().all()
+        assert [(h.chat_id, h.agent_id, h.reason, h.released_at) for h in history] == [(1, 1, "balanced", None)]
+    eng.dispose()

@@ -62,6 +62,9 @@ def test_messages_reach_the_chat_and_its_agent_once_and_only_the_owners_may_send
         await wire.on_connect("ag1-home", {}, {"role": "agent", "credential": token1})  # chat list only
         await wire.on_connect("ag2", {}, {"role": "agent", "credential": token2})
         await wire.on_connect("intruder", {}, {"role": "customer", "credential": "someone-else"})
+        # The agent's socket joins only once the agent opened the chat (from the chat list).
+        assert await wire.on_join("ag1", {"chat_id": chat.id}) == {"error": "not_allowed"}
+        chat_service.mark_opened(session, chat, agent1)
         for sid in ("cust", "cust2", "ag1"):
             answer = await wire.on_join(sid, {"chat_id": chat.id, "after": 0})
             assert answer["ok"] and [m["author"] for m in answer["messages"]] == ["system"]  # the greeting
