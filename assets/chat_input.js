@@ -149,4 +149,15 @@
       e.returnValue = "";
     }
   });
+  // In-app links (the settings' navigation, the agent's bar) leave the page without unloading
+  // it: ask first there too. The unsaved marker carries the question in the page's language.
+  document.addEventListener("click", function (e) {
+    var link = e.target && e.target.closest && e.target.closest("a[href]");
+    var unsaved = document.querySelector("[data-unsaved=true]");
+    if (!link || !unsaved || link.target === "_blank") return;
+    if (!window.confirm(unsaved.getAttribute("data-leave-message") || "저장하지 않은 변경이 있습니다. 이 화면을 떠날까요?")) {
+      e.preventDefault();
+      e.stopPropagation();
+    }
+  }, true);
 })();

@@ -23,7 +23,7 @@ const TOO_FAST_RETRY_MS = 1100;
 const TOO_FAST_RETRIES = 20;
 const CREDENTIAL_KEY = { customer: "oc_visitor", agent: "oc_auth" };
 
-export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskState, deskChats }) {
+export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskState, deskChats, siteState, consoleState }) {
   const dispatch = useContext(DispatchContext);
   const now = useRef({});
   now.current = { chatId, lastSeq: lastSeq || 0, live: live || [], deskChats: deskChats || [] };
@@ -87,7 +87,10 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskSt
     const id = now.current.chatId;
     joined.current = 0;
     if (!s || !s.connected || !id) return;
-    s.emit("join", { chat_id: id, after: after ?? known() }, (answer) => {
+    // The credential again: a customer's page connects before its first chat, when it has no
+    // visitor key yet (the key is made when the chat starts).
+    const credential = localStorage.getItem(CREDENTIAL_KEY[role]) || "";
+    s.emit("join", { chat_id: id, after: after ?? known(), credential }, (answer) => {
       if (!answer || !answer.ok || answer.chat_id !== now.current.chatId) return;
       joined.current = answer.chat_id;
       add(answer.messages.map((m) => ({ ...m, chat_id: answer.chat_id })));
@@ -114,6 +117,18 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskSt
       setTimeout(() => {
         if (socket.current === s && !s.connected) s.connect();
       }, 2000);
+    });
+    // Settings changed by an admin, pushed to every open page (online_contact/realtime/wire.py
+    // announce): the chat icon comes and goes, the agents' 처리유형 cascades follow.
+    s.on("site", (data) => {
+      if (siteState && data && typeof data.chat_enabled === "boolean") {
+        dispatch[siteState]({ chat_enabled_rx_state_: data.chat_enabled });
+      }
+    });
+    s.on("categories", (data) => {
+      if (consoleState && data && Array.isArray(data.categories)) {
+        dispatch[consoleState]({ categories_rx_state_: data.categories });
+      }
     });
     s.on("message", (m) => {
       const before = known();

@@ -133,6 +133,11 @@ def reset(db_url: str, max_open: int = 1) -> None:
         s.exec(update(Chat).where(Chat.status != "ended").values(status="ended", agent_ended_at=utcnow()))
 
 
+def chat_opened(db_url: str, chat_id: int) -> bool:
+    with session_scope(db_url) as s:
+        return s.get(Chat, chat_id).agent_opened_at is not None
+
+
 def chat_of_agent(db_url: str, token: str) -> int | None:
     with session_scope(db_url) as s:
         row = s.exec(
@@ -225,6 +230,12 @@ async def run_reflex_level(config: str, url: str, db_url: str, tokens: list[str]
             raise RuntimeError(f"conversation {i}: the chat was not assigned")
         await agent.emit(f"{AGENT}.select_chat", chat_id=chat_id)
         if wire:
+            # As the page does: the agent's wire joins the chat once it is open on their screen
+            # (an agent reads a chat over the wire only after opening it).
+            for _ in range(200):
+                if chat_opened(db_url, chat_id):
+                    break
+                await asyncio.sleep(0.02)
             for tab in (agent, customer):
                 if not (await tab.join(chat_id)).get("ok"):
                     raise RuntimeError(f"conversation {i}: the wire refused to join chat {chat_id}")

@@ -42,9 +42,10 @@ def reset(server: Server) -> Server:
     """Every test starts with all agents Offline and no open chats."""
     from sqlalchemy import update
 
-    from online_contact.models import Agent, Chat
+    from online_contact.models import Agent, Chat, ChatSettings
 
     with server.session() as s:
-        s.exec(update(Agent).values(status="offline", open_chat_count=0, max_open_chats=None))
+        s.exec(update(Agent).values(status="offline", open_chat_count=0, max_open_chats=None, active=True, can_chat=True))
         s.exec(update(Chat).where(Chat.status != "ended").values(status="ended"))
+        s.exec(update(ChatSettings).values(chat_enabled=True, default_max_open_chats=None))
     return server

@@ -8,7 +8,7 @@ from online_contact import routes
 from online_contact.realtime import AgentDesk, ChatRoom
 from online_contact.states.agent_console import AgentConsoleState as S
 
-from .common import T, composer, error_text, language_switch, message_log, notice_text
+from .common import T, composer, error_text, language_switch, message_log, notice_text, unsaved_badge
 
 
 def status_switch() -> rx.Component:
@@ -23,6 +23,15 @@ def status_switch() -> rx.Component:
     )
 
 
+def _notify_item(label, checked, kind: str, attrs: dict | None = None) -> rx.Component:
+    """An on/off item of 알림 설정 (a menu item checkbox)."""
+    return rx.menu.item(
+        rx.hstack(rx.cond(checked, rx.icon("check", size=14), rx.box(width="14px")), rx.text(label), spacing="2", align="center"),
+        on_click=S.set_notify(kind, ~checked),
+        custom_attrs={"role": "menuitemcheckbox", "aria-checked": rx.cond(checked, "true", "false"), **(attrs or {})},
+    )
+
+
 def top_bar() -> rx.Component:
     return rx.hstack(
         status_switch(),
@@ -31,9 +40,16 @@ def top_bar() -> rx.Component:
         rx.link(T["chat"], href=routes.AGENT, size="2"),
         rx.link(T["tickets"], href=routes.TICKETS, size="2"),
         language_switch(),
+        rx.cond(S.agent_role == "admin", rx.link(T["settings"], href=routes.SETTINGS, size="2")),
         rx.menu.root(
             rx.menu.trigger(rx.button(S.agent_name, rx.icon("chevron-down", size=14), size="1", variant="ghost")),
-            rx.menu.content(rx.menu.item(T["logout_everywhere"], on_click=S.logout_everywhere)),
+            rx.menu.content(
+                rx.text(T["notify_settings"], size="1", color=rx.color("gray", 10), padding="4px 8px"),
+                _notify_item(T["notify_sound"], S.notify_sound, "sound"),
+                _notify_item(T["notify_desktop"], S.notify_desktop, "desktop", {"data-request-notifications": "true"}),
+                rx.menu.separator(),
+                rx.menu.item(T["logout_everywhere"], on_click=S.logout_everywhere),
+            ),
         ),
         rx.button(T["logout"], size="1", variant="soft", on_click=S.logout),
         padding="10px 16px",
@@ -118,12 +134,19 @@ def _readonly(label, value) -> rx.Component:
     )
 
 
-def _select(label, id: str, value, options, on_change, disabled=False) -> rx.Component:
+def _select(label, id: str, value, parent, on_change, disabled=False) -> rx.Component:
+    """One level of the 처리유형 cascade: the offered categories under `parent` ('' = top), and a
+    deactivated one of the open chat's path (still shown for that chat)."""
+
+    def option(o, suffix=""):
+        return rx.cond(o["parent"] == parent, rx.el.option(o["name"] + suffix, value=o["id"]))
+
     return rx.vstack(
         rx.el.label(label, html_for=id, font_size="0.8em"),
         rx.el.select(
             rx.el.option(T["select_placeholder"], value=""),
-            rx.foreach(options, lambda o: rx.el.option(o["name"], value=o["id"])),
+            rx.foreach(S.categories, lambda o: option(o)),
+            rx.foreach(S.inactive_path, lambda o: option(o, T["category_inactive_suffix"])),
             id=id,
             value=value,
             on_change=on_change,
@@ -149,9 +172,9 @@ def info_panel() -> rx.Component:
             rx.heading(T["consultation_info"], size="2", as_="h3"),
             _readonly(T["channel"], rx.cond(S.info_channel == "helpcenter", T["helpcenter_channel"], S.info_channel)),
             rx.text(T["category"], size="1", color=rx.color("gray", 10)),
-            _select(T["level_1"], "cat-1", S.cat1, S.cat1_options, S.set_cat1),
-            _select(T["level_2"], "cat-2", S.cat2, S.cat2_options, S.set_cat2, disabled=S.cat1 == ""),
-            _select(T["level_3"], "cat-3", S.cat3, S.cat3_options, S.set_cat3, disabled=S.cat2 == ""),
+            _select(T["level_1"], "cat-1", S.cat1, "", S.set_cat1),
+            _select(T["level_2"], "cat-2", S.cat2, S.cat1, S.set_cat2, disabled=S.cat1 == ""),
+            _select(T["level_3"], "cat-3", S.cat3, S.cat2, S.set_cat3, disabled=S.cat2 == ""),
             spacing="2",
             width="100%",
             flex="1",
@@ -162,10 +185,7 @@ def info_panel() -> rx.Component:
             error_text(S.error),
             notice_text(S.notice),
             rx.hstack(
-                rx.cond(
-                    S.info_dirty,
-                    rx.badge(T["unsaved"], color_scheme="amber", size="2", role="status", custom_attrs={"data-unsaved": "true"}),
-                ),
+                unsaved_badge(S.info_dirty),
                 rx.spacer(),
                 rx.button(T["save"], on_click=S.save_info, variant=rx.cond(S.info_dirty, "solid", "soft")),
                 width="100%",

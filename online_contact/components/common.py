@@ -157,3 +157,13 @@ def reconnecting_banner() -> rx.Component:
             id="reconnecting",
         ),
     )
+
+
+def unsaved_badge(dirty) -> rx.Component:
+    """저장되지 않은 변경: shown while `dirty`; leaving the page (or an in-app link) asks first
+    (assets/chat_input.js reads data-unsaved and data-leave-message)."""
+    return rx.cond(
+        dirty,
+        rx.badge(T["unsaved"], color_scheme="amber", size="2", role="status",
+                 custom_attrs={"data-unsaved": "true", "data-leave-message": T["leave_unsaved"]}),
+    )

@@ -13,8 +13,9 @@ from .common import T, composer, error_text, message_log
 
 def chat_icon() -> rx.Component:
     """The round chat button at the bottom right (accessible name "채팅")."""
+    # Switched off, the icon goes (live: chat_wire.jsx); a chat already open continues.
     return rx.cond(
-        S.chat_enabled,
+        S.chat_enabled | (S.phase == "chat"),
         rx.icon_button(
             rx.icon("message-circle", size=28),
             aria_label=T["chat"],
@@ -55,12 +56,7 @@ def consent_step() -> rx.Component:
         rx.vstack(
             rx.heading(T["consent_title"], size="3", as_="h2"),
             rx.box(
-                rx.unordered_list(
-                    rx.list_item(T["consent_purpose"]),
-                    rx.list_item(T["consent_items"]),
-                    rx.list_item(T["consent_retention"]),
-                    rx.list_item(T["consent_refuse"]),
-                ),
+                rx.unordered_list(rx.foreach(S.consent_lines, rx.list_item)),
                 font_size="0.85em",
                 background=rx.color("gray", 2),
                 padding="8px 12px",
@@ -218,7 +214,7 @@ def floating_chat() -> rx.Component:
         chat_icon(),
         unavailable_dialog(),
         rx.cond(
-            S.panel_open & S.chat_enabled,
+            S.panel_open & (S.chat_enabled | (S.phase == "chat")),
             rx.box(
                 chat_window(),
                 position="fixed",

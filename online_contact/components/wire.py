@@ -22,19 +22,62 @@ class ChatWire(rx.Component):
     room_state: rx.Var[str]
     desk_state: rx.Var[str]
     desk_chats: rx.Var[list]
+    site_state: rx.Var[str]
+    console_state: rx.Var[str]
 
 
 def chat_wire(role: str) -> rx.Component:
-    """The wire of a customer page (ready once the tab has a chat) or of an agent page (ready
-    once the agent's desk is linked: previews of every chat arrive, not only the open one)."""
+    """The wire of a customer page (ready once the page has loaded: settings are pushed to it
+    even before it has a chat) or of an agent page (ready once the agent's desk is linked:
+    previews of every chat arrive, not only the open one)."""
+    from online_contact.states.agent_console import AgentConsoleState
+    from online_contact.states.customer_chat import CustomerChatState
+
     agent = role == "agent"
     return ChatWire.create(
         role=role,
-        ready=(AgentDesk.agent_id > 0) if agent else (ChatRoom.chat_id > 0),
+        ready=(AgentDesk.agent_id > 0) if agent else CustomerChatState.loaded,
         chat_id=ChatRoom.chat_id,
         last_seq=ChatRoom.last_seq,
         live=ChatRoom.live,
         room_state=ChatRoom.get_full_name(),
         desk_state=AgentDesk.get_full_name() if agent else "",
         desk_chats=AgentDesk.chats if agent else [],
+        site_state="" if agent else CustomerChatState.get_full_name(),
+        console_state=AgentConsoleState.get_full_name() if agent else "",
+    )
+
+
+class AgentAlerts(rx.Component):
+    """The page title's count, the sound and the browser notification of an agent's page
+    (assets/agent_alerts.jsx). Renders nothing."""
+
+    library = "$/public/agent_alerts.jsx"
+    tag = "AgentAlerts"
+
+    chats: rx.Var[list]
+    active_chat_id: rx.Var[int]
+    screen_open: rx.Var[bool]
+    sound: rx.Var[bool]
+    desktop: rx.Var[bool]
+    title: rx.Var[str]
+    new_chat_text: rx.Var[str]
+    new_message_text: rx.Var[str]
+    select_event: rx.Var[str]
+
+
+def agent_alerts() -> rx.Component:
+    from online_contact.components.common import T
+    from online_contact.states.agent_console import AgentConsoleState as S
+
+    return AgentAlerts.create(
+        chats=AgentDesk.chats,
+        active_chat_id=S.active_chat_id,
+        screen_open=S.screen_open,
+        sound=S.notify_sound,
+        desktop=S.notify_desktop,
+        title=T["agent_page_title"],
+        new_chat_text=T["alert_new_chat"],
+        new_message_text=T["alert_new_message"],
+        select_event=f"{S.get_full_name()}.select_chat",
     )

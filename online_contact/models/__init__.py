@@ -7,7 +7,7 @@ from .category import Category
 from .chat import Chat, Message, Rating
 from .customer import ConsentRecord, Customer
 from .limits import RateCounter
-from .settings import ChatSettings, ChatSettingsText
+from .settings import ChatSettings, ChatSettingsText, ConsentText
 from .ticket import Ticket
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "ChatSettings",
     "ChatSettingsText",
     "ConsentRecord",
+    "ConsentText",
     "Customer",
     "Message",
     "RateCounter",

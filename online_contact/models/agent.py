@@ -36,9 +36,13 @@ class Agent(SQLModel, table=True):
     open_chat_count: int = 0
     last_assigned_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    last_login_at: datetime | None = None
+    # 알림 설정: a sound, and a browser notification while the tab is hidden.
+    notify_sound: bool = True
+    notify_desktop: bool = False
 
 
-LOGIN_ENDS = ("logout", "logout_all", "expired", "deactivated")
+LOGIN_ENDS = ("logout", "logout_all", "expired", "deactivated", "password_reset")
 
 
 class AuthSession(SQLModel, table=True):

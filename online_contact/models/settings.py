@@ -1,6 +1,11 @@
 """Chat settings of a service (help center)."""
 
+from datetime import datetime
+
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
+
+from ._base import utcnow
 
 ASSIGN_RANDOM = "random"
 ASSIGN_BALANCED = "balanced"
@@ -16,6 +21,8 @@ class ChatSettings(SQLModel, table=True):
     chat_enabled: bool = True
     prefer_recent_agent: bool = True
     assignment_method: str = Field(default=ASSIGN_BALANCED, max_length=16)
+    # 최대 동시 상담 수 of every agent without one of their own (None = no limit).
+    default_max_open_chats: int | None = None
 
 
 class ChatSettingsText(SQLModel, table=True):
@@ -26,3 +33,18 @@ class ChatSettingsText(SQLModel, table=True):
     language: str = Field(max_length=8)
     greeting: str = Field(default="", max_length=1000)
     satisfaction_guide: str = Field(default="", max_length=1000)
+
+
+class ConsentText(SQLModel, table=True):
+    """One version of the 개인정보 수집 동의 text in one language: saving a change adds a version,
+    and a consent record names the version the customer was shown. One line per item (purpose,
+    items collected, retention, the right to refuse)."""
+
+    __table_args__ = (sa.UniqueConstraint("language", "version", name="uq_consenttext_language_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    language: str = Field(max_length=8, index=True)
+    version: int
+    body: str = Field(max_length=4000)
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: int | None = Field(default=None, foreign_key="agent.id")

@@ -1,7 +1,20 @@
 """One page per module; each registers itself with pages.registry.page. Importing this package
 registers them all."""
 
-from . import agent, help_center, inquiry, login, tickets, widget  # noqa: F401
+from . import (  # noqa: F401
+    agent,
+    help_center,
+    inquiry,
+    login,
+    settings_agents,
+    settings_assignment,
+    settings_audit,
+    settings_basic,
+    settings_categories,
+    settings_embed,
+    tickets,
+    widget,
+)
 from .registry import PAGES, add_pages
 
 __all__ = ["PAGES", "add_pages"]

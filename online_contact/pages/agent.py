@@ -7,7 +7,7 @@ import reflex as rx
 from online_contact import routes
 from online_contact.components.agent_chat import agent_chat_icon, chat_screen, ticket_dialog, top_bar, unsaved_dialog
 from online_contact.components.common import T, reconnecting_banner
-from online_contact.components.wire import chat_wire
+from online_contact.components.wire import agent_alerts, chat_wire
 from online_contact.models.agent import ROLE_AGENT
 from online_contact.states.agent_console import AgentConsoleState
 
@@ -38,6 +38,7 @@ def agent_home() -> rx.Component:
             ticket_dialog(),
             unsaved_dialog(),
             chat_wire("agent"),
+            agent_alerts(),
             min_height="100vh",
         )
     )

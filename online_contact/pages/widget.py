@@ -18,7 +18,7 @@ def widget() -> rx.Component:
     """The chat alone, filling the embed iframe."""
     return rx.box(
         # Chat disabled: the embedded frame stays empty.
-        rx.cond(CustomerChatState.chat_enabled, chat_window()),
+        rx.cond(CustomerChatState.chat_enabled | (CustomerChatState.phase == "chat"), chat_window()),
         reconnecting_banner(),
         unavailable_dialog(),
         chat_wire("customer"),

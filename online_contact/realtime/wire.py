@@ -10,12 +10,14 @@ Reflex's states. The Reflex send handlers stay as the fallback the page uses whe
 not joined or refuses a message, so their error messages and the kept text work as before.
 
 Events (namespace ``/_wire``):
-- connect, auth ``{role: "customer", credential: <visitor key>}`` or ``{role: "agent",
-  credential: <login token>}``; an agent's socket joins the rooms ``agent-<id>`` (desk previews)
-  and ``login-<login id>``, and is disconnected the moment its login ends (``end_logins``, on
-  every worker through Redis; a 30 s check catches anything missed);
-- ``join {chat_id, after}`` → ``{ok, messages}``: the same gate as posting; the socket leaves its
-  previous chat room and gets every message after ``after`` (catch-up after a reconnect);
+- connect, auth ``{role: "customer", credential: <visitor key, or '' before the first chat>}`` or
+  ``{role: "agent", credential: <login token>}``; a customer's socket joins the room ``site``
+  (settings pushed live: ``site {chat_enabled}``); an agent's socket joins ``agent-<id>`` (desk
+  previews), ``agents`` (``categories``) and ``login-<login id>``, and is disconnected the moment
+  its login ends (``end_logins``, on every worker through Redis; a 30 s check catches the rest);
+- ``join {chat_id, after, credential}`` → ``{ok, messages}``: the same gate as posting (a
+  customer's page sends its visitor key again: it may have connected before it had one); the
+  socket leaves its previous chat room and gets every message after ``after`` (catch-up);
 - ``send {chat_id, client_id, text}`` → ``{ok, message}`` or ``{error}``: stored once per client id
   (``services.chats.post_message``; on PostgreSQL first ``post_message_fast``, one statement),
   then ``message`` goes once to every other socket in the rooms ``chat-<id>`` and
@@ -80,6 +82,11 @@ def desk_room(agent_id: int) -> str:
 
 def login_room(login_id: int) -> str:
     return f"login-{login_id}"
+
+
+# Every customer page (help center, widget) and every agent's socket: for settings pushed live.
+SITE_ROOM = "site"
+AGENTS_ROOM = "agents"
 
 
 def channel(room: str) -> str:
@@ -151,8 +158,15 @@ class WireNamespace(socketio.AsyncNamespace):
                 raise socketio.exceptions.ConnectionRefusedError("not_allowed")
             await self.enter_room(sid, login_room(login_id))
             await self.enter_room(sid, desk_room(agent_id))
+            await self.enter_room(sid, AGENTS_ROOM)
             await self.watch(desk_room(agent_id))
-        elif role != ROLE_CUSTOMER or not credential:
+            await self.watch(AGENTS_ROOM)
+        elif role == ROLE_CUSTOMER:
+            # Every help-center and widget tab, with a chat or not: settings reach them live
+            # (채팅 사용 on/off). Without a visitor key it can join and send nothing.
+            await self.enter_room(sid, SITE_ROOM)
+            await self.watch(SITE_ROOM)
+        else:
             raise socketio.exceptions.ConnectionRefusedError("not_allowed")
         await self.save_session(sid, {"role": role, "credential": credential, "login_id": login_id, "chat_id": 0})
 
@@ -185,6 +199,12 @@ class WireNamespace(socketio.AsyncNamespace):
         data = data if isinstance(data, dict) else {}
         chat_id, after = parse_id(data.get("chat_id")), _seq(data.get("after"))
         who = await self.get_session(sid)
+        credential = as_text(data.get("credential"), 200)
+        if who["role"] == ROLE_CUSTOMER and credential and credential != who["credential"]:
+            # A page that connected before its first chat has a visitor key now (it is the
+            # visitor's own secret: knowing it is being that visitor).
+            who["credential"] = credential
+            await self.save_session(sid, who)
         if not self._allowed_now(who, chat_id):
             return {"error": "not_allowed"}
         if who["chat_id"] and who["chat_id"] != chat_id:
@@ -287,6 +307,11 @@ class WireNamespace(socketio.AsyncNamespace):
                 raise
             except Exception:  # noqa: BLE001 - keep checking; say why
                 logger.exception("wire: checking logins failed")
+
+    async def announce(self, event: str, data: dict, room: str) -> None:
+        """Push a change of the settings to every page in `room` (SITE_ROOM: customers' pages,
+        AGENTS_ROOM: agents'), on every worker: e.g. ``site {chat_enabled}``, ``categories``."""
+        await self.broadcast(event, data, [room])
 
     # ---- delivery, here and on the other workers -----------------------------------------
     async def broadcast(self, event: str, data: dict, rooms: list[str], skip_sid: str | None = None) -> None:

@@ -70,3 +70,13 @@ def deactivate(session: Session, agent: Agent) -> StatusChange:
     session.add(agent)
     session.commit()
     return leave_online(session, agent, STATUS_OFFLINE, RELEASE_DEACTIVATED)
+
+
+def set_notifications(session: Session, agent: Agent, sound: bool | None = None, desktop: bool | None = None) -> None:
+    """알림 설정 of the agent (kept with the account). Commits."""
+    if sound is not None:
+        agent.notify_sound = bool(sound)
+    if desktop is not None:
+        agent.notify_desktop = bool(desktop)
+    session.add(agent)
+    session.commit()

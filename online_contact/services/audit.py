@@ -1,6 +1,8 @@
-"""The audit log: who did what, when, from where (and why, for exports)."""
+"""The audit log: who did what, when, from where, what changed (and why, for exports)."""
 
 from __future__ import annotations
+
+import json
 
 from sqlmodel import Session, select
 
@@ -9,6 +11,45 @@ from online_contact.models import AuditLog
 LOGIN_SUCCESS = "login.success"
 LOGIN_FAILED = "login.failed"
 LOGIN_THROTTLED = "login.throttled"
+# Settings and agent management (감사 로그 lists them).
+SETTINGS_CHANGED = "settings.changed"
+CONSENT_VERSION = "settings.consent_version"
+CATEGORY_CHANGED = "category.changed"
+ACCOUNT_CREATED = "account.created"
+ACCOUNT_CHANGED = "account.changed"
+ACCOUNT_PASSWORD_RESET = "account.password_reset"
+ACCOUNT_DEACTIVATED = "account.deactivated"
+ACCOUNT_ACTIVATED = "account.activated"
+REFUSED = "access.refused"
+ACTIONS = (
+    LOGIN_SUCCESS, LOGIN_FAILED, LOGIN_THROTTLED, SETTINGS_CHANGED, CONSENT_VERSION, CATEGORY_CHANGED,
+    ACCOUNT_CREATED, ACCOUNT_CHANGED, ACCOUNT_PASSWORD_RESET, ACCOUNT_DEACTIVATED, ACCOUNT_ACTIVATED,
+)
+# Never written to the log, whatever a caller passes.
+SECRET_FIELDS = {"password", "password_hash", "token", "token_hash"}
+
+
+def changes(before: dict, after: dict) -> dict:
+    """{field: [before, after]} of what differs (secret fields left out)."""
+    return {
+        k: [before.get(k), after.get(k)]
+        for k in sorted(set(before) | set(after))
+        if k not in SECRET_FIELDS and before.get(k) != after.get(k)
+    }
+
+
+def record_change(
+    bind, action: str, *, actor_id: int | None, target_type: str, target_id: int | None,
+    before: dict, after: dict, ip: str = "",
+) -> bool:
+    """Log what an admin changed, before → after (nothing when nothing changed). Returns
+    whether an entry was written."""
+    diff = changes(before, after)
+    if not diff:
+        return False
+    record(bind, action, actor_id=actor_id, target_type=target_type, target_id=target_id, ip=ip,
+           detail=json.dumps(diff, ensure_ascii=False, default=str))
+    return True
 
 
 def record(
@@ -42,9 +83,16 @@ def record(
         session.commit()
 
 
-def recent(session: Session, action_prefix: str = "", limit: int = 200) -> list[AuditLog]:
-    """The newest entries, optionally of one kind of action ("login.")."""
+def recent(
+    session: Session, action_prefix: str = "", limit: int = 200, actor_id: int | None = None, before_id: int | None = None,
+) -> list[AuditLog]:
+    """The newest entries (older than `before_id` for the next page), optionally of one kind of
+    action ("login.", "account.") and of one admin."""
     query = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
     if action_prefix:
         query = query.where(AuditLog.action.startswith(action_prefix))
+    if actor_id:
+        query = query.where(AuditLog.actor_agent_id == actor_id)
+    if before_id:
+        query = query.where(AuditLog.id < before_id)
     return list(session.exec(query))

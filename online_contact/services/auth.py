@@ -69,6 +69,9 @@ def authenticate(session: Session, email: str, password: str, ip: str = "") -> A
     limits.refund(limits.LOGIN_PER_IP, ip, bind=bind)
     limits.forget(limits.LOGIN_PER_ACCOUNT, email, bind=bind)
     audit.record(bind, audit.LOGIN_SUCCESS, actor_id=agent.id, ip=ip, detail=f"email={email}")
+    agent.last_login_at = utcnow()
+    session.add(agent)
+    session.commit()  # at once: no write of the caller's stays open while others write (SQLite)
     return agent
 
 
@@ -206,6 +209,20 @@ def close_dead_sessions(session: Session) -> list[EndedLogin]:
     return ended + _end(session, (AuthSession.agent_id.in_(inactive),), "deactivated")
 
 
+MAX_PASSWORD = 128
+
+
+def validate_password(password, email: str = "") -> str:
+    """The one password rule: 8 to 128 characters, and not the account's email."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise ServiceError("error.password_short", min=MIN_PASSWORD)
+    if len(password) > MAX_PASSWORD:
+        raise ServiceError("error.password_long", max=MAX_PASSWORD)
+    if email and password.strip().lower() == email.strip().lower():
+        raise ServiceError("error.password_is_email")
+    return password
+
+
 def create_agent(
     session: Session,
     email: str,
@@ -218,8 +235,7 @@ def create_agent(
     email = email.strip().lower()
     if not EMAIL_RE.match(email):
         raise ServiceError("error.email_invalid")
-    if len(password) < MIN_PASSWORD:
-        raise ServiceError("error.password_short", min=MIN_PASSWORD)
+    validate_password(password, email)
     if role not in (ROLE_ADMIN, ROLE_AGENT):
         raise ServiceError("error.role_invalid")
     if session.exec(select(Agent).where(Agent.email == email)).first():

@@ -1,49 +1,230 @@
-"""Processing types (처리유형): a tree of depth 1–3 shown as a cascade of selects."""
+"""Processing types (처리유형): a tree of depth 1–3 (대분류 › 중분류 › 소분류) shown to agents as a
+cascade of selects, managed by admins in 카테고리 관리.
+
+Rules (each refused with a ServiceError that says why, changing nothing):
+- names are required, at most 100 characters, and unique among siblings (case-insensitively);
+- a node is at depth 1–3: no fourth level, including by moving a node with children;
+- a node cannot move under itself or its own descendants;
+- a category any chat uses is never deleted (deactivate it: agents no longer see it, the chats
+  that use it still show it); an unused one without children may be deleted.
+Every change is audited (before → after)."""
 
 from __future__ import annotations
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
-from online_contact.models import Category
+from online_contact.models import Category, Chat
 from online_contact.models.category import MAX_DEPTH
 
+from . import audit
 from .errors import ServiceError
+from .text import clean
+
+MAX_NAME = 100
 
 
-def add_category(session: Session, name: str, parent_id: int | None = None) -> Category:
-    """Append a category under `parent_id` (None for the top level)."""
-    name = name.strip()
-    if not name:
+def _name(name) -> str:
+    value = clean(name if isinstance(name, str) else "").strip()
+    if not value:
         raise ServiceError("error.category_name_required")
+    if len(value) > MAX_NAME:
+        raise ServiceError("error.category_name_too_long", max=MAX_NAME)
+    return value
+
+
+def _siblings(session: Session, parent_id: int | None) -> list[Category]:
+    return list(session.exec(select(Category).where(Category.parent_id == parent_id).order_by(Category.position, Category.id)))
+
+
+def _unique_among_siblings(session: Session, parent_id: int | None, name: str, except_id: int | None = None) -> None:
+    if any(c.name.casefold() == name.casefold() and c.id != except_id for c in _siblings(session, parent_id)):
+        raise ServiceError("error.category_name_taken", name=name)
+
+
+def _get(session: Session, category_id) -> Category:
+    category = session.get(Category, category_id) if isinstance(category_id, int) and category_id > 0 else None
+    if category is None:
+        raise ServiceError("error.category_not_found")
+    return category
+
+
+def _snapshot(c: Category) -> dict:
+    return {"name": c.name, "parent_id": c.parent_id, "position": c.position, "active": c.active}
+
+
+def _audit(session: Session, actor_id, category: Category, before: dict, after: dict, ip: str) -> None:
+    if actor_id is not None:
+        audit.record_change(session, audit.CATEGORY_CHANGED, actor_id=actor_id, target_type="category",
+                            target_id=category.id, before=before, after=after, ip=ip)
+
+
+def add_category(session: Session, name: str, parent_id: int | None = None, actor_id: int | None = None, ip: str = "") -> Category:
+    """Append a category under `parent_id` (None for the top level). Commits when an admin adds it."""
+    name = _name(name)
     depth = 1
     if parent_id is not None:
-        parent = session.get(Category, parent_id)
-        if parent is None:
-            raise ServiceError("error.category_not_found")
-        depth = parent.depth + 1
+        depth = _get(session, parent_id).depth + 1
     if depth > MAX_DEPTH:
         raise ServiceError("error.category_too_deep", max=MAX_DEPTH)
-    siblings = session.exec(select(Category).where(Category.parent_id == parent_id)).all()
-    cat = Category(name=name, parent_id=parent_id, depth=depth, position=len(siblings))
+    _unique_among_siblings(session, parent_id, name)
+    siblings = _siblings(session, parent_id)
+    cat = Category(name=name, parent_id=parent_id, depth=depth, position=(siblings[-1].position + 1) if siblings else 0)
     session.add(cat)
     session.flush()
+    if actor_id is not None:
+        session.commit()
+        _audit(session, actor_id, cat, {}, _snapshot(cat), ip)
     return cat
 
 
-def active_tree(session: Session) -> list[dict]:
-    """Every active category as {id, name, parent_id, depth}, ordered by position."""
-    rows = session.exec(
-        select(Category).where(Category.active).order_by(Category.depth, Category.position, Category.id)
-    ).all()
-    active_ids = {c.id for c in rows}
-    # A child of a deactivated parent is not offered either.
-    keep: dict[int, Category] = {}
+def rename(session: Session, actor_id: int, category_id: int, name: str, ip: str = "") -> Category:
+    cat = _get(session, category_id)
+    name = _name(name)
+    _unique_among_siblings(session, cat.parent_id, name, except_id=cat.id)
+    before = _snapshot(cat)
+    cat.name = name
+    session.add(cat)
+    session.commit()
+    _audit(session, actor_id, cat, before, _snapshot(cat), ip)
+    return cat
+
+
+def move(session: Session, actor_id: int, category_id: int, direction: str, ip: str = "") -> Category:
+    """Up or down one place among its siblings."""
+    cat = _get(session, category_id)
+    if direction not in ("up", "down"):
+        raise ServiceError("error.value_invalid")
+    siblings = _siblings(session, cat.parent_id)
+    i = next(n for n, c in enumerate(siblings) if c.id == cat.id)
+    j = i - 1 if direction == "up" else i + 1
+    if not 0 <= j < len(siblings):
+        return cat  # already first / last
+    before = _snapshot(cat)
+    siblings[i], siblings[j] = siblings[j], siblings[i]
+    for position, sibling in enumerate(siblings):
+        if sibling.position != position:
+            sibling.position = position
+            session.add(sibling)
+    session.commit()
+    _audit(session, actor_id, cat, before, _snapshot(cat), ip)
+    return cat
+
+
+def _descendants(session: Session, category_id: int) -> list[Category]:
+    found, todo = [], [category_id]
+    while todo:
+        children = list(session.exec(select(Category).where(Category.parent_id == todo.pop())))
+        found += children
+        todo += [c.id for c in children]
+    return found
+
+
+def reparent(session: Session, actor_id: int, category_id: int, parent_id: int | None, ip: str = "") -> Category:
+    """Move a category (with its children) under another one, or to the top level."""
+    cat = _get(session, category_id)
+    subtree = _descendants(session, cat.id)
+    new_depth = 1
+    if parent_id is not None:
+        parent = _get(session, parent_id)
+        if parent.id == cat.id or parent.id in {c.id for c in subtree}:
+            raise ServiceError("error.category_under_itself")
+        new_depth = parent.depth + 1
+    height = max((c.depth for c in subtree), default=cat.depth) - cat.depth
+    if new_depth + height > MAX_DEPTH:
+        raise ServiceError("error.category_too_deep", max=MAX_DEPTH)
+    if parent_id == cat.parent_id:
+        return cat
+    _unique_among_siblings(session, parent_id, cat.name)
+    before = _snapshot(cat)
+    shift = new_depth - cat.depth
+    siblings = _siblings(session, parent_id)
+    cat.parent_id, cat.depth = parent_id, new_depth
+    cat.position = (siblings[-1].position + 1) if siblings else 0
+    session.add(cat)
+    for child in subtree:
+        child.depth += shift
+        session.add(child)
+    session.commit()
+    _audit(session, actor_id, cat, before, _snapshot(cat), ip)
+    return cat
+
+
+def set_active(session: Session, actor_id: int, category_id: int, active: bool, ip: str = "") -> Category:
+    """비활성화 / 활성화: an inactive category (and what is under it) is no longer offered to agents."""
+    cat = _get(session, category_id)
+    if not isinstance(active, bool):
+        raise ServiceError("error.value_invalid")
+    before = _snapshot(cat)
+    cat.active = active
+    session.add(cat)
+    session.commit()
+    _audit(session, actor_id, cat, before, _snapshot(cat), ip)
+    return cat
+
+
+def usage(session: Session) -> dict[int, int]:
+    """How many chats use each category (directly)."""
+    rows = session.exec(select(Chat.category_id, func.count()).where(Chat.category_id.is_not(None)).group_by(Chat.category_id))
+    return {category_id: n for category_id, n in rows}
+
+
+def delete(session: Session, actor_id: int, category_id: int, ip: str = "") -> None:
+    """Delete an unused category without children (a used one is deactivated instead)."""
+    cat = _get(session, category_id)
+    if _descendants(session, cat.id):
+        raise ServiceError("error.category_has_children")
+    if usage(session).get(cat.id):
+        raise ServiceError("error.category_in_use")
+    before = _snapshot(cat)
+    session.delete(cat)
+    session.commit()
+    _audit(session, actor_id, cat, before, {"deleted": True}, ip)
+
+
+def admin_tree(session: Session) -> list[dict]:
+    """Every category, active or not, in tree order (parents before their children), with its
+    path and how many chats use it: what 카테고리 관리 shows."""
+    rows = list(session.exec(select(Category).order_by(Category.depth, Category.position, Category.id)))
+    used = usage(session)
+    children: dict[int | None, list[Category]] = {}
     for c in rows:
-        if c.parent_id is None or (c.parent_id in active_ids and c.parent_id in keep):
-            keep[c.id] = c
+        children.setdefault(c.parent_id, []).append(c)
+    ordered: list[dict] = []
+
+    def walk(parent_id, path, parent_active):
+        kids = children.get(parent_id, [])
+        for n, c in enumerate(kids):
+            label = [*path, c.name]
+            ordered.append({
+                "id": c.id, "name": c.name, "parent_id": c.parent_id, "depth": c.depth, "active": c.active,
+                "offered": c.active and parent_active, "used": used.get(c.id, 0), "path": " › ".join(label),
+                "first": n == 0, "last": n == len(kids) - 1,
+            })
+            walk(c.id, label, c.active and parent_active)
+
+    walk(None, [], True)
+    return ordered
+
+
+def active_tree(session: Session) -> list[dict]:
+    """Every active category as {id, name, parent_id, depth}, ordered by position (what agents
+    are offered: a child of a deactivated parent is not offered either)."""
     return [
-        {"id": c.id, "name": c.name, "parent_id": c.parent_id, "depth": c.depth} for c in keep.values()
+        {"id": c["id"], "name": c["name"], "parent_id": c["parent_id"], "depth": c["depth"]}
+        for c in admin_tree(session)
+        if c["offered"]
     ]
+
+
+def selectable(session: Session, category: Category) -> bool:
+    """Whether agents may choose `category` now (it and every ancestor active)."""
+    current = category
+    while current is not None:
+        if not current.active:
+            return False
+        current = session.get(Category, current.parent_id) if current.parent_id else None
+    return True
 
 
 def path_ids(session: Session, category_id: int | None) -> list[int]:

@@ -24,6 +24,7 @@ from online_contact.models.chat import (
     CHAT_WAITING,
 )
 
+from . import categories as category_service
 from . import routing, settings as settings_service
 from .auth import MAX_TOKEN_LENGTH, hash_token, live_login
 from .customers import clean_contact, customer_for_visitor, record_consent
@@ -559,9 +560,11 @@ def save_info(
     memo = clean(memo if isinstance(memo, str) else "").strip()
     if len(memo) > LIMITS["memo"]:
         raise ServiceError("error.memo_too_long", max=LIMITS["memo"])
-    if category_id is not None:
+    if category_id is not None and category_id != chat.category_id:
+        # A new choice must be an active category; the one the chat already has stays readable
+        # (and saveable) after it was deactivated.
         category = session.get(Category, category_id)
-        if category is None or not category.active:
+        if category is None or not category_service.selectable(session, category):
             raise ServiceError("error.category_not_found")
     # Admins edit any chat; an agent only one that is still theirs at the moment of the write.
     _write(session, chat, () if agent.role == "admin" else _still_theirs(agent),
@@ -662,11 +665,13 @@ def begin_chat(
     ip: str = "",
     user_agent: str = "",
     language: str = "ko",
+    consent_version: str | None = None,
 ) -> Begun:
     """The customer gave 개인정보 수집 동의 and pressed 상담 시작: check that chat is on and someone
     is there, resume the chat already open, or count the new chat against its IP's limit
-    (OC_LIMIT_CHATS_PER_IP), record the consent and start it. ServiceError for bad input, chat
-    switched off or too many chats. Commits."""
+    (OC_LIMIT_CHATS_PER_IP), record the consent (the version they were shown: by default the
+    current one) and start it. ServiceError for bad input, chat switched off or too many chats.
+    Commits."""
     if not settings_service.get_settings(session).chat_enabled:
         raise ServiceError("error.chat_disabled")
     if not routing.any_agent_online(session):
@@ -685,7 +690,8 @@ def begin_chat(
     customer = customer or customer_for_visitor(session, visitor_key, create=True)
     if customer is None:
         raise ServiceError("error.no_chat")
-    consent = record_consent(session, customer, agreed, ip, language)
+    version = consent_version or settings_service.current_consent(session, language).version
+    consent = record_consent(session, customer, agreed, ip, language, version)
     session.commit()
     chat = start_chat(
         session, customer, consent, name=name, email=email, channel=channel, ip=ip, user_agent=user_agent, language=language

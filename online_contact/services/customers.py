@@ -43,12 +43,13 @@ def customer_for_visitor(session: Session, visitor_key: str, create: bool = Fals
 
 
 def record_consent(
-    session: Session, customer: Customer, agreed: bool, ip: str, language: str = "ko"
+    session: Session, customer: Customer, agreed: bool, ip: str, language: str = "ko", version: str = CONSENT_VERSION
 ) -> ConsentRecord:
-    """Store that the customer agreed to the current consent text. Refusal stores nothing."""
+    """Store that the customer agreed to the consent text of `version` (the one they were shown).
+    Refusal stores nothing."""
     if not agreed:
         raise ServiceError("consent.required")
-    record = ConsentRecord(customer_id=customer.id, version=CONSENT_VERSION, ip=ip[:64], language=language)
+    record = ConsentRecord(customer_id=customer.id, version=version[:32], ip=ip[:64], language=language)
     session.add(record)
     session.flush()
     return record

@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from sqlalchemy import and_, insert, or_, update
+from sqlalchemy import and_, insert, literal, or_, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, func, select
 
@@ -46,19 +46,26 @@ class Assignment:
     reason: str
 
 
-def _under_limit():
-    return or_(Agent.max_open_chats.is_(None), Agent.open_chat_count < Agent.max_open_chats)
+def _under_limit(default: int | None = None):
+    """Under the agent's 최대 동시 상담 수: their own, else the settings' default (None = none)."""
+    limit = Agent.max_open_chats if default is None else func.coalesce(Agent.max_open_chats, literal(default))
+    return or_(limit.is_(None), Agent.open_chat_count < limit)
 
 
-def eligible_agents(session: Session) -> list[Agent]:
+def eligible_agents(session: Session, settings: ChatSettings | None = None) -> list[Agent]:
     """Agents who may receive a chat right now."""
+    default = settings.default_max_open_chats if settings is not None else _default_limit(session)
     return list(
         session.exec(
             select(Agent).where(
-                Agent.active, Agent.can_chat, Agent.status == STATUS_ONLINE, _under_limit()
+                Agent.active, Agent.can_chat, Agent.status == STATUS_ONLINE, _under_limit(default)
             )
         )
     )
+
+
+def _default_limit(session: Session) -> int | None:
+    return session.exec(select(ChatSettings.default_max_open_chats).limit(1)).first()
 
 
 def any_agent_online(session: Session) -> bool:
@@ -101,12 +108,12 @@ def rank_candidates(
     return [(a, REASON_BALANCED) for a in ordered]
 
 
-def try_claim(session: Session, chat_id: int, agent_id: int, reason: str) -> bool:
+def try_claim(session: Session, chat_id: int, agent_id: int, reason: str, default_limit: int | None = None) -> bool:
     """Atomically give the chat to the agent; False when either side was taken meanwhile."""
     now = utcnow()
     took_slot = session.exec(
         update(Agent)
-        .where(Agent.id == agent_id, Agent.status == STATUS_ONLINE, Agent.active, Agent.can_chat, _under_limit())
+        .where(Agent.id == agent_id, Agent.status == STATUS_ONLINE, Agent.active, Agent.can_chat, _under_limit(default_limit))
         .values(open_chat_count=Agent.open_chat_count + 1, last_assigned_at=now)
     ).rowcount
     if took_slot != 1:
@@ -134,7 +141,7 @@ def assign_chat(
         chat = session.get(Chat, chat_id, populate_existing=True)
         if chat is None or chat.status != CHAT_WAITING or chat.agent_id is not None:
             return None
-        candidates = eligible_agents(session)
+        candidates = eligible_agents(session, settings)
         if not candidates:
             return None
         ranked: list[tuple[Agent, str]] = []
@@ -150,7 +157,7 @@ def assign_chat(
         session.commit()  # end the read so the claim starts as a write
         for agent, reason in ranked:
             try:
-                if try_claim(session, chat_id, agent.id, reason):
+                if try_claim(session, chat_id, agent.id, reason, settings.default_max_open_chats):
                     return Assignment(chat_id=chat_id, agent_id=agent.id, reason=reason)
             except OperationalError:  # SQLite busy under heavy contention: re-read and retry
                 session.rollback()
@@ -200,7 +207,7 @@ def drain_queue(session: Session, settings: ChatSettings) -> list[Assignment]:
     for chat_id in waiting_chat_ids(session):
         result = assign_chat(session, chat_id, settings)
         if result is None:
-            if not eligible_agents(session):
+            if not eligible_agents(session, settings):
                 break
             continue
         done.append(result)

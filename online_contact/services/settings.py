@@ -1,13 +1,28 @@
-"""Chat settings: enabled, texts per language, assignment preferences."""
+"""Chat settings (서비스 관리 › 기본 설정, 상담원 할당 설정): chat on/off, texts per language, the
+versioned consent text, assignment preferences. Every change by an admin is audited (before →
+after); the screens publish it live (realtime)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel import Session, select
 
-from online_contact.models import ChatSettings, ChatSettingsText
-from online_contact.models.settings import DEFAULT_SERVICE
+from online_contact.config import CONSENT_VERSION
+from online_contact.i18n import LANGUAGES, translate
+from online_contact.models import ChatSettings, ChatSettingsText, ConsentText
+from online_contact.models.settings import ASSIGN_BALANCED, ASSIGN_RANDOM, DEFAULT_SERVICE
+
+from . import audit
+from .errors import ServiceError
+from .text import clean
 
 FALLBACK_LANGUAGE = "ko"
+MAX_TEXT = 1000  # 인사말, 만족도 안내 메시지
+MAX_CONSENT = 4000
+MAX_CONSENT_LINES = 12
+MAX_OPEN_CHATS = 100  # the largest 최대 동시 상담 수 that can be set
+METHODS = (ASSIGN_RANDOM, ASSIGN_BALANCED)
 
 
 def get_settings(session: Session, service_key: str = DEFAULT_SERVICE) -> ChatSettings:
@@ -47,3 +62,145 @@ def set_texts(
     session.add(row)
     session.flush()
     return row
+
+
+def check_text(text, code: str, limit: int) -> str:
+    """A required text of an admin's form, cleaned; ServiceError(`code`_required / _too_long)."""
+    return _required(text, code, limit)
+
+
+def _required(text, code: str, limit: int) -> str:
+    """A required text of an admin's form, cleaned; ServiceError(`code`…) when empty or too long."""
+    value = clean(text if isinstance(text, str) else "").strip()
+    if not value:
+        raise ServiceError(f"{code}_required")
+    if len(value) > limit:
+        raise ServiceError(f"{code}_too_long", max=limit)
+    return value
+
+
+def _language(language) -> str:
+    if language not in LANGUAGES:
+        raise ServiceError("error.language_invalid")
+    return language
+
+
+def set_chat_enabled(session: Session, actor_id: int, enabled: bool, ip: str = "") -> bool:
+    """채팅 사용 on/off. Off: no new chat starts (open ones continue). Returns whether it changed. Commits."""
+    if not isinstance(enabled, bool):
+        raise ServiceError("error.value_invalid")
+    settings = get_settings(session)
+    before = settings.chat_enabled
+    settings.chat_enabled = enabled
+    session.add(settings)
+    session.commit()
+    return audit.record_change(session, audit.SETTINGS_CHANGED, actor_id=actor_id, target_type="settings",
+                               target_id=settings.id, before={"chat_enabled": before}, after={"chat_enabled": enabled}, ip=ip)
+
+
+def save_texts(session: Session, actor_id: int, language: str, greeting: str, satisfaction_guide: str, ip: str = "") -> bool:
+    """인사말 and 만족도 안내 메시지 of one language; the next chat in that language uses them. Commits."""
+    language = _language(language)
+    greeting = _required(greeting, "error.greeting", MAX_TEXT)
+    satisfaction_guide = _required(satisfaction_guide, "error.guide", MAX_TEXT)
+    settings = get_settings(session)
+    row = session.exec(
+        select(ChatSettingsText).where(ChatSettingsText.settings_id == settings.id, ChatSettingsText.language == language)
+    ).first()
+    before = {"greeting": row.greeting, "satisfaction_guide": row.satisfaction_guide} if row else {}
+    set_texts(session, settings, language, greeting, satisfaction_guide)
+    session.commit()
+    return audit.record_change(
+        session, audit.SETTINGS_CHANGED, actor_id=actor_id, target_type=f"texts:{language}", target_id=settings.id,
+        before=before, after={"greeting": greeting, "satisfaction_guide": satisfaction_guide}, ip=ip,
+    )
+
+
+@dataclass(frozen=True)
+class ConsentView:
+    """The 개인정보 수집 동의 text a customer is shown, and the version a consent records."""
+
+    version: str
+    lines: tuple[str, ...]
+
+    @property
+    def body(self) -> str:
+        return "\n".join(self.lines)
+
+
+def default_consent(language: str) -> ConsentView:
+    """The text the product ships with (before an admin saved one): PIPA's four items."""
+    keys = ("consent_purpose", "consent_items", "consent_retention", "consent_refuse")
+    return ConsentView(CONSENT_VERSION, tuple(translate(language, k) for k in keys))
+
+
+def _latest_consent(session: Session, language: str) -> ConsentText | None:
+    return session.exec(
+        select(ConsentText).where(ConsentText.language == language).order_by(ConsentText.version.desc()).limit(1)
+    ).first()
+
+
+def current_consent(session: Session, language: str) -> ConsentView:
+    """The consent text in `language` as it is now (the newest saved version, or the default)."""
+    language = language if language in LANGUAGES else FALLBACK_LANGUAGE
+    row = _latest_consent(session, language)
+    if row is None:
+        return default_consent(language)
+    return ConsentView(f"{language}-v{row.version}", tuple(line for line in row.body.split("\n") if line.strip()))
+
+
+def save_consent(session: Session, actor_id: int, language: str, body: str, ip: str = "") -> ConsentView:
+    """Save the consent text of one language as a new version (one item per line). The same text
+    again adds nothing. Consents given from now on record the new version. Commits."""
+    language = _language(language)
+    text = _required(body, "error.consent", MAX_CONSENT)
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    if len(lines) > MAX_CONSENT_LINES:
+        raise ServiceError("error.consent_lines", max=MAX_CONSENT_LINES)
+    current = current_consent(session, language)
+    if list(current.lines) == lines:
+        return current
+    latest = _latest_consent(session, language)
+    row = ConsentText(language=language, version=(latest.version if latest else 0) + 1, body="\n".join(lines), created_by=actor_id)
+    session.add(row)
+    session.commit()
+    view = ConsentView(f"{language}-v{row.version}", tuple(lines))
+    audit.record_change(
+        session, audit.CONSENT_VERSION, actor_id=actor_id, target_type=f"consent:{language}", target_id=row.id,
+        before={"version": current.version, "text": current.body}, after={"version": view.version, "text": view.body}, ip=ip,
+    )
+    return view
+
+
+def save_assignment(
+    session: Session, actor_id: int, prefer_recent_agent: bool, method: str, default_max_open_chats, ip: str = "",
+) -> bool:
+    """상담원 할당 설정: recent-agent preference, 할당 방식, default 최대 동시 상담 수 (None = no
+    limit). Applies to the next assignment. Returns whether anything changed. Commits."""
+    if not isinstance(prefer_recent_agent, bool) or method not in METHODS:
+        raise ServiceError("error.value_invalid")
+    limit = parse_limit(default_max_open_chats)
+    settings = get_settings(session)
+    before = {"prefer_recent_agent": settings.prefer_recent_agent, "assignment_method": settings.assignment_method,
+              "default_max_open_chats": settings.default_max_open_chats}
+    settings.prefer_recent_agent, settings.assignment_method, settings.default_max_open_chats = prefer_recent_agent, method, limit
+    session.add(settings)
+    session.commit()
+    return audit.record_change(
+        session, audit.SETTINGS_CHANGED, actor_id=actor_id, target_type="assignment", target_id=settings.id, before=before,
+        after={"prefer_recent_agent": prefer_recent_agent, "assignment_method": method, "default_max_open_chats": limit}, ip=ip,
+    )
+
+
+def parse_limit(value) -> int | None:
+    """A 최대 동시 상담 수 from a form: blank = no limit, else 1..MAX_OPEN_CHATS."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        if not (value.isascii() and value.isdigit()):
+            raise ServiceError("error.limit_invalid", max=MAX_OPEN_CHATS)
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_OPEN_CHATS:
+        raise ServiceError("error.limit_invalid", max=MAX_OPEN_CHATS)
+    return value

@@ -7,6 +7,7 @@ import reflex as rx
 from online_contact import routes
 from online_contact.config import local_time
 from online_contact.models.agent import ROLE_AGENT
+from online_contact.models import Category
 from online_contact.models.chat import AUTHOR_AGENT, Chat
 from online_contact.realtime import publish_assignments, publish_chat_from
 from online_contact.realtime.publish import (
@@ -30,6 +31,14 @@ from .lang import tr, tr_error
 from .transcript import TranscriptMixin
 
 INFO_FIELDS = ("name", "email", "memo", "cat1", "cat2", "cat3")
+
+
+def offered_categories(session) -> list[dict[str, str]]:
+    """The 처리유형 agents may choose, as the cascades read them (also what is pushed live)."""
+    return [
+        {"id": str(c["id"]), "name": c["name"], "parent": str(c["parent_id"] or "")}
+        for c in category_service.active_tree(session)
+    ]
 
 
 def _category_value(value) -> str:
@@ -58,7 +67,13 @@ class AgentConsoleState(TranscriptMixin, AuthState):
     info_ip: str = ""
     info_device: str = ""
     info_channel: str = ""
+    # The 처리유형 offered (active ones; admins' changes are pushed in live, see chat_wire.jsx) and
+    # the deactivated ones on the open chat's path, still shown for that chat.
     categories: list[dict[str, str]] = []
+    inactive_path: list[dict[str, str]] = []
+    # 알림 설정, kept with the agent's account.
+    notify_sound: bool = True
+    notify_desktop: bool = False
     notice: str = ""
     error: str = ""
     composer_error: str = ""
@@ -89,21 +104,6 @@ class AgentConsoleState(TranscriptMixin, AuthState):
             "cat3": self.cat3,
         }
 
-    def _options(self, parent: str | None) -> list[dict[str, str]]:
-        return [c for c in self.categories if c["parent"] == (parent or "")]
-
-    @rx.var
-    def cat1_options(self) -> list[dict[str, str]]:
-        return self._options("")
-
-    @rx.var
-    def cat2_options(self) -> list[dict[str, str]]:
-        return self._options(self.cat1) if self.cat1 else []
-
-    @rx.var
-    def cat3_options(self) -> list[dict[str, str]]:
-        return self._options(self.cat2) if self.cat2 else []
-
     # ---- helpers ---------------------------------------------------------------------------
     def _require(self, session):
         agent = self._agent(session)
@@ -118,7 +118,14 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         return None
 
     def _fill_info(self, session, chat: Chat) -> None:
-        path = [str(i) for i in category_service.path_ids(session, chat.category_id)] + ["", "", ""]
+        ids = category_service.path_ids(session, chat.category_id)
+        offered = {c["id"] for c in self.categories}
+        self.inactive_path = [
+            {"id": str(c.id), "name": c.name, "parent": str(c.parent_id or "")}
+            for c in (session.get(Category, i) for i in ids)
+            if str(c.id) not in offered
+        ]
+        path = [str(i) for i in ids] + ["", "", ""]
         self.info_name, self.info_email, self.info_memo = chat.customer_name, chat.customer_email, chat.memo
         self.cat1, self.cat2, self.cat3 = path[0], path[1], path[2]
         self.saved_info = self._current_info()
@@ -146,6 +153,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         self.saved_info = {}
         self.active_name = ""
         self.info_ip = self.info_device = self.info_channel = ""
+        self.inactive_path = []
 
     # ---- loading ---------------------------------------------------------------------------
     @rx.event
@@ -156,10 +164,8 @@ class AgentConsoleState(TranscriptMixin, AuthState):
             agent, redirect = self._require(session)
             if not redirect:
                 agent_id = agent.id
-                self.categories = [
-                    {"id": str(c["id"]), "name": c["name"], "parent": str(c["parent_id"] or "")}
-                    for c in category_service.active_tree(session)
-                ]
+                self.categories = offered_categories(session)
+                self.notify_sound, self.notify_desktop = agent.notify_sound, agent.notify_desktop
                 restored = False
                 if not self.active_chat_id and not self.screen_open and self.view_memory:
                     self._restore_view()
@@ -217,6 +223,19 @@ class AgentConsoleState(TranscriptMixin, AuthState):
         await refresh_desk_here(self, agent_id)
         publish_status_change(change, desk_here=True)
 
+    @rx.event
+    @require_role(ROLE_AGENT)
+    async def set_notify(self, kind: str = "", value: bool = False):
+        """알림 설정: the sound and the browser notification, kept with the account."""
+        if kind not in ("sound", "desktop") or not isinstance(value, bool):
+            return
+        with session_scope() as session:
+            agent = self._agent(session)
+            if agent is None:
+                return
+            agent_service.set_notifications(session, agent, **{kind: value})
+            self.notify_sound, self.notify_desktop = agent.notify_sound, agent.notify_desktop
+
     # ---- chat screen and navigation (with the unsaved-edits guard) -------------------------
     @rx.event
     @require_role(ROLE_AGENT)
@@ -255,6 +274,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
                 chat_service.mark_opened(session, chat, agent)
                 previous = self.active_chat_id
                 self.active_chat_id = chat.id
+                self.screen_open = True  # also when opened from a notification
                 self._remember_view()
                 self._fill_info(session, chat)
                 agent_id = agent.id

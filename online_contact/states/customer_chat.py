@@ -17,6 +17,7 @@ from online_contact.services.customers import VISITOR_KEY_RE
 from online_contact.services import routing
 from online_contact.services.db import session_scope
 from online_contact.services.errors import ServiceError
+from online_contact.services import settings as settings_service
 from online_contact.services.settings import get_settings
 from online_contact.services.text import LIMITS, form_text
 
@@ -51,6 +52,11 @@ class CustomerChatState(TranscriptMixin, rx.State):
     rating_error: str = ""
     rating_done: bool = False
     rating_dismissed_seq: int = 0
+    # The page has loaded (its message path may connect: settings are pushed to it live).
+    loaded: bool = False
+    # The 개인정보 수집 동의 text shown (one line per item) and its version, recorded with consent.
+    consent_lines: list[str] = []
+    _consent_version: str = ""
     _chat_id: int = 0
 
     def _visitor(self) -> str:
@@ -75,6 +81,7 @@ class CustomerChatState(TranscriptMixin, rx.State):
             self.chat_enabled = get_settings(session).chat_enabled
             customer = customer_service.customer_for_visitor(session, self._visitor())
             chat = chat_service.open_chat_of_customer(session, customer) if customer else None
+        self.loaded = True
         if chat is not None and self.chat_enabled:
             await self._link_room(chat.id)
             self.phase = PHASE_CHAT
@@ -135,18 +142,21 @@ class CustomerChatState(TranscriptMixin, rx.State):
     async def open_chat(self):
         """The chat icon: resume, ask for consent, or say that nobody is available."""
         self.send_error = self.consent_error = ""
+        lang = normalize((await self.get_state(LangState)).lang)
         with session_scope() as session:
             settings = get_settings(session)
             self.chat_enabled = settings.chat_enabled
-            if not settings.chat_enabled:
-                return
             if self.phase == PHASE_CHAT and self._own_chat(session) is not None:
-                self.panel_open = True
+                self.panel_open = True  # an open chat continues while chat is switched off
+                return
+            if not settings.chat_enabled:
                 return
             if not routing.any_agent_online(session):
                 self.phase = PHASE_UNAVAILABLE
                 self.panel_open = False
                 return
+            consent = settings_service.current_consent(session, lang)
+        self.consent_lines, self._consent_version = list(consent.lines), consent.version
         self.phase = PHASE_CONSENT
         self.panel_open = True
 
@@ -181,6 +191,7 @@ class CustomerChatState(TranscriptMixin, rx.State):
                     ip=self.router.session.client_ip or "",
                     user_agent=self.router.headers.user_agent or "",
                     language=lang,
+                    consent_version=self._consent_version or None,
                 )
         except ServiceError as exc:
             self.consent_error = await tr_error(self, exc)

@@ -17,7 +17,10 @@ import pytest
 import reflex as rx
 from sqlmodel import select
 
-from online_contact.models import Agent, AuthSession, Chat, ChatAssignment, ConsentRecord, Customer, Message, Rating, Ticket
+from online_contact.models import (
+    Agent, AuthSession, Category, Chat, ChatAssignment, ChatSettings, ChatSettingsText, ConsentRecord, ConsentText, Customer,
+    Message, Rating, Ticket,
+)
 from online_contact.realtime import AgentDesk, ChatRoom
 from online_contact.realtime import reflex_internals as internals
 from online_contact.realtime.publish import desk_token, room_token
@@ -73,6 +76,12 @@ def payloads(cls, name: str, handler, victim: dict) -> list[dict]:
         },
         "info": "x",
         "stack": "x",
+        "node_id": 1,
+        "parent_id": 1,
+        "agent_id": victim["agent_id"],
+        "active": False,
+        "field": "chat_enabled",
+        "kind": "sound",
     }
     found = [{}]
     if "vars" in params:  # what a client keeps in its storage need not even be text
@@ -102,6 +111,13 @@ def snapshot(db_url: str, victim: dict) -> dict:
             # that is the other customer's doing, on their own chat, not a change of the victim's.
             "agent": {k: v for k, v in agent.model_dump().items() if k not in ("open_chat_count", "last_assigned_at")},
             "logins": [(x.id, x.ended_at) for x in s.exec(select(AuthSession).where(AuthSession.agent_id == agent.id))],
+            # The admin's: 서비스 관리 (settings, texts, consent versions, categories, accounts).
+            "settings": [r.model_dump() for r in s.exec(select(ChatSettings))],
+            "texts": sorted((t.language, t.greeting, t.satisfaction_guide) for t in s.exec(select(ChatSettingsText))),
+            "consent_texts": len(s.exec(select(ConsentText)).all()),
+            "categories": sorted((c.id, c.name, c.parent_id, c.position, c.active) for c in s.exec(select(Category))),
+            "accounts": sorted((a.email, a.name, a.role, a.active, a.can_chat, a.max_open_chats, a.password_hash)
+                               for a in s.exec(select(Agent))),
         }
 
 

@@ -45,6 +45,7 @@ def test_upgrade_creates_every_table(migrated):
     assert expected == {
         "agent", "authsession", "auditlog", "category", "chat", "message", "rating",
         "consentrecord", "customer", "chatsettings", "chatsettingstext", "ticket", "chatassignment", "ratecounter",
+        "consenttext",
     }
     assert expected <= tables
     assert tables - expected == {"alembic_version"}

@@ -34,13 +34,18 @@ def test_who_may_connect(wire, make, session):
     agent = make.demo_agent("agent1@example.com")
     token = start_session(session, agent)
     session.commit()
-    for auth in (None, {}, {"role": "customer"}, {"role": "agent", "credential": "not-a-token"}, {"role": "admin", "credential": token}):
+    for auth in (None, {}, {"role": "agent", "credential": "not-a-token"}, {"role": "admin", "credential": token}):
         with pytest.raises(socketio.exceptions.ConnectionRefusedError):
             run(wire.on_connect("x", {}, auth))
     run(wire.on_connect("a", {}, {"role": "agent", "credential": token}))
-    assert "a" in wire.server.rooms[f"agent-{agent.id}"]
+    assert "a" in wire.server.rooms[f"agent-{agent.id}"] and "a" in wire.server.rooms["agents"]
     run(wire.on_connect("c", {}, {"role": "customer", "credential": "any-visitor-key"}))
     assert wire.server.sessions["c"]["role"] == "customer"
+    # A help-center page before its first chat (no visitor key yet) hears the settings, nothing else.
+    run(wire.on_connect("new", {}, {"role": "customer"}))
+    assert "new" in wire.server.rooms["site"] and "c" in wire.server.rooms["site"]
+    assert run(wire.on_join("new", {"chat_id": 1})) == {"error": "not_allowed"}
+    assert run(wire.on_send("new", {"chat_id": 1, "text": "hi"})) == {"error": "not_allowed"}
 
 
 def test_messages_reach_the_chat_and_its_agent_once_and_only_the_owners_may_send(wire, make, session):
@@ -151,5 +156,27 @@ def test_an_agent_socket_missed_by_end_logins_is_let_go_within_30_s(wire, make, 
         assert await wire.drop_ended_logins() == ["deactivated", "expires", "logs-out"]
         assert wire.server.receivers(f"agent-{agent1.id}") == {"stays"}
         assert "cust" in wire.server.sessions and wire.server.disconnected == ["deactivated", "expires", "logs-out"]
+
+    run(scenario())
+
+
+def test_a_page_that_connected_before_its_first_chat_joins_it_with_its_new_key(wire, make, session):
+    """The help center connects the wire as soon as it loads (settings are pushed to it); the
+    visitor key is made only when the chat starts, so the join carries it."""
+    make.offline_demo_agents()
+    make.agent("online")
+    srv = wire.server
+
+    async def scenario():
+        await wire.on_connect("page", {}, {"role": "customer"})
+        chat = make.start()
+        key = session.get(Customer, chat.customer_id).visitor_key
+        assert await wire.on_join("page", {"chat_id": chat.id}) == {"error": "not_allowed"}
+        answer = await wire.on_join("page", {"chat_id": chat.id, "after": 0, "credential": key})
+        assert answer["ok"] and "page" in srv.rooms[f"chat-{chat.id}"]
+        sent = await wire.on_send("page", {"chat_id": chat.id, "client_id": "k1", "text": "키가 생겼어요"})
+        assert sent["ok"]
+        # Someone else's key in a join is just a refused join (the gate checks it against the chat).
+        assert await wire.on_join("page", {"chat_id": chat.id, "credential": "0" * 32}) == {"error": "not_allowed"}
 
     run(scenario())
