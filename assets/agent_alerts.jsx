@@ -57,7 +57,7 @@ export function AgentAlerts({ chats, activeChatId, screenOpen, sound, desktop, t
           body: `${c.name}${c.preview ? ": " + c.preview : ""}`,
           tag: `oc-chat-${c.id}`,
         });
-        window.ocAlerts.notified.push(c.id);
+        window.ocAlerts.notified = [...window.ocAlerts.notified, c.id].slice(-50);
         note.onclick = () => {
           window.focus();
           addEvents([ReflexEvent(selectEvent, { chat_id: c.id })]);
@@ -66,6 +66,9 @@ export function AgentAlerts({ chats, activeChatId, screenOpen, sound, desktop, t
       }
     }
   }, [chats, activeChatId, screenOpen]);
+
+  // Leaving the agent page: the title is its own again.
+  useEffect(() => () => { document.title = base.current; }, []);
 
   useEffect(() => {
     // Browsers ask for the permission only from a click: the 알림 설정 switch carries

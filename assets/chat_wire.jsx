@@ -15,7 +15,7 @@
 // which shows the error and keeps the text as before.
 import { useContext, useEffect, useRef } from "react";
 import { io } from "socket.io-client";
-import { DispatchContext, env, getBackendURL } from "./reflex_bridge.js";
+import { DispatchContext, EventLoopContext, ReflexEvent, env, getBackendURL } from "./reflex_bridge.js";
 
 const PREVIEW_LENGTH = 40;
 const SEND_TIMEOUT_MS = 10000;
@@ -23,8 +23,9 @@ const TOO_FAST_RETRY_MS = 1100;
 const TOO_FAST_RETRIES = 20;
 const CREDENTIAL_KEY = { customer: "oc_visitor", agent: "oc_auth" };
 
-export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskState, deskChats, siteState, consoleState }) {
+export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskState, deskChats, siteState, categoriesEvent }) {
   const dispatch = useContext(DispatchContext);
+  const [addEvents] = useContext(EventLoopContext);
   const now = useRef({});
   now.current = { chatId, lastSeq: lastSeq || 0, live: live || [], deskChats: deskChats || [] };
   const socket = useRef(null);
@@ -125,10 +126,10 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskSt
         dispatch[siteState]({ chat_enabled_rx_state_: data.chat_enabled });
       }
     });
-    s.on("categories", (data) => {
-      if (consoleState && data && Array.isArray(data.categories)) {
-        dispatch[consoleState]({ categories_rx_state_: data.categories });
-      }
+    // The 처리유형 changed: the agent's screen reads them again from the server (so that a
+    // deactivated one of the open chat still shows as such).
+    s.on("categories", () => {
+      if (categoriesEvent) addEvents([ReflexEvent(categoriesEvent)]);
     });
     s.on("message", (m) => {
       const before = known();

@@ -23,7 +23,7 @@ class ChatWire(rx.Component):
     desk_state: rx.Var[str]
     desk_chats: rx.Var[list]
     site_state: rx.Var[str]
-    console_state: rx.Var[str]
+    categories_event: rx.Var[str]
 
 
 def chat_wire(role: str) -> rx.Component:
@@ -44,7 +44,7 @@ def chat_wire(role: str) -> rx.Component:
         desk_state=AgentDesk.get_full_name() if agent else "",
         desk_chats=AgentDesk.chats if agent else [],
         site_state="" if agent else CustomerChatState.get_full_name(),
-        console_state=AgentConsoleState.get_full_name() if agent else "",
+        categories_event=f"{AgentConsoleState.get_full_name()}.refresh_categories" if agent else "",
     )
 
 

@@ -269,4 +269,11 @@ MESSAGES = {
     "error.password_long": "The password can be at most {max} characters.",
     "error.password_is_email": "The password must differ from the email.",
     "leave_unsaved": "There are unsaved changes. Leave this screen?",
+    "confirm": "Confirm",
+    "confirm_reset_title": "Reset the password?",
+    "confirm_reset_body": "A new password is made and shown once. Every login of this account ends at once.",
+    "confirm_deactivate_title": "Deactivate the account?",
+    "confirm_deactivate_body": "It can no longer log in and every open screen of it is logged out at once. Chats it has not opened go to another agent.",
+    "error.saved_meanwhile": "Another admin just saved. Reload and save again.",
+    "preview_no_chat": "A preview cannot start a chat.",
 }

@@ -277,4 +277,11 @@ MESSAGES = {
     "error.password_long": "비밀번호는 {max}자까지 입력할 수 있습니다.",
     "error.password_is_email": "비밀번호는 이메일과 달라야 합니다.",
     "leave_unsaved": "저장하지 않은 변경이 있습니다. 이 화면을 떠날까요?",
+    "confirm": "확인",
+    "confirm_reset_title": "비밀번호를 초기화할까요?",
+    "confirm_reset_body": "새 비밀번호를 만들어 한 번 보여 드립니다. 이 계정의 로그인은 모두 즉시 종료됩니다.",
+    "confirm_deactivate_title": "계정을 비활성화할까요?",
+    "confirm_deactivate_body": "이 계정은 로그인할 수 없게 되고, 열린 화면은 모두 즉시 로그아웃됩니다. 아직 열어 보지 않은 채팅은 다른 상담원에게 넘어갑니다.",
+    "error.saved_meanwhile": "다른 관리자가 방금 저장했습니다. 화면을 새로 고친 뒤 다시 저장해 주세요.",
+    "preview_no_chat": "미리보기에서는 상담을 시작할 수 없습니다.",
 }

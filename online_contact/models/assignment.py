@@ -13,6 +13,7 @@ RELEASE_LOGOUT = "agent_logout"
 RELEASE_DEACTIVATED = "agent_deactivated"
 RELEASE_AWAY = "agent_away"  # presence: no tab of the agent for OC_AWAY_SECONDS
 RELEASE_EXPIRED = "login_expired"  # the agent's last login expired
+RELEASE_NOT_ALLOWED = "chat_not_allowed"  # an admin took away 채팅 상담 허용
 
 
 class ChatAssignment(SQLModel, table=True):

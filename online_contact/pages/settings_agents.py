@@ -34,13 +34,13 @@ def _row(a) -> rx.Component:
         rx.table.cell(
             rx.hstack(
                 rx.button(T["edit"], size="1", variant="soft", on_click=S.open_edit(a["id"]), aria_label=T["edit"] + " " + email),
-                rx.button(T["reset_password"], size="1", variant="soft", on_click=S.reset_password(a["id"]),
+                rx.button(T["reset_password"], size="1", variant="soft", on_click=S.ask("reset", a["id"]),
                           aria_label=T["reset_password"] + " " + email),
                 rx.cond(
                     a["active"].to(bool),
-                    rx.button(T["deactivate"], size="1", variant="soft", color_scheme="red", on_click=S.set_active(a["id"], False),
+                    rx.button(T["deactivate"], size="1", variant="soft", color_scheme="red", on_click=S.ask("deactivate", a["id"]),
                               aria_label=T["deactivate"] + " " + email),
-                    rx.button(T["activate"], size="1", variant="soft", color_scheme="green", on_click=S.set_active(a["id"], True),
+                    rx.button(T["activate"], size="1", variant="soft", color_scheme="green", on_click=S.activate(a["id"]),
                               aria_label=T["activate"] + " " + email),
                 ),
                 spacing="1",
@@ -107,6 +107,24 @@ def _dialog() -> rx.Component:
     )
 
 
+def _confirm_dialog() -> rx.Component:
+    """비밀번호 초기화 and 비활성화 ask before they act."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(rx.cond(S.confirm == "reset", T["confirm_reset_title"], T["confirm_deactivate_title"])),
+            rx.alert_dialog.description(rx.cond(S.confirm == "reset", T["confirm_reset_body"], T["confirm_deactivate_body"])),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button(T["cancel"], variant="soft", color_scheme="gray", on_click=S.cancel_confirm)),
+                rx.alert_dialog.action(rx.button(T["confirm"], color_scheme="red", on_click=S.confirm_yes)),
+                justify="end",
+                spacing="3",
+                margin_top="16px",
+            ),
+        ),
+        open=S.confirm != "",
+    )
+
+
 def _password_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
@@ -141,6 +159,7 @@ def settings_agents() -> rx.Component:
                 width="100%",
             ),
             _dialog(),
+            _confirm_dialog(),
             _password_dialog(),
             spacing="3",
             width="100%",

@@ -202,10 +202,13 @@ class WireNamespace(socketio.AsyncNamespace):
         credential = as_text(data.get("credential"), 200)
         if who["role"] == ROLE_CUSTOMER and credential and credential != who["credential"]:
             # A page that connected before its first chat has a visitor key now (it is the
-            # visitor's own secret: knowing it is being that visitor).
-            who["credential"] = credential
-            await self.save_session(sid, who)
-        if not self._allowed_now(who, chat_id):
+            # visitor's own secret: knowing it is being that visitor). Kept only once it opens
+            # this chat: a wrong one leaves the socket as it was.
+            candidate = {**who, "credential": credential}
+            if not self._allowed_now(candidate, chat_id):
+                return {"error": "not_allowed"}
+            who = candidate
+        elif not self._allowed_now(who, chat_id):
             return {"error": "not_allowed"}
         if who["chat_id"] and who["chat_id"] != chat_id:
             await self.leave_room(sid, chat_room(who["chat_id"]))

@@ -13,14 +13,17 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
 from online_contact.models import Agent
 from online_contact.models.agent import ROLE_ADMIN, ROLE_AGENT
 
+from online_contact.models.assignment import RELEASE_NOT_ALLOWED
+
 from . import agents as agent_service
 from . import audit
 from . import auth as auth_service
+from . import routing, settings as settings_service
 from .errors import ServiceError
 from .settings import parse_limit
 from .text import LIMITS, clean
@@ -41,9 +44,12 @@ def _account(session: Session, agent_id) -> Agent:
 
 
 def _other_active_admins(session: Session, agent_id: int) -> int:
-    return session.exec(
-        select(func.count()).select_from(Agent).where(Agent.role == ROLE_ADMIN, Agent.active.is_(True), Agent.id != agent_id)
-    ).one()
+    """How many other active admins there are, with their rows locked until the caller commits
+    (PostgreSQL: two admins demoting each other at once cannot both pass; SQLite has one writer)."""
+    ids = session.exec(
+        select(Agent.id).where(Agent.role == ROLE_ADMIN, Agent.active.is_(True), Agent.id != agent_id).with_for_update()
+    ).all()
+    return len(ids)
 
 
 def _name(name) -> str:
@@ -83,8 +89,10 @@ def create_account(
 
 def update_account(
     session: Session, actor_id: int, agent_id: int, *, name: str, role: str, can_chat: bool, max_open_chats, ip: str = "",
-) -> Agent:
-    """Edit name, role, 채팅 상담 허용 and 최대 동시 상담 수 (blank: the default). Commits."""
+) -> agent_service.StatusChange:
+    """Edit name, role, 채팅 상담 허용 and 최대 동시 상담 수 (blank: the default). Not allowed to chat
+    any more: their unopened chats go to someone else; allowed again or a higher limit: the queue
+    drains to them. Returns what moved, for the screens. Commits."""
     agent = _account(session, agent_id)
     if role not in ROLES or not isinstance(can_chat, bool):
         raise ServiceError("error.value_invalid")
@@ -99,14 +107,16 @@ def update_account(
     agent.name, agent.role, agent.can_chat, agent.max_open_chats = name, role, can_chat, limit
     session.add(agent)
     session.commit()
+    settings = settings_service.get_settings(session)
+    change = agent_service.StatusChange(agent_id=agent.id)
     if not can_chat and before["can_chat"]:
-        # No longer allowed to chat: the chats they never opened go to someone else.
-        from . import routing, settings as settings_service
-
-        routing.hand_back_unopened(session, agent.id, "chat_not_allowed", settings_service.get_settings(session))
+        back = routing.hand_back_unopened(session, agent.id, RELEASE_NOT_ALLOWED, settings)
+        change = agent_service.StatusChange(agent_id=agent.id, moved=back.moved, assignments=back.assignments)
+    elif can_chat:
+        change = agent_service.StatusChange(agent_id=agent.id, assignments=routing.drain_queue(session, settings))
     audit.record_change(session, audit.ACCOUNT_CHANGED, actor_id=actor_id, target_type="agent", target_id=agent.id,
                         before=before, after=_snapshot(agent), ip=ip)
-    return agent
+    return change
 
 
 def reset_password(session: Session, actor_id: int, agent_id: int, ip: str = "") -> tuple[str, list[auth_service.EndedLogin]]:
@@ -123,7 +133,8 @@ def reset_password(session: Session, actor_id: int, agent_id: int, ip: str = "")
 
 def set_active(session: Session, actor_id: int, agent_id: int, active: bool, ip: str = "") -> agent_service.StatusChange | None:
     """비활성화 / 활성화. Deactivating hands the unopened chats back (the returned change) and
-    ends the logins (the caller runs the login sweep to sign the tabs out at once). Commits."""
+    ends the logins (the caller runs the login sweep to sign the tabs out at once); activating
+    drains the queue (to them, once they are Online). Commits."""
     agent = _account(session, agent_id)
     if not isinstance(active, bool):
         raise ServiceError("error.value_invalid")
@@ -141,6 +152,8 @@ def set_active(session: Session, actor_id: int, agent_id: int, active: bool, ip:
         agent.active = True
         session.add(agent)
         session.commit()
+        change = agent_service.StatusChange(
+            agent_id=agent.id, assignments=routing.drain_queue(session, settings_service.get_settings(session)))
     audit.record_change(session, audit.ACCOUNT_DEACTIVATED if not active else audit.ACCOUNT_ACTIVATED, actor_id=actor_id,
                         target_type="agent", target_id=agent.id, before=before, after=_snapshot(agent), ip=ip)
     return change

@@ -64,7 +64,9 @@ def authenticate(session: Session, email: str, password: str, ip: str = "") -> A
     if agent is None:
         verify_password(password, _DUMMY_HASH)  # the same time as a known account's check
     if agent is None or not verify_password(password, agent.password_hash) or not agent.active:
-        audit.record(bind, audit.LOGIN_FAILED, actor_id=agent.id if agent else None, ip=ip, detail=f"email={email}")
+        # Someone tried this account: it is the target, not the one who acted.
+        audit.record(bind, audit.LOGIN_FAILED, target_type="agent" if agent else "", target_id=agent.id if agent else None,
+                     ip=ip, detail=f"email={email}")
         raise ServiceError("login.invalid")
     limits.refund(limits.LOGIN_PER_IP, ip, bind=bind)
     limits.forget(limits.LOGIN_PER_ACCOUNT, email, bind=bind)

@@ -112,22 +112,43 @@ def move(session: Session, actor_id: int, category_id: int, direction: str, ip: 
 
 
 def _descendants(session: Session, category_id: int) -> list[Category]:
-    found, todo = [], [category_id]
+    """Everything under a category (a cycle, were one ever stored, ends the walk)."""
+    found, todo, seen = [], [category_id], {category_id}
     while todo:
-        children = list(session.exec(select(Category).where(Category.parent_id == todo.pop())))
+        children = [c for c in session.exec(select(Category).where(Category.parent_id == todo.pop())) if c.id not in seen]
+        seen.update(c.id for c in children)
         found += children
         todo += [c.id for c in children]
     return found
 
 
+def _ancestors(session: Session, category: Category) -> list[int]:
+    """The ids above a category, nearest first (bounded: a tree is at most MAX_DEPTH deep)."""
+    ids, current = [], category
+    while current.parent_id is not None and len(ids) <= MAX_DEPTH:
+        ids.append(current.parent_id)
+        current = session.get(Category, current.parent_id)
+        if current is None:
+            break
+    return ids
+
+
 def reparent(session: Session, actor_id: int, category_id: int, parent_id: int | None, ip: str = "") -> Category:
     """Move a category (with its children) under another one, or to the top level."""
-    cat = _get(session, category_id)
+    # Locked until the commit (PostgreSQL): two admins moving A under B and B under A at the same
+    # moment cannot make a cycle (the second sees the first's move; SQLite has one writer).
+    cat = session.exec(select(Category).where(Category.id == category_id).with_for_update()).first() if isinstance(
+        category_id, int) else None
+    if cat is None:
+        raise ServiceError("error.category_not_found")
     subtree = _descendants(session, cat.id)
     new_depth = 1
     if parent_id is not None:
-        parent = _get(session, parent_id)
-        if parent.id == cat.id or parent.id in {c.id for c in subtree}:
+        parent = session.exec(select(Category).where(Category.id == parent_id).with_for_update()).first() if isinstance(
+            parent_id, int) else None
+        if parent is None:
+            raise ServiceError("error.category_not_found")
+        if parent.id == cat.id or parent.id in {c.id for c in subtree} or cat.id in _ancestors(session, parent):
             raise ServiceError("error.category_under_itself")
         new_depth = parent.depth + 1
     height = max((c.depth for c in subtree), default=cat.depth) - cat.depth
@@ -219,11 +240,12 @@ def active_tree(session: Session) -> list[dict]:
 
 def selectable(session: Session, category: Category) -> bool:
     """Whether agents may choose `category` now (it and every ancestor active)."""
-    current = category
-    while current is not None:
+    current, steps = category, 0
+    while current is not None and steps <= MAX_DEPTH:
         if not current.active:
             return False
         current = session.get(Category, current.parent_id) if current.parent_id else None
+        steps += 1
     return True
 
 

@@ -666,6 +666,7 @@ def begin_chat(
     user_agent: str = "",
     language: str = "ko",
     consent_version: str | None = None,
+    consent_language: str | None = None,
 ) -> Begun:
     """The customer gave 개인정보 수집 동의 and pressed 상담 시작: check that chat is on and someone
     is there, resume the chat already open, or count the new chat against its IP's limit
@@ -690,8 +691,10 @@ def begin_chat(
     customer = customer or customer_for_visitor(session, visitor_key, create=True)
     if customer is None:
         raise ServiceError("error.no_chat")
-    version = consent_version or settings_service.current_consent(session, language).version
-    consent = record_consent(session, customer, agreed, ip, language, version)
+    # The version (and language) of the text the customer was shown.
+    shown_language = consent_language or language
+    version = consent_version or settings_service.current_consent(session, shown_language).version
+    consent = record_consent(session, customer, agreed, ip, shown_language, version)
     session.commit()
     chat = start_chat(
         session, customer, consent, name=name, email=email, channel=channel, ip=ip, user_agent=user_agent, language=language

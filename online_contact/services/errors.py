@@ -15,3 +15,11 @@ class NotAllowed(ServiceError):
 
     def __init__(self, code: str = "error.not_allowed", **params: object) -> None:
         super().__init__(code, **params)
+
+
+class FormErrors(ServiceError):
+    """Several fields of one form broke a rule; nothing was changed. `errors` maps each field to its error."""
+
+    def __init__(self, errors: dict[str, ServiceError]) -> None:
+        super().__init__("error.form")
+        self.errors = errors

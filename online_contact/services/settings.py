@@ -14,7 +14,7 @@ from online_contact.models import ChatSettings, ChatSettingsText, ConsentText
 from online_contact.models.settings import ASSIGN_BALANCED, ASSIGN_RANDOM, DEFAULT_SERVICE
 
 from . import audit
-from .errors import ServiceError
+from .errors import FormErrors, ServiceError
 from .text import clean
 
 FALLBACK_LANGUAGE = "ko"
@@ -64,11 +64,6 @@ def set_texts(
     return row
 
 
-def check_text(text, code: str, limit: int) -> str:
-    """A required text of an admin's form, cleaned; ServiceError(`code`_required / _too_long)."""
-    return _required(text, code, limit)
-
-
 def _required(text, code: str, limit: int) -> str:
     """A required text of an admin's form, cleaned; ServiceError(`code`…) when empty or too long."""
     value = clean(text if isinstance(text, str) else "").strip()
@@ -85,17 +80,56 @@ def _language(language) -> str:
     return language
 
 
-def set_chat_enabled(session: Session, actor_id: int, enabled: bool, ip: str = "") -> bool:
-    """채팅 사용 on/off. Off: no new chat starts (open ones continue). Returns whether it changed. Commits."""
-    if not isinstance(enabled, bool):
-        raise ServiceError("error.value_invalid")
+# A change staged in the session: (audit action, target type, target id, before, after).
+Change = tuple[str, str, int | None, dict, dict]
+
+
+def _store(session: Session, commit: bool) -> None:
+    """Flush or commit what was staged; another admin's version saved at the same moment
+    (the unique language+version) rolls all of it back with a clear message."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        session.commit() if commit else session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise ServiceError("error.saved_meanwhile") from None
+
+
+def _commit_and_audit(session: Session, changes: list[Change], actor_id: int, ip: str) -> list[bool]:
+    """Store what was staged in one transaction, then audit each change (whether it was written)."""
+    _store(session, commit=True)
+    return [
+        audit.record_change(session, action, actor_id=actor_id, target_type=target_type, target_id=target_id,
+                            before=before, after=after, ip=ip)
+        for action, target_type, target_id, before, after in changes
+    ]
+
+
+def _stage_enabled(session: Session, enabled: bool) -> Change:
     settings = get_settings(session)
     before = settings.chat_enabled
     settings.chat_enabled = enabled
     session.add(settings)
-    session.commit()
-    return audit.record_change(session, audit.SETTINGS_CHANGED, actor_id=actor_id, target_type="settings",
-                               target_id=settings.id, before={"chat_enabled": before}, after={"chat_enabled": enabled}, ip=ip)
+    return (audit.SETTINGS_CHANGED, "settings", settings.id, {"chat_enabled": before}, {"chat_enabled": enabled})
+
+
+def set_chat_enabled(session: Session, actor_id: int, enabled: bool, ip: str = "") -> bool:
+    """채팅 사용 on/off. Off: no new chat starts (open ones continue). Returns whether it changed. Commits."""
+    if not isinstance(enabled, bool):
+        raise ServiceError("error.value_invalid")
+    return _commit_and_audit(session, [_stage_enabled(session, enabled)], actor_id, ip)[0]
+
+
+def _stage_texts(session: Session, language: str, greeting: str, satisfaction_guide: str) -> Change:
+    settings = get_settings(session)
+    row = session.exec(
+        select(ChatSettingsText).where(ChatSettingsText.settings_id == settings.id, ChatSettingsText.language == language)
+    ).first()
+    before = {"greeting": row.greeting, "satisfaction_guide": row.satisfaction_guide} if row else {}
+    set_texts(session, settings, language, greeting, satisfaction_guide)
+    return (audit.SETTINGS_CHANGED, f"texts:{language}", settings.id, before,
+            {"greeting": greeting, "satisfaction_guide": satisfaction_guide})
 
 
 def save_texts(session: Session, actor_id: int, language: str, greeting: str, satisfaction_guide: str, ip: str = "") -> bool:
@@ -103,17 +137,7 @@ def save_texts(session: Session, actor_id: int, language: str, greeting: str, sa
     language = _language(language)
     greeting = _required(greeting, "error.greeting", MAX_TEXT)
     satisfaction_guide = _required(satisfaction_guide, "error.guide", MAX_TEXT)
-    settings = get_settings(session)
-    row = session.exec(
-        select(ChatSettingsText).where(ChatSettingsText.settings_id == settings.id, ChatSettingsText.language == language)
-    ).first()
-    before = {"greeting": row.greeting, "satisfaction_guide": row.satisfaction_guide} if row else {}
-    set_texts(session, settings, language, greeting, satisfaction_guide)
-    session.commit()
-    return audit.record_change(
-        session, audit.SETTINGS_CHANGED, actor_id=actor_id, target_type=f"texts:{language}", target_id=settings.id,
-        before=before, after={"greeting": greeting, "satisfaction_guide": satisfaction_guide}, ip=ip,
-    )
+    return _commit_and_audit(session, [_stage_texts(session, language, greeting, satisfaction_guide)], actor_id, ip)[0]
 
 
 @dataclass(frozen=True)
@@ -149,26 +173,36 @@ def current_consent(session: Session, language: str) -> ConsentView:
     return ConsentView(f"{language}-v{row.version}", tuple(line for line in row.body.split("\n") if line.strip()))
 
 
-def save_consent(session: Session, actor_id: int, language: str, body: str, ip: str = "") -> ConsentView:
-    """Save the consent text of one language as a new version (one item per line). The same text
-    again adds nothing. Consents given from now on record the new version. Commits."""
-    language = _language(language)
+def _consent_lines(body) -> list[str]:
+    """The consent text as its items (one per line, blank lines dropped); ServiceError when empty or too long."""
     text = _required(body, "error.consent", MAX_CONSENT)
     lines = [line.strip() for line in text.split("\n") if line.strip()]
     if len(lines) > MAX_CONSENT_LINES:
         raise ServiceError("error.consent_lines", max=MAX_CONSENT_LINES)
+    return lines
+
+
+def _stage_consent(session: Session, actor_id: int, language: str, lines: list[str]) -> tuple[Change | None, ConsentView]:
+    """A new version when the text differs from the current one (None: the same text, nothing staged)."""
     current = current_consent(session, language)
     if list(current.lines) == lines:
-        return current
+        return None, current
     latest = _latest_consent(session, language)
     row = ConsentText(language=language, version=(latest.version if latest else 0) + 1, body="\n".join(lines), created_by=actor_id)
     session.add(row)
-    session.commit()
+    _store(session, commit=False)  # the row's id, for the audit
     view = ConsentView(f"{language}-v{row.version}", tuple(lines))
-    audit.record_change(
-        session, audit.CONSENT_VERSION, actor_id=actor_id, target_type=f"consent:{language}", target_id=row.id,
-        before={"version": current.version, "text": current.body}, after={"version": view.version, "text": view.body}, ip=ip,
-    )
+    return (audit.CONSENT_VERSION, f"consent:{language}", row.id, {"version": current.version, "text": current.body},
+            {"version": view.version, "text": view.body}), view
+
+
+def save_consent(session: Session, actor_id: int, language: str, body: str, ip: str = "") -> ConsentView:
+    """Save the consent text of one language as a new version (one item per line). The same text
+    again adds nothing. Consents given from now on record the new version. Commits."""
+    language = _language(language)
+    change, view = _stage_consent(session, actor_id, language, _consent_lines(body))
+    if change is not None:
+        _commit_and_audit(session, [change], actor_id, ip)
     return view
 
 
@@ -204,3 +238,41 @@ def parse_limit(value) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_OPEN_CHATS:
         raise ServiceError("error.limit_invalid", max=MAX_OPEN_CHATS)
     return value
+
+
+def save_basic(
+    session: Session, actor_id: int, *, chat_enabled: bool, texts: dict[str, tuple[str, str]], consents: dict[str, str],
+    ip: str = "",
+) -> bool:
+    """기본 설정 at once: 채팅 사용, the texts and the consent text of every language. Everything is
+    checked first (FormErrors names every field that is wrong); then one transaction writes it
+    all, or nothing. Audited after. Returns whether 채팅 사용 changed."""
+    if not isinstance(chat_enabled, bool):
+        raise ServiceError("error.value_invalid")
+    for language in (*texts, *consents):
+        _language(language)
+    errors: dict[str, ServiceError] = {}
+
+    def check(field: str, rule, *args):
+        try:
+            return rule(*args)
+        except ServiceError as exc:
+            errors[field] = exc
+
+    checked_texts = {
+        language: (check(f"greeting_{language}", _required, greeting, "error.greeting", MAX_TEXT),
+                   check(f"guide_{language}", _required, guide, "error.guide", MAX_TEXT))
+        for language, (greeting, guide) in texts.items()
+    }
+    checked_consents = {language: check(f"consent_{language}", _consent_lines, body) for language, body in consents.items()}
+    if errors:
+        raise FormErrors(errors)
+    before_enabled = get_settings(session).chat_enabled
+    changes = [_stage_enabled(session, chat_enabled)]
+    changes += [_stage_texts(session, language, *pair) for language, pair in checked_texts.items()]
+    for language, lines in checked_consents.items():
+        change, _ = _stage_consent(session, actor_id, language, lines)
+        if change is not None:
+            changes.append(change)
+    _commit_and_audit(session, changes, actor_id, ip)
+    return before_enabled != chat_enabled

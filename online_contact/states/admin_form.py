@@ -34,6 +34,10 @@ class AdminFormMixin(rx.State, mixin=True):
         """The form's values as stored now."""
         return {}
 
+    def _forget_screen(self) -> None:
+        """The login ended (realtime.logins): nothing of the form stays in the tab."""
+        self.form, self.saved, self.errors, self.notice = {}, {}, {}, ""
+
     def _load(self) -> None:
         """Fill the form from the database (a screen's loader)."""
         from online_contact.services.db import session_scope

@@ -28,7 +28,7 @@ from online_contact.services.text import LIMITS, as_text, form_text, parse_id
 from .auth import AuthState
 from .guard import require_role
 from .lang import tr, tr_error
-from .transcript import TranscriptMixin
+from .transcript import TranscriptMixin, put_back
 
 INFO_FIELDS = ("name", "email", "memo", "cat1", "cat2", "cat3")
 
@@ -117,7 +117,8 @@ class AgentConsoleState(TranscriptMixin, AuthState):
                 return parse_id(value) or None
         return None
 
-    def _fill_info(self, session, chat: Chat) -> None:
+    def _fill_path(self, session, chat: Chat) -> list[int]:
+        """The chat's 처리유형 path; the deactivated ones on it, shown for this chat only."""
         ids = category_service.path_ids(session, chat.category_id)
         offered = {c["id"] for c in self.categories}
         self.inactive_path = [
@@ -125,7 +126,11 @@ class AgentConsoleState(TranscriptMixin, AuthState):
             for c in (session.get(Category, i) for i in ids)
             if str(c.id) not in offered
         ]
-        path = [str(i) for i in ids] + ["", "", ""]
+        return ids
+
+    def _fill_info(self, session, chat: Chat) -> None:
+        self.categories = offered_categories(session)
+        path = [str(i) for i in self._fill_path(session, chat)] + ["", "", ""]
         self.info_name, self.info_email, self.info_memo = chat.customer_name, chat.customer_email, chat.memo
         self.cat1, self.cat2, self.cat3 = path[0], path[1], path[2]
         self.saved_info = self._current_info()
@@ -222,6 +227,17 @@ class AgentConsoleState(TranscriptMixin, AuthState):
             return
         await refresh_desk_here(self, agent_id)
         publish_status_change(change, desk_here=True)
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    def refresh_categories(self):
+        """An admin changed the 처리유형 (pushed by the message path): read them again, and the open
+        chat's path (a category deactivated meanwhile still shows on it)."""
+        with session_scope() as session:
+            self.categories = offered_categories(session)
+            chat = session.get(Chat, self.active_chat_id) if self.active_chat_id else None
+            if chat is not None and chat.agent_id == self.agent_id:
+                self._fill_path(session, chat)
 
     @rx.event
     @require_role(ROLE_AGENT)
@@ -417,9 +433,7 @@ class AgentConsoleState(TranscriptMixin, AuthState):
                 message, _ = chat_service.post_message(session, chat, AUTHOR_AGENT, text, client_id, agent_id=agent_id)
         except ServiceError as exc:
             self.composer_error = await tr_error(self, exc)
-            if len(text) > LIMITS["message"]:
-                return None  # never echoed back: the composer kept what was typed (too long to send)
-            return rx.set_value("agent-input", text)  # the browser cleared it on submit
+            return put_back("agent-input", text)
         if self.composer_error:
             self.composer_error = ""
         await publish_message_from(self, chat.id, agent_id, chat_service.view(message).as_dict())

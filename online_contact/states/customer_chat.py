@@ -21,8 +21,8 @@ from online_contact.services import settings as settings_service
 from online_contact.services.settings import get_settings
 from online_contact.services.text import LIMITS, form_text
 
-from .lang import LangState, tr_error
-from .transcript import TranscriptMixin
+from .lang import LangState, tr, tr_error
+from .transcript import TranscriptMixin, put_back
 
 PHASE_IDLE = "idle"
 PHASE_UNAVAILABLE = "unavailable"
@@ -57,6 +57,9 @@ class CustomerChatState(TranscriptMixin, rx.State):
     # The 개인정보 수집 동의 text shown (one line per item) and its version, recorded with consent.
     consent_lines: list[str] = []
     _consent_version: str = ""
+    _consent_language: str = ""
+    # The admin's preview of the widget (설정 › 채팅화면 삽입 코드): it never starts a real chat.
+    preview: bool = False
     _chat_id: int = 0
 
     def _visitor(self) -> str:
@@ -73,6 +76,7 @@ class CustomerChatState(TranscriptMixin, rx.State):
     async def _load(self, embedded: bool):
         self.embedded = embedded
         params = self.router.url.query_parameters
+        self.preview = embedded and params.get("preview") == "1"
         if params.get("lang"):
             (await self.get_state(LangState)).lang = normalize(params.get("lang"))
         page = _embedding_page(params.get("page", "")) if embedded else ""
@@ -151,12 +155,12 @@ class CustomerChatState(TranscriptMixin, rx.State):
                 return
             if not settings.chat_enabled:
                 return
-            if not routing.any_agent_online(session):
+            if not routing.any_agent_online(session) and not self.preview:  # a preview shows the steps anyway
                 self.phase = PHASE_UNAVAILABLE
                 self.panel_open = False
                 return
             consent = settings_service.current_consent(session, lang)
-        self.consent_lines, self._consent_version = list(consent.lines), consent.version
+        self.consent_lines, self._consent_version, self._consent_language = list(consent.lines), consent.version, lang
         self.phase = PHASE_CONSENT
         self.panel_open = True
 
@@ -176,6 +180,9 @@ class CustomerChatState(TranscriptMixin, rx.State):
     async def give_consent(self, form_data: dict | None = None):
         """Record consent, create the chat, assign it and show the greeting."""
         agreed = form_text(form_data, "agree", 8).lower() in ("on", "true", "1", "yes")
+        if self.preview:
+            self.consent_error = await tr(self, "preview_no_chat")
+            return
         lang = normalize((await self.get_state(LangState)).lang)
         if not self._visitor():
             self.visitor_key = uuid.uuid4().hex
@@ -192,6 +199,7 @@ class CustomerChatState(TranscriptMixin, rx.State):
                     user_agent=self.router.headers.user_agent or "",
                     language=lang,
                     consent_version=self._consent_version or None,
+                    consent_language=self._consent_language or None,
                 )
         except ServiceError as exc:
             self.consent_error = await tr_error(self, exc)
@@ -238,9 +246,7 @@ class CustomerChatState(TranscriptMixin, rx.State):
                 chat_id, agent_id = chat.id, chat.agent_id
         except ServiceError as exc:
             self.send_error = await tr_error(self, exc)
-            if len(text) > LIMITS["message"]:
-                return None  # never echoed back: the composer kept what was typed (too long to send)
-            return rx.set_value("customer-input", text)  # the browser cleared it on submit
+            return put_back("customer-input", text)
         if not is_linked(self, ChatRoom, room_token(chat_id)):
             await self._link_room(chat_id)
         if self.send_error:

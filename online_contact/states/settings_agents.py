@@ -35,6 +35,15 @@ class AgentAdminState(AdminFormMixin, AuthState):
     # A generated password, shown once (after 상담원 추가 without one, or 비밀번호 초기화).
     shown_password: str = ""
     shown_password_for: str = ""
+    # An action asked for and waiting for 확인: "reset" or "deactivate", of account confirm_id.
+    confirm: str = ""
+    confirm_id: int = 0
+
+    def _forget_screen(self) -> None:
+        super()._forget_screen()
+        self.accounts, self.editing, self.error = [], -1, ""
+        self.shown_password = self.shown_password_for = ""
+        self.confirm, self.confirm_id = "", 0
 
     def _fields(self) -> dict[str, int]:
         return {"name": LIMITS["name"], "email": LIMITS["email"], "role": 8, "password": 128, "can_chat": 1, "max_open_chats": 4}
@@ -52,7 +61,9 @@ class AgentAdminState(AdminFormMixin, AuthState):
         """on_load of /settings/agents."""
         with session_scope() as session:
             self._reload(session)
-        self.editing, self.notice, self.error, self.shown_password = -1, "", "", ""
+        self.editing, self.notice, self.error = -1, "", ""
+        self.shown_password = self.shown_password_for = ""
+        self.confirm, self.confirm_id = "", 0
 
     @rx.event
     @require_role(ROLE_ADMIN)
@@ -90,7 +101,7 @@ class AgentAdminState(AdminFormMixin, AuthState):
     async def save(self):
         """저장 of the dialog: 상담원 추가, or the edits of one account."""
         form, ip = self.form, self.router.session.client_ip or ""
-        created = None
+        created = change = None
         try:
             with session_scope() as session:
                 if self.editing == 0:
@@ -99,7 +110,7 @@ class AgentAdminState(AdminFormMixin, AuthState):
                         role=form.get("role", ""), password=form.get("password", ""), ip=ip,
                     )
                 elif self.editing > 0:
-                    accounts.update_account(
+                    change = accounts.update_account(
                         session, self.agent_id, self.editing, name=form.get("name", ""), role=form.get("role", ""),
                         can_chat=form.get("can_chat") == "1", max_open_chats=form.get("max_open_chats", ""), ip=ip,
                     )
@@ -112,12 +123,42 @@ class AgentAdminState(AdminFormMixin, AuthState):
         if created is not None and created.password:
             self.shown_password, self.shown_password_for = created.password, form.get("email", "").strip().lower()
         self.editing = -1
-        self.saved = dict(self.form)
+        self._fill({})  # a typed password is not kept in the tab
         self.notice = await tr(self, "account_saved")
+        if change is not None:
+            from online_contact.realtime.publish import publish_status_change
+
+            publish_status_change(change)
 
     @rx.event
     @require_role(ROLE_ADMIN)
-    async def reset_password(self, agent_id: int = 0):
+    def ask(self, action: str = "", agent_id: int = 0):
+        """비밀번호 초기화 and 비활성화 ask first (확인 / 취소)."""
+        if action in ("reset", "deactivate") and any(a["id"] == parse_id(agent_id) for a in self.accounts):
+            self.confirm, self.confirm_id = action, parse_id(agent_id)
+
+    @rx.event
+    @require_role(ROLE_ADMIN)
+    def cancel_confirm(self):
+        self.confirm, self.confirm_id = "", 0
+
+    @rx.event
+    @require_role(ROLE_ADMIN)
+    async def confirm_yes(self):
+        action, agent_id = self.confirm, self.confirm_id
+        self.confirm, self.confirm_id = "", 0
+        if action == "reset":
+            await self._reset_password(agent_id)
+        elif action == "deactivate":
+            await self._set_active(agent_id, False)
+
+    @rx.event
+    @require_role(ROLE_ADMIN)
+    async def activate(self, agent_id: int = 0):
+        """활성화: the account may log in again (and take chats)."""
+        await self._set_active(parse_id(agent_id), True)
+
+    async def _reset_password(self, agent_id: int):
         """비밀번호 초기화: a new password, shown once; the account's logins end everywhere."""
         try:
             with session_scope() as session:
@@ -131,12 +172,8 @@ class AgentAdminState(AdminFormMixin, AuthState):
         await end_everywhere(ended, except_tab=self.router.session.client_token)
         self.shown_password, self.shown_password_for, self.error = password, email, ""
 
-    @rx.event
-    @require_role(ROLE_ADMIN)
-    async def set_active(self, agent_id: int = 0, active: bool = False):
+    async def _set_active(self, agent_id: int, active: bool):
         """비활성화 (their logins end at once, unopened chats go to someone else) / 활성화."""
-        if not isinstance(active, bool):
-            return
         try:
             with session_scope() as session:
                 change = accounts.set_active(session, self.agent_id, parse_id(agent_id), active, self.router.session.client_ip or "")
@@ -150,5 +187,6 @@ class AgentAdminState(AdminFormMixin, AuthState):
             from online_contact.realtime.logins import sweep_once
             from online_contact.realtime.publish import publish_status_change
 
-            await sweep_once()
+            if not active:
+                await sweep_once()
             publish_status_change(change)

@@ -19,6 +19,7 @@ from .auth import AuthState
 from .guard import require_role
 
 PAGE = 100
+MAX_SHOWN = 1000  # entries a tab holds; narrow the filters for older ones
 # The filter's kinds of action: a prefix of AuditLog.action.
 KINDS = ("settings.", "category.", "account.", "login.")
 
@@ -44,6 +45,9 @@ class AuditLogState(AuthState):
     actor_filter: str = ""
     kind_filter: str = ""
     more: bool = False
+
+    def _forget_screen(self) -> None:
+        self.entries, self.admins, self.more = [], [], False
 
     def _query(self, session, before_id: int | None = None) -> list[dict]:
         rows = audit.recent(session, action_prefix=self.kind_filter, limit=PAGE + 1,
@@ -83,7 +87,8 @@ class AuditLogState(AuthState):
     @rx.event
     @require_role(ROLE_ADMIN)
     def load_more(self):
-        if not self.entries:
+        if not self.entries or len(self.entries) >= MAX_SHOWN:
             return
         with session_scope() as session:
             self.entries = self.entries + self._query(session, before_id=self.entries[-1]["id"])
+        self.more = self.more and len(self.entries) < MAX_SHOWN

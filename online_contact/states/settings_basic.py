@@ -8,7 +8,7 @@ from online_contact.i18n import LANGUAGES
 from online_contact.models.agent import ROLE_ADMIN
 from online_contact.services import settings as settings_service
 from online_contact.services.db import session_scope
-from online_contact.services.errors import ServiceError
+from online_contact.services.errors import FormErrors, ServiceError
 
 from .admin_form import AdminFormMixin
 from .auth import AuthState
@@ -51,34 +51,24 @@ class BasicSettingsState(AdminFormMixin, AuthState):
     @rx.event
     @require_role(ROLE_ADMIN)
     async def save(self):
-        """저장: everything is checked first; with any error nothing is saved."""
+        """저장: everything is checked first, then saved in one go (with any error, nothing)."""
         form = dict(self.form)
-        errors: dict[str, str] = {}
-        for lang in LANGUAGES:
-            for field, code, limit in (
-                (f"greeting_{lang}", "error.greeting", settings_service.MAX_TEXT),
-                (f"guide_{lang}", "error.guide", settings_service.MAX_TEXT),
-                (f"consent_{lang}", "error.consent", settings_service.MAX_CONSENT),
-            ):
-                try:
-                    settings_service.check_text(form.get(field, ""), code, limit)
-                except ServiceError as exc:
-                    errors[field] = await tr_error(self, exc)
-        if errors:
-            self.errors, self.notice = errors, ""
-            return
-        ip = self.router.session.client_ip or ""
         enabled = form.get("chat_enabled") == "1"
         try:
             with session_scope() as session:
-                changed_enabled = settings_service.set_chat_enabled(session, self.agent_id, enabled, ip)
-                for lang in LANGUAGES:
-                    settings_service.save_texts(session, self.agent_id, lang, form[f"greeting_{lang}"], form[f"guide_{lang}"], ip)
-                    settings_service.save_consent(session, self.agent_id, lang, form[f"consent_{lang}"], ip)
+                changed_enabled = settings_service.save_basic(
+                    session, self.agent_id, chat_enabled=enabled,
+                    texts={lang: (form.get(f"greeting_{lang}", ""), form.get(f"guide_{lang}", "")) for lang in LANGUAGES},
+                    consents={lang: form.get(f"consent_{lang}", "") for lang in LANGUAGES},
+                    ip=self.router.session.client_ip or "",
+                )
                 self._fill(self._read(session))
-        except ServiceError as exc:
+        except FormErrors as exc:
+            self.errors = {field: await tr_error(self, err) for field, err in exc.errors.items()}
             self.notice = ""
-            self.errors = {"form": await tr_error(self, exc)}
+            return
+        except ServiceError as exc:
+            self.errors, self.notice = {"form": await tr_error(self, exc)}, ""
             return
         self.notice = await tr(self, "settings_saved")
         if changed_enabled:

@@ -28,6 +28,9 @@ class CategoryAdminState(AuthState):
     dialog_name: str = ""
     dialog_error: str = ""
 
+    def _forget_screen(self) -> None:
+        self.nodes, self.dialog, self.notice, self.error = [], "", "", ""
+
     @rx.var
     def parents(self) -> list[dict]:
         """Where a node may be put: the top level and every category above the last level."""
@@ -36,19 +39,16 @@ class CategoryAdminState(AuthState):
     def _reload(self, session) -> None:
         self.nodes = category_service.admin_tree(session)
 
-    def _changed(self, session) -> list[dict]:
-        """After a change: the admin's tree again, and what the agents are now offered."""
-        from online_contact.states.agent_console import offered_categories
-
+    def _changed(self, session) -> None:
+        """After a change: the admin's tree again."""
         self._reload(session)
-        return offered_categories(session)
 
-    async def _done(self, offered: list[dict], key: str) -> None:
-        """Confirm, and push the offered categories to every agent's open cascade."""
+    async def _done(self, key: str) -> None:
+        """Confirm, and tell every agent's page: their cascades read the categories again."""
         from online_contact.realtime.wire import AGENTS_ROOM, WIRE
 
         self.error, self.notice = "", await tr(self, key)
-        await WIRE.announce("categories", {"categories": offered}, AGENTS_ROOM)
+        await WIRE.announce("categories", {"changed": True}, AGENTS_ROOM)
 
     @rx.event
     @require_role(ROLE_ADMIN)
@@ -118,23 +118,23 @@ class CategoryAdminState(AuthState):
                     category_service.reparent(session, self.agent_id, self.dialog_node, parent, ip)
                 else:
                     return
-                offered = self._changed(session)
+                self._changed(session)
         except ServiceError as exc:
             self.dialog_error = await tr_error(self, exc)
             return
         self.dialog = ""
-        await self._done(offered, "category_saved")
+        await self._done("category_saved")
 
     # ---- the row's buttons ---------------------------------------------------------------
     async def _act(self, action, *args, key: str = "category_saved"):
         try:
             with session_scope() as session:
                 action(session, self.agent_id, *args, self.router.session.client_ip or "")
-                offered = self._changed(session)
+                self._changed(session)
         except ServiceError as exc:
             self.notice, self.error = "", await tr_error(self, exc)
             return
-        await self._done(offered, key)
+        await self._done(key)
 
     @rx.event
     @require_role(ROLE_ADMIN)

@@ -31,10 +31,13 @@ class EmbedSettingsState(AuthState):
     snippets: dict[str, str] = {}
     preview_url: str = ""
 
+    def _forget_screen(self) -> None:
+        self.snippets, self.preview_url = {}, ""
+
     @rx.event
     @require_role(ROLE_ADMIN)
     def load_embed(self):
         """on_load of /settings/embed."""
         origin = public_origins()[0]
         self.snippets = {lang: widget_snippet(origin, lang) for lang in LANGUAGES}
-        self.preview_url = f"{routes.WIDGET}?lang=ko"
+        self.preview_url = f"{routes.WIDGET}?lang=ko&preview=1"

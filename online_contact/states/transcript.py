@@ -7,8 +7,18 @@ import reflex as rx
 from online_contact.realtime import ChatRoom
 from online_contact.services import chats as chat_service
 from online_contact.services.db import session_scope
+from online_contact.services.text import LIMITS
 
 MAX_OLDER = 2000
+
+
+def put_back(input_id: str, text: str):
+    """The event that puts a refused message back in its composer, or None when the browser
+    kept it (assets/chat_input.js clears the box only for a non-empty text within the limit):
+    writing an empty or over-long text back would overwrite what was typed since."""
+    if not text.strip() or len(text) > LIMITS["message"]:
+        return None
+    return rx.set_value(input_id, text)  # the browser cleared it on submit
 
 
 class TranscriptMixin(rx.State, mixin=True):

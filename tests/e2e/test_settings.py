@@ -140,6 +140,9 @@ def test_deactivating_an_agent_logs_their_tab_out_and_hands_their_unopened_chat_
     go_online(agent2)
     _settings(admin, reset.url, "/settings/agents", "상담원 관리")
     admin.get_by_role("button", name="비활성화 agent1@example.com").click()
+    confirm = admin.get_by_role("alertdialog", name="계정을 비활성화할까요?")
+    confirm.get_by_role("button", name="확인").click()
+    expect(confirm).to_be_hidden()
     expect(admin.get_by_role("status").filter(has_text="비활성화했습니다")).to_be_visible()
     expect(agent).to_have_url(re.compile(r"/login/?$"), timeout=5000)
     agent_opens_chat(agent2, "넘겨질손님")
@@ -191,5 +194,12 @@ def test_the_embed_code_is_copied_with_one_click(admin, reset):
     expect(admin.get_by_text("복사되었습니다.")).to_be_visible()
     copied = admin.evaluate("() => navigator.clipboard.readText()")
     assert copied.startswith("<iframe src=") and "/widget?lang=en" in copied
-    expect(admin.frame_locator('iframe[title="채팅 미리보기"]').get_by_role("log").or_(
-        admin.frame_locator('iframe[title="채팅 미리보기"]').get_by_text("상담원 부재중"))).to_have_count(1)
+    # The preview shows the customer's first step (the consent text the admin wrote), even
+    # with nobody Online, and never starts a chat.
+    preview = admin.frame_locator('iframe[title="채팅 미리보기"]')
+    expect(preview.get_by_role("heading", name="개인정보 수집 동의")).to_be_visible()
+    preview.get_by_role("checkbox").click()
+    preview.get_by_role("button", name="상담 시작").click()
+    expect(preview.get_by_text("미리보기에서는 상담을 시작할 수 없습니다.")).to_be_visible()
+    with reset.session() as s:
+        assert s.exec(select(Chat)).first() is None

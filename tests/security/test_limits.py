@@ -78,6 +78,8 @@ def test_every_login_attempt_is_in_the_audit_log_without_the_password(session, m
     ]
     assert all("agent1@example.com" in r.detail and "wrong-secret-pw" not in r.detail for r in rows)
     assert rows[0].actor_agent_id is not None
+    # A failed attempt names the account tried as its target, never as the one who acted.
+    assert [(r.actor_agent_id, r.target_id) for r in rows[1:3]] == [(None, rows[0].actor_agent_id)] * 2
 
 
 @pytest.mark.parametrize("workers", [8])

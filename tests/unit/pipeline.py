@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import threading
 import uuid
+from urllib.parse import urlencode
 
 import reflex as rx
 from reflex_base.event import Event
@@ -23,11 +24,13 @@ class Client:
         self.sid = uuid.uuid4().hex
 
     ip = "10.0.0.9"
+    query: dict[str, str] = {}  # the page's query parameters
 
     async def fire(self, name: str, _pause: float = 0.05, **payload) -> None:
         """Send one event and wait until it and the events it queued are handled (then a short
         pause for the fan-out tasks it started)."""
-        router_data = {"token": self.token, "pathname": self.path, "query": {}, "sid": self.sid,
+        router_data = {"token": self.token, "pathname": self.path, "query": {},
+                       "asPath": self.path + ("?" + urlencode(self.query) if self.query else ""), "sid": self.sid,
                        "headers": {"user-agent": "Mozilla/5.0 (Windows NT 10.0) Chrome/131.0"}, "ip": self.ip}
         fut = await self.app.event_processor.enqueue(self.token, Event(name=name, payload=payload, router_data=router_data))
         await fut.wait_all()

@@ -32,3 +32,40 @@ def test_older_messages_of_one_chat_never_show_in_the_next(app, db_url):
         assert console.older == [] and console.older_next == 1
 
     run(app, scenario)
+
+
+def test_a_refused_message_is_put_back_only_when_the_browser_cleared_it(app, db_url):
+    """An empty or over-long text stays in the box (the browser keeps it); writing it back
+    later would overwrite what the person typed meanwhile. A valid text the server refuses
+    (the chat ended) was cleared by the browser and comes back."""
+    from online_contact.models.chat import CHAT_ENDED
+
+    n = names()
+    sent: list = []
+
+    def put_backs(tab) -> list[str]:
+        found = []
+        for sid, update in sent:
+            if sid != tab.sid:
+                continue
+            for event in getattr(update, "events", None) or []:
+                if event.name == "_set_value" and event.payload.get("ref") == "ref_customer_input":
+                    found.append(event.payload["value"])
+        return found
+
+    async def scenario():
+        only_agent1_online(db_url)
+        tab, chat = await customer_starts_chat(app, db_url, "되돌리기")
+        for text in ("", "   ", "가" * 2001):
+            await tab.fire(f"{n.customer}.send", form_data={"text": text, "client_id": "c" + str(len(text))})
+        assert put_backs(tab) == []
+        with session_scope(db_url) as s:
+            ended = s.get(Chat, chat.id)
+            ended.customer_ended_at = ended.agent_ended_at = ended.created_at
+            ended.status = CHAT_ENDED
+            s.add(ended)
+            s.commit()
+        await tab.fire(f"{n.customer}.send", form_data={"text": "아직 있나요?", "client_id": "late"})
+        assert put_backs(tab) == ["아직 있나요?"]
+
+    run(app, scenario, sent)

@@ -265,3 +265,50 @@ def test_the_audit_log_keeps_changes_never_secrets_and_filters(session, admin, m
     assert [e.actor_agent_id for e in audit.recent(session, actor_id=admin.id)] == [admin.id, admin.id]
     newest = audit.recent(session)[0]
     assert [e.id for e in audit.recent(session, before_id=newest.id)] == [e.id for e in audit.recent(session)[1:]]
+
+
+def test_saving_basic_settings_reports_every_wrong_field_and_stores_none_of_it(session, admin):
+    from online_contact.services.errors import FormErrors
+
+    with pytest.raises(FormErrors) as err:
+        settings_service.save_basic(
+            session, admin.id, chat_enabled=False,
+            texts={"ko": ("새 인사말", "  "), "en": ("x" * (settings_service.MAX_TEXT + 1), "Rate us")},
+            consents={"ko": "\n".join(f"항목 {i}" for i in range(settings_service.MAX_CONSENT_LINES + 1)), "en": "Purpose"},
+        )
+    assert {field: e.code for field, e in err.value.errors.items()} == {
+        "guide_ko": "error.guide_required", "greeting_en": "error.greeting_too_long", "consent_ko": "error.consent_lines",
+    }
+    session.expire_all()
+    assert settings_service.get_settings(session).chat_enabled  # 채팅 사용 was not switched off either
+    assert _ko_texts(session).greeting != "새 인사말"
+    assert session.exec(select(ConsentText)).all() == [] and _entries(session, audit.SETTINGS_CHANGED) == []
+
+
+def test_saving_basic_settings_stores_all_of_it_in_one_go(session, admin):
+    changed = settings_service.save_basic(
+        session, admin.id, chat_enabled=False,
+        texts={"ko": ("새 인사말", "평가해 주세요"), "en": ("Hi", "Rate us")},
+        consents={"ko": "목적\n항목\n보유\n거부", "en": settings_service.current_consent(session, "en").body},
+    )
+    assert changed
+    assert _ko_texts(session).greeting == "새 인사말"
+    assert [(c.language, c.version) for c in session.exec(select(ConsentText))] == [("ko", 1)]  # en unchanged: no version
+    assert {e.target_type for e in _entries(session, audit.SETTINGS_CHANGED)} == {"settings", "texts:ko", "texts:en"}
+
+
+def test_two_admins_saving_a_consent_text_at_once_leaves_one_version_and_tells_the_other(session, admin, monkeypatch):
+    settings_service.save_consent(session, admin.id, "ko", "첫 번째\n항목")
+    stale = settings_service._latest_consent
+    monkeypatch.setattr(settings_service, "_latest_consent", lambda s, lang: None)  # read before the other's commit
+    code = _code(settings_service.save_basic, session, admin.id, chat_enabled=False, texts={"ko": ("동시", "동시")},
+                 consents={"ko": "두 번째\n항목"})
+    assert code == "error.saved_meanwhile"
+    monkeypatch.setattr(settings_service, "_latest_consent", stale)
+    session.expire_all()
+    assert [c.body for c in session.exec(select(ConsentText))] == ["첫 번째\n항목"]
+    assert settings_service.get_settings(session).chat_enabled  # nothing of the losing save was kept
+
+
+def _ko_texts(session):
+    return settings_service.texts(session, settings_service.get_settings(session), "ko")

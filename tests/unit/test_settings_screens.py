@@ -11,6 +11,7 @@ from online_contact.realtime.wire import WIRE
 from online_contact.services import settings as settings_service
 from online_contact.services.auth import start_session
 from online_contact.services.db import session_scope
+from online_contact.states.agent_console import AgentConsoleState
 from online_contact.states.settings_agents import AgentAdminState
 from online_contact.states.settings_assignment import AssignmentSettingsState
 from online_contact.states.settings_basic import BasicSettingsState
@@ -92,8 +93,13 @@ def test_a_category_change_reaches_every_agent_page(app, db_url, pushed):
         state = await admin.state(CategoryAdminState)
         assert state.dialog == "" and any(n["path"] == "주문 › 배송 › 배송 문의" for n in state.nodes)
         [(event, data, rooms, _skip)] = [e for e in pushed if e[0] == "categories"]
-        assert rooms == ["agents"] and {"name": "배송 문의", "parent": str(delivery)} in [
-            {"name": c["name"], "parent": c["parent"]} for c in data["categories"]]
+        assert rooms == ["agents"]
+        # An agent's page, told so, reads the categories again: the new one is offered.
+        agent = await Client(app, "/agent", {names().auth: _login(db_url, "agent1@example.com")}).open()
+        await agent.fire(f"{names().agent}.load_console")
+        await agent.fire(f"{names().agent}.refresh_categories")
+        offered = (await agent.state(AgentConsoleState)).categories
+        assert {"name": "배송 문의", "parent": str(delivery)} in [{"name": c["name"], "parent": c["parent"]} for c in offered]
         # A fourth level is refused in the dialog, nothing pushed.
         leaf = next(n["id"] for n in state.nodes if n["name"] == "배송 문의")
         await admin.fire(f"{C}.open_add", parent_id=leaf)
@@ -133,14 +139,36 @@ def test_agents_cannot_use_any_settings_screen(app, db_url, pushed):
 
     async def scenario():
         tab = await Client(app, "/settings", {names().auth: token}).open()
-        for event in (f"{B}.load_basic", f"{B}.save", f"{A}.save", f"{C}.delete", f"{G}.save", f"{G}.reset_password"):
+        for event in (f"{B}.load_basic", f"{B}.save", f"{A}.save", f"{C}.delete", f"{G}.save", f"{G}.confirm_yes"):
             await tab.fire(event)
         await tab.fire(f"{B}.edit", field="chat_enabled", value=False)
-        await tab.fire(f"{G}.set_active", agent_id=1, active=False)
+        await tab.fire(f"{G}.ask", action="deactivate", agent_id=1)
+        await tab.fire(f"{G}.confirm_yes")
         assert (await tab.state(BasicSettingsState)).form == {}  # nothing was even loaded
         with session_scope(db_url) as s:
             assert settings_service.get_settings(s).chat_enabled
             assert all(a.active for a in s.exec(select(Agent)))
         assert pushed == []
+
+    run(app, scenario)
+
+
+def test_the_admins_widget_preview_never_starts_a_real_chat(app, db_url, pushed):
+    n = names()
+
+    async def scenario():
+        from online_contact.states.customer_chat import CustomerChatState
+
+        tab = Client(app, "/widget", {})
+        tab.query = {"preview": "1"}
+        await tab.open()
+        await tab.fire(f"{n.customer}.open_chat")
+        state = await tab.state(CustomerChatState)
+        assert state.preview and state.consent_lines  # the consent step is shown as a customer sees it
+        await tab.fire(f"{n.customer}.give_consent", form_data={"agree": "on", "name": "미리보기"})
+        state = await tab.state(CustomerChatState)
+        assert "미리보기" in state.consent_error and state.phase == "consent"
+        with session_scope(db_url) as s:
+            assert s.exec(select(Chat)).all() == []
 
     run(app, scenario)

@@ -176,7 +176,8 @@ def test_a_page_that_connected_before_its_first_chat_joins_it_with_its_new_key(w
         assert answer["ok"] and "page" in srv.rooms[f"chat-{chat.id}"]
         sent = await wire.on_send("page", {"chat_id": chat.id, "client_id": "k1", "text": "키가 생겼어요"})
         assert sent["ok"]
-        # Someone else's key in a join is just a refused join (the gate checks it against the chat).
+        # Someone else's key in a join is just a refused join, and the socket keeps its own.
         assert await wire.on_join("page", {"chat_id": chat.id, "credential": "0" * 32}) == {"error": "not_allowed"}
+        assert (await wire.on_send("page", {"chat_id": chat.id, "client_id": "k2", "text": "그대로"}))["ok"]
 
     run(scenario())
