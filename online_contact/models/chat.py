@@ -21,6 +21,9 @@ CHANNEL_HELP_CENTER = "helpcenter"
 class Chat(SQLModel, table=True):
     """One conversation between a customer and (at most) one agent."""
 
+    # 채팅 기록 lists newest first and pages by (created_at, id).
+    __table_args__ = (sa.Index("ix_chat_created_at_id", "created_at", "id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     # The secret behind the chat's shared room token (realtime.publish.room_token): tabs reach
     # a room only through the server, which links them after checking who they are.
@@ -54,6 +57,8 @@ class Chat(SQLModel, table=True):
     # 평가 requests sent and ratings given: a customer rates once, plus once per request.
     rating_requests: int = 0
     ratings_given: int = 0
+    # The latest rating's score (the one that counts), for 채팅 기록's column and 평가 condition.
+    rating_score: int | None = None
     # The customer's messages in the current second (OC_LIMIT_MESSAGES_PER_SECOND), counted by
     # the statement that stores the message.
     burst_started_at: datetime | None = None

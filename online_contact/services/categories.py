@@ -203,11 +203,11 @@ def delete(session: Session, actor_id: int, category_id: int, ip: str = "") -> N
     _audit(session, actor_id, cat, before, {"deleted": True}, ip)
 
 
-def admin_tree(session: Session) -> list[dict]:
+def admin_tree(session: Session, with_usage: bool = True) -> list[dict]:
     """Every category, active or not, in tree order (parents before their children), with its
     path and how many chats use it: what 카테고리 관리 shows."""
     rows = list(session.exec(select(Category).order_by(Category.depth, Category.position, Category.id)))
-    used = usage(session)
+    used = usage(session) if with_usage else {}
     children: dict[int | None, list[Category]] = {}
     for c in rows:
         children.setdefault(c.parent_id, []).append(c)
@@ -247,6 +247,16 @@ def selectable(session: Session, category: Category) -> bool:
         current = session.get(Category, current.parent_id) if current.parent_id else None
         steps += 1
     return True
+
+
+def subtree_ids(session: Session, category_id: int) -> list[int]:
+    """The category and everything under it (a 대분류 condition includes its children)."""
+    return [category_id, *(c.id for c in _descendants(session, category_id))]
+
+
+def paths(session: Session) -> dict[int, str]:
+    """Every category's path ('주문 › 배송 › 배송지연') by id, in one query (lists and exports)."""
+    return {c["id"]: c["path"] for c in admin_tree(session, with_usage=False)}
 
 
 def path_ids(session: Session, category_id: int | None) -> list[int]:

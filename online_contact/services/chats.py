@@ -25,7 +25,7 @@ from online_contact.models.chat import (
 )
 
 from . import categories as category_service
-from . import routing, settings as settings_service
+from . import routing, search, settings as settings_service
 from .auth import MAX_TOKEN_LENGTH, hash_token, live_login
 from .customers import clean_contact, customer_for_visitor, record_consent
 from .devices import describe_device
@@ -216,6 +216,7 @@ def _append(
         seq = conn.execute(_NEXT_SEQ, {"chat_id": chat_id, "now": now}).scalar_one()
     values = _message_values(chat_id, seq, author, text, client_msg_id, agent_id, now)
     message_id = conn.execute(_INSERT_MESSAGE, values).scalar_one()
+    search.index_message(conn, chat_id, seq, text)  # 검색어 finds it as soon as it is stored
     return StoredMessage(id=message_id, **values)
 
 
@@ -347,8 +348,19 @@ def _post_in_one_statement(by_agent: bool):
         bindparam("now", type_=_MESSAGE.c.created_at.type),
     )
     columns = ["chat_id", "seq", "author", "agent_id", "text", "client_msg_id", "created_at"]
-    inserted = insert(_MESSAGE).from_select(columns, row).returning(_MESSAGE.c.id, _MESSAGE.c.seq).cte("inserted")
-    return select(inserted.c.id, inserted.c.seq, posted.c.chat_agent_id).select_from(inserted.join(posted, true()))
+    inserted = insert(_MESSAGE).from_select(columns, row).returning(_MESSAGE.c.id, _MESSAGE.c.seq, _MESSAGE.c.chat_id).cte("inserted")
+    # The search index row in the same statement (referenced below: SQLAlchemy renders only the
+    # CTEs a query uses).
+    index = search.PG_INDEX
+    indexed = (
+        insert(index)
+        .from_select(["chat_id", "seq", "terms"], select(inserted.c.chat_id, inserted.c.seq, cast(bindparam("terms"), index.c.terms.type)))
+        .returning(index.c.seq)
+        .cte("indexed")
+    )
+    return select(inserted.c.id, inserted.c.seq, posted.c.chat_agent_id).select_from(
+        inserted.join(posted, true()).join(indexed, true())
+    )
 
 
 _POST_BY_CUSTOMER = _post_in_one_statement(by_agent=False)
@@ -372,6 +384,7 @@ async def post_message_fast(
     author = AUTHOR_AGENT if auth_token else AUTHOR_CUSTOMER
     now = utcnow()
     params = {"chat_id": chat_id, "now": now, "author": author, "text": text, "client_msg_id": client_msg_id}
+    params["terms"] = search.pg_vector(text)
     if auth_token:
         if len(auth_token) > MAX_TOKEN_LENGTH:
             return None
@@ -613,7 +626,7 @@ def rate(session: Session, chat: Chat, score: int, comment: str = "") -> Rating:
     counted = session.exec(
         update(Chat)
         .where(Chat.id == chat.id, Chat.ratings_given < Chat.rating_requests + 1)
-        .values(ratings_given=Chat.ratings_given + 1)
+        .values(ratings_given=Chat.ratings_given + 1, rating_score=score)
     ).rowcount
     if counted != 1:
         session.rollback()

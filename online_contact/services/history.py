@@ -1,0 +1,277 @@
+"""채팅 기록: who may see which chats, the search conditions, and the newest-first pages.
+
+The rules here are the ones the export and the statistics read too: `visible_to` (an admin
+sees every chat, an agent the chats they handled), `STATE` (진행중 / 처리 / 미처리, the SQL
+form of chats.processing_status) and the category subtree of a 처리유형 condition.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from online_contact.config import display_timezone
+from online_contact.models import Agent, Chat
+from online_contact.models.agent import ROLE_ADMIN
+from online_contact.models.chat import CHANNEL_HELP_CENTER, CHAT_ENDED
+
+from . import categories as category_service
+from . import search
+from .chats import PROCESSED, UNPROCESSED
+from .errors import NotAllowed
+from .text import clean, parse_id
+
+PAGE_SIZE = 50
+DEFAULT_DAYS = 7
+MAX_DAYS = 3660  # ten years: a team keeps years of chats
+IN_PROGRESS = "in_progress"  # 진행중: not ended yet
+STATES = (PROCESSED, UNPROCESSED, IN_PROGRESS)
+CHANNEL_EMBED = "embed"  # any page that pasted the embed code
+CHANNELS = (CHANNEL_HELP_CENTER, CHANNEL_EMBED)
+MAX_CUSTOMER_QUERY = 100
+
+# ---- defined once ------------------------------------------------------------------------------
+# 처리: an agent opened the chat from the list and replied (chats.processing_status in SQL).
+PROCESSED_SQL = sa.and_(Chat.agent_opened_at.is_not(None), Chat.first_agent_reply_at.is_not(None))
+STATE = sa.case(
+    (Chat.status != CHAT_ENDED, sa.literal(IN_PROGRESS)),
+    (PROCESSED_SQL, sa.literal(PROCESSED)),
+    else_=sa.literal(UNPROCESSED),
+)
+
+
+def visible_to(agent: Agent):
+    """The chats `agent` may see in 채팅 기록 (and export): an admin every chat, an agent the
+    chats they handled (assigned to them and not handed on)."""
+    if agent.role == ROLE_ADMIN:
+        return sa.true()
+    return Chat.agent_id == agent.id
+
+
+def chat_for(session: Session, agent: Agent, chat_id) -> Chat:
+    """The chat if `agent` may see it in 채팅 기록, else NotAllowed (also for no such chat)."""
+    chat_id = parse_id(chat_id)
+    chat = session.exec(select(Chat).where(Chat.id == chat_id, visible_to(agent))).first() if chat_id else None
+    if chat is None:
+        raise NotAllowed()
+    return chat
+
+
+# ---- conditions --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Conditions:
+    """A 채팅 기록 search. Dates are local days (OC_TIMEZONE), both ends included."""
+
+    date_from: date
+    date_to: date
+    state: str = ""
+    agent_id: int = 0
+    category_id: int = 0
+    channel: str = ""
+    customer: str = ""
+    rating: int = 0
+    q: str = ""
+    # Fields of the URL that were not understood (the screen says so; the default was used).
+    invalid: tuple[str, ...] = field(default=(), compare=False)
+
+    def to_query(self) -> dict[str, str]:
+        """The URL parameters (only what differs from an empty condition, dates always)."""
+        out = {"from": self.date_from.isoformat(), "to": self.date_to.isoformat()}
+        for key, value in (("state", self.state), ("agent", self.agent_id), ("category", self.category_id),
+                           ("channel", self.channel), ("customer", self.customer), ("rating", self.rating), ("q", self.q)):
+            if value:
+                out[key] = str(value)
+        return out
+
+
+def today() -> date:
+    return datetime.now(display_timezone()).date()
+
+
+def default_conditions() -> Conditions:
+    end = today()
+    return Conditions(date_from=end - timedelta(days=DEFAULT_DAYS - 1), date_to=end)
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if isinstance(text, str) and len(text) == 10 else None
+    except ValueError:
+        return None
+
+
+def parse_conditions(params: dict) -> Conditions:
+    """Conditions from URL parameters or a search form (a client can send anything: what is not
+    understood falls back to the default and is named in `invalid`)."""
+    base, invalid = default_conditions(), []
+
+    def text(key: str, limit: int) -> str:
+        value = params.get(key, "")
+        return clean(value).strip()[:limit] if isinstance(value, str) else ""
+
+    start, end = base.date_from, base.date_to
+    if text("from", 10):
+        start = _date(text("from", 10)) or (invalid.append("from") or start)
+    if text("to", 10):
+        end = _date(text("to", 10)) or (invalid.append("to") or end)
+    if start > end:
+        invalid.append("to")
+        start, end = end, start
+    if (end - start).days > MAX_DAYS:
+        invalid.append("from")
+        start = end - timedelta(days=MAX_DAYS)
+    state = text("state", 16)
+    if state and state not in STATES:
+        invalid.append("state")
+        state = ""
+    channel = text("channel", 16)
+    if channel and channel not in CHANNELS:
+        invalid.append("channel")
+        channel = ""
+    rating = text("rating", 2)
+    score = int(rating) if rating.isdigit() and 1 <= int(rating) <= 5 else 0
+    if rating and not score:
+        invalid.append("rating")
+    agent_id, category_id = parse_id(text("agent", 20)), parse_id(text("category", 20))
+    for key, value in (("agent", agent_id), ("category", category_id)):
+        if text(key, 20) and not value:
+            invalid.append(key)
+    return Conditions(
+        date_from=start, date_to=end, state=state, agent_id=agent_id, category_id=category_id, channel=channel,
+        customer=text("customer", MAX_CUSTOMER_QUERY), rating=score, q=text("q", search.MAX_QUERY_LENGTH),
+        invalid=tuple(dict.fromkeys(invalid)),
+    )
+
+
+def _utc(day: date) -> datetime:
+    """The start of a local day as a stored (naive UTC) time."""
+    return datetime.combine(day, time.min, display_timezone()).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def where(session: Session, agent: Agent, c: Conditions) -> list:
+    """The WHERE of a search by `agent` (who may see what included): for the list, the count
+    and the export alike."""
+    dialect = session.get_bind().dialect.name
+    clauses = [
+        visible_to(agent),
+        Chat.created_at >= _utc(c.date_from),
+        Chat.created_at < _utc(c.date_to + timedelta(days=1)),
+    ]
+    if c.state:
+        clauses.append(STATE == c.state)
+    if c.agent_id:
+        clauses.append(Chat.agent_id == c.agent_id)
+    if c.category_id:
+        clauses.append(Chat.category_id.in_(category_service.subtree_ids(session, c.category_id)))
+    if c.channel == CHANNEL_HELP_CENTER:
+        clauses.append(Chat.channel == CHANNEL_HELP_CENTER)
+    elif c.channel == CHANNEL_EMBED:
+        clauses.append(Chat.channel != CHANNEL_HELP_CENTER)
+    if c.customer:
+        pattern = _like(c.customer.lower())
+        clauses.append(sa.or_(
+            sa.func.lower(Chat.customer_name).like(pattern, escape="\\"),
+            sa.func.lower(Chat.customer_email).like(pattern, escape="\\"),
+        ))
+    if c.rating:
+        clauses.append(Chat.rating_score == c.rating)
+    for word in search.parse(c.q):
+        clauses.append(Chat.id.in_(search.chats_with(dialect, word)))
+    return clauses
+
+
+# ---- pages -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Cursor:
+    """A position in the newest-first list: the (created_at, id) of a row."""
+
+    created_at: datetime
+    chat_id: int
+
+    def encode(self) -> str:
+        raw = f"{self.created_at.isoformat()}|{self.chat_id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @staticmethod
+    def decode(text) -> "Cursor | None":
+        if not isinstance(text, str) or not text or len(text) > 80:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+            moment, chat_id = raw.split("|")
+            return Cursor(datetime.fromisoformat(moment), parse_id(chat_id)) if parse_id(chat_id) else None
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            return None
+
+
+@dataclass(frozen=True)
+class Page:
+    chats: list[Chat]
+    total: int
+    # The cursor of the next (older) page, and of the previous (newer) one; None at an end.
+    older: Cursor | None
+    newer: Cursor | None
+
+
+def page(
+    session: Session, agent: Agent, c: Conditions, *, after: Cursor | None = None, before: Cursor | None = None,
+    size: int = PAGE_SIZE, count: bool = True,
+) -> Page:
+    """One page of the search, newest first: the rows older than `after` (the next page), or
+    the `size` rows just newer than `before` (the previous page), or the first page. Keyset
+    pagination: page 100 costs what page 1 does, and chats that arrive meanwhile never shift
+    the rows of a page (no gaps, no repeats)."""
+    clauses = where(session, agent, c)
+    key = sa.tuple_(Chat.created_at, Chat.id)
+    if before is not None:
+        rows = list(session.exec(
+            select(Chat).where(*clauses, key > sa.tuple_(before.created_at, before.chat_id))
+            .order_by(Chat.created_at, Chat.id).limit(size + 1)
+        ))
+        has_newer = len(rows) > size
+        rows = list(reversed(rows[:size]))
+        has_older = True
+    else:
+        query = select(Chat).where(*clauses)
+        if after is not None:
+            query = query.where(key < sa.tuple_(after.created_at, after.chat_id))
+        rows = list(session.exec(query.order_by(Chat.created_at.desc(), Chat.id.desc()).limit(size + 1)))
+        has_older = len(rows) > size
+        rows = rows[:size]
+        has_newer = after is not None
+    total = session.exec(select(sa.func.count()).select_from(Chat).where(*clauses)).one() if count else -1
+    if not rows:
+        return Page([], total, None, None)
+    return Page(
+        rows, total,
+        older=Cursor(rows[-1].created_at, rows[-1].id) if has_older else None,
+        newer=Cursor(rows[0].created_at, rows[0].id) if has_newer else None,
+    )
+
+
+def rows_in_batches(session: Session, agent: Agent, c: Conditions, batch: int = 1000):
+    """Every chat of the search, newest first, `batch` at a time (the export): keyset again, so
+    memory stays flat and chats that arrive meanwhile are not included twice."""
+    after = None
+    while True:
+        result = page(session, agent, c, after=after, size=batch, count=False)
+        if not result.chats:
+            return
+        yield result.chats
+        if result.older is None:
+            return
+        after = result.older
+        session.expunge_all()
+
+
+def count(session: Session, agent: Agent, c: Conditions) -> int:
+    return session.exec(select(sa.func.count()).select_from(Chat).where(*where(session, agent, c))).one()
