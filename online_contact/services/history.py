@@ -149,8 +149,8 @@ def parse_conditions(params: dict) -> Conditions:
 
 
 def _utc(day: date) -> datetime:
-    """The start of a local day as a stored (naive UTC) time."""
-    return datetime.combine(day, time.min, display_timezone()).astimezone(timezone.utc).replace(tzinfo=None)
+    """The start of a local day as a stored (aware UTC) time."""
+    return datetime.combine(day, time.min, display_timezone()).astimezone(timezone.utc)
 
 
 def _like(text: str) -> str:

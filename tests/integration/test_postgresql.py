@@ -19,6 +19,7 @@ from online_contact.manage import migrate
 from online_contact.models import Agent, Chat
 from online_contact.services import chats as chat_service
 from online_contact.services import customers as customer_service
+from online_contact.services import search
 from online_contact.services.db import session_scope
 
 from tests.support import run_async
@@ -36,7 +37,11 @@ def test_migrations_run_clean_on_postgresql():
         with engine.connect() as conn:
             tables = set(inspect(conn).get_table_names())
             assert set(SQLModel.metadata.tables) <= tables
-            diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+            ctx = MigrationContext.configure(conn, opts={
+                "include_object": lambda obj, name, type_, *_: not (type_ == "table" and search.is_index_table(name)),
+            })
+            diff = compare_metadata(ctx, SQLModel.metadata)
+            assert search.INDEX_TABLE in tables
             assert diff == [], diff
             assert conn.execute(text("select version_num from alembic_version")).scalar()
         migrate(schema_url(schema))  # a second run is a no-op
@@ -184,6 +189,10 @@ def test_the_one_statement_post_keeps_the_posting_rules(pg_url):
     chat_row, before = stored()
     assert chat_row.first_agent_reply_at is not None and chat_row.last_seq == greeting_seq + 2
     assert before[-2:] == [(greeting_seq + 1, "customer", "안녕하세요", None), (greeting_seq + 2, "agent", "네, 말씀하세요", agent_id)]
+    # The same statement put both in the search index (검색어 finds them at once).
+    with session_scope(pg_url) as s:
+        for word in ("안녕", "말씀"):
+            assert chat_id in s.exec(search.chats_with("postgresql", search.parse(word)[0])).scalars().all(), word
 
     # Nothing stored, nothing counted: a resend, another customer, another agent.
     assert run_async(post("안녕하세요", "c-1", visitor_key=key)) is None
@@ -196,6 +205,8 @@ def test_the_one_statement_post_keeps_the_posting_rules(pg_url):
     assert run_async(post("늦은 메시지", "c-3", visitor_key=key)) is None
     chat_row, after = stored()
     assert after == before and chat_row.last_seq == greeting_seq + 2
+    with session_scope(pg_url) as s:
+        assert chat_id not in s.exec(search.chats_with("postgresql", search.parse("끼어들기")[0])).scalars().all()
 
 
 def test_the_one_statement_post_counts_a_visitors_messages_per_second(pg_url, monkeypatch):
@@ -246,3 +257,44 @@ def test_the_data_migrations_on_postgresql_with_rows():
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def fresh_pg_session():
+    """A session on a schema of its own with the demo workspace (the generated chats of the
+    채팅 기록 checks stay out of the other tests' schema)."""
+    from online_contact.services.seed import seed_demo
+
+    schema = f"oc_hist_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    url = schema_url(schema)
+    try:
+        migrate(url)
+        seed_demo(url)
+        with session_scope(url) as session:
+            yield session
+    finally:
+        from online_contact.services.db import engine
+
+        engine(url).dispose()
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def test_history_search_conditions_on_postgresql(fresh_pg_session):
+    from tests.unit.test_history import check_every_condition_matches_a_brute_force_scan
+
+    check_every_condition_matches_a_brute_force_scan(fresh_pg_session)
+
+
+def test_history_korean_and_english_search_on_postgresql(fresh_pg_session):
+    from tests.unit.test_history import check_korean_and_english_words_are_found_inside_longer_words
+
+    check_korean_and_english_words_are_found_inside_longer_words(fresh_pg_session)
+
+
+def test_history_processed_in_sql_on_postgresql(fresh_pg_session):
+    from tests.unit.test_history import check_processed_in_sql_is_the_python_rule
+
+    check_processed_in_sql_is_the_python_rule(fresh_pg_session)

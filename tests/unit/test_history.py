@@ -1,0 +1,235 @@
+"""채팅 기록's rules: who sees which chats, every search condition against a brute-force scan of
+generated chats, 처리 / 미처리 in SQL against the Python rule, Korean and English 검색어, and
+keyset pages. The `check_*` functions run on PostgreSQL too (tests/integration)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from bench.history_data import generate, texts_by_chat
+from online_contact.config import display_timezone
+from online_contact.models import Agent, Category, Chat, Customer
+from online_contact.models.agent import ROLE_ADMIN
+from online_contact.models.chat import CHAT_ENDED
+from online_contact.services import chats as chat_service
+from online_contact.services import history, search
+from online_contact.services.errors import NotAllowed
+
+
+def _admin(session: Session) -> Agent:
+    return session.exec(select(Agent).where(Agent.role == ROLE_ADMIN)).first()
+
+
+def _an_agent(session: Session) -> Agent:
+    return session.exec(select(Agent).where(Agent.role != ROLE_ADMIN).order_by(Agent.id)).first()
+
+
+def _everything(**changes) -> history.Conditions:
+    c = history.parse_conditions({"from": "2000-01-01", "to": history.today().isoformat()})
+    return history.parse_conditions({**c.to_query(), **changes})
+
+
+def _all_ids(session: Session, agent: Agent, c: history.Conditions) -> list[int]:
+    ids = []
+    for batch in history.rows_in_batches(session, agent, c, batch=97):
+        ids += [chat.id for chat in batch]
+    return ids
+
+
+def _local_day(moment):
+    return moment.astimezone(display_timezone()).date()
+
+
+def _state(chat: Chat) -> str:
+    if chat.status != CHAT_ENDED:
+        return history.IN_PROGRESS
+    return chat_service.processing_status(chat)
+
+
+def _expected(session: Session, agent: Agent, c: history.Conditions, texts: dict[int, list[str]]) -> list[int]:
+    """The same search by brute force, in Python, over every chat."""
+    from online_contact.services import categories as category_service
+
+    subtree = set(category_service.subtree_ids(session, c.category_id)) if c.category_id else None
+    words = search.parse(c.q)
+    found = []
+    for chat in session.exec(select(Chat)):
+        if agent.role != ROLE_ADMIN and chat.agent_id != agent.id:
+            continue
+        if not c.date_from <= _local_day(chat.created_at) <= c.date_to:
+            continue
+        if c.state and _state(chat) != c.state:
+            continue
+        if c.agent_id and chat.agent_id != c.agent_id:
+            continue
+        if subtree is not None and chat.category_id not in subtree:
+            continue
+        if c.channel == "helpcenter" and chat.channel != "helpcenter":
+            continue
+        if c.channel == "embed" and chat.channel == "helpcenter":
+            continue
+        if c.customer and c.customer.lower() not in (chat.customer_name.lower() + "\n" + chat.customer_email.lower()):
+            continue
+        if c.rating and chat.rating_score != c.rating:
+            continue
+        if words and not search.chat_matches(texts.get(chat.id, []), words):
+            continue
+        found.append(chat)
+    found.sort(key=lambda chat: (chat.created_at, chat.id), reverse=True)
+    return [chat.id for chat in found]
+
+
+def check_every_condition_matches_a_brute_force_scan(session: Session) -> None:
+    generate(session, chats=400, messages_per_chat=6, seed=7, days=60)
+    texts = texts_by_chat(session)
+    admin, agent = _admin(session), _an_agent(session)
+    top = session.exec(select(Category).where(Category.parent_id.is_(None))).first()
+    leaf = session.exec(select(Category).where(Category.depth == 2)).first()
+    cases = [
+        {}, {"state": "processed"}, {"state": "unprocessed"}, {"state": "in_progress"},
+        {"agent": str(agent.id)}, {"category": str(top.id)}, {"category": str(leaf.id)},
+        {"channel": "helpcenter"}, {"channel": "embed"}, {"customer": "김민"}, {"customer": "EXAMPLE.COM"},
+        {"rating": "5"}, {"rating": "1"}, {"q": "환불"}, {"q": "배송지연"}, {"q": "refund"}, {"q": "REFUNDS"},
+        {"q": "환불 감사"}, {"q": "주문 refund"},
+        {"state": "processed", "category": str(top.id), "q": "환불", "channel": "helpcenter"},
+        {"agent": str(agent.id), "rating": "5", "customer": "user"},
+    ]
+    recent = {"from": (history.today() - timedelta(days=6)).isoformat()}
+    for case in [*cases, {**recent, "q": "환불"}, recent]:
+        c = _everything(**case)
+        for who in (admin, agent):
+            expected = _expected(session, who, c, texts)
+            assert _all_ids(session, who, c) == expected, (case, who.role)
+            first = history.page(session, who, c)
+            assert first.total == len(expected), case
+            assert [chat.id for chat in first.chats] == expected[: history.PAGE_SIZE]
+    # The conditions the brute force checks are not all empty results.
+    assert _expected(session, admin, _everything(q="환불"), texts)
+    assert _expected(session, admin, _everything(q="refund"), texts)
+
+
+def test_every_condition_matches_a_brute_force_scan(session):
+    check_every_condition_matches_a_brute_force_scan(session)
+
+
+def check_korean_and_english_words_are_found_inside_longer_words(session: Session) -> None:
+    agent = _an_agent(session)
+    customer = Customer(name="검색", visitor_key="search-test")
+    session.add(customer)
+    session.commit()
+    chats = {}
+    for key, texts in {
+        "partial": ["부분환불 요청"], "particle": ["환불을 원해요"], "apart": ["환 불 아님"],
+        "phrase": ["배송지연 문의"], "reverse": ["지연된 배송"], "english": ["Could I get a REFUND?"],
+        "two_messages": ["환불이요", "배송은요"],
+    }.items():
+        chat = Chat(customer_id=customer.id, agent_id=agent.id, status=CHAT_ENDED)
+        session.add(chat)
+        session.commit()
+        for n, text in enumerate(texts):
+            chat_service.post_message(session, chat, "customer", text, f"{key}-{n}")
+        chats[key] = chat.id
+    admin = _admin(session)
+
+    def found(q: str) -> set[str]:
+        ids = set(_all_ids(session, admin, _everything(q=q)))
+        return {key for key, chat_id in chats.items() if chat_id in ids}
+
+    assert found("환불") == {"partial", "particle", "two_messages"}
+    assert found("배송지연") == {"phrase"}
+    assert found("배송") == {"phrase", "reverse", "two_messages"}
+    assert found("refund") == found("Refund") == found("REF") == {"english"}
+    assert found("환불 배송") == {"two_messages"}  # every word, anywhere in the chat
+    assert found("지연") == {"phrase", "reverse"}
+    assert found("없는말") == set()
+    # Query syntax of either index is text here, not syntax.
+    for hostile in ['"', "'", "환불\"*", "a' OR '1'='1", "*", "NEAR(", "(환불", "\\", "환불 AND", "-환불", ":*"]:
+        _all_ids(session, admin, _everything(q=hostile))
+
+
+def test_korean_and_english_words_are_found_inside_longer_words(session):
+    check_korean_and_english_words_are_found_inside_longer_words(session)
+
+
+def check_processed_in_sql_is_the_python_rule(session: Session) -> None:
+    generate(session, chats=300, messages_per_chat=3, seed=11, days=30)
+    in_sql = {
+        chat_id: state
+        for chat_id, state in session.exec(select(Chat.id, history.STATE))
+    }
+    for chat in session.exec(select(Chat)):
+        assert in_sql[chat.id] == _state(chat), chat.id
+    assert set(in_sql.values()) == set(history.STATES)
+
+
+def test_processed_in_sql_is_the_python_rule(session):
+    check_processed_in_sql_is_the_python_rule(session)
+
+
+def test_keyset_pages_have_no_gaps_or_repeats_while_new_chats_arrive(session):
+    generate(session, chats=260, messages_per_chat=1, seed=3, days=5)
+    admin = _admin(session)
+    c = _everything()
+    before = [chat.id for chat in session.exec(select(Chat).order_by(Chat.created_at.desc(), Chat.id.desc()))]
+    forward, cursor = [], None
+    while True:
+        result = history.page(session, admin, c, after=cursor)
+        forward.append([chat.id for chat in result.chats])
+        # New chats arrive between pages (newest first: they belong before page 1).
+        generate(session, chats=3, messages_per_chat=1, seed=100 + len(forward), days=0)
+        if result.older is None:
+            break
+        cursor = result.older
+    assert [i for one in forward for i in one] == before and len(forward) == 6
+    # 이전 from the last page back to the first: the same pages; one more shows what arrived.
+    for expected in reversed(forward[:-1]):
+        result = history.page(session, admin, c, before=result.newer)
+        assert [chat.id for chat in result.chats] == expected
+    assert result.newer is not None  # 18 chats arrived meanwhile
+    newest = history.page(session, admin, c, before=history.Cursor.decode(result.newer.encode()))
+    assert len(newest.chats) == 18 and newest.newer is None and newest.total == 260 + 18
+
+
+def test_an_agent_never_sees_another_agents_chat(session):
+    generate(session, chats=80, messages_per_chat=1, seed=5, days=3)
+    agents = list(session.exec(select(Agent).where(Agent.role != ROLE_ADMIN)))
+    one, other = agents[0], agents[1]
+    mine = _all_ids(session, one, _everything())
+    assert mine and all(session.get(Chat, i).agent_id == one.id for i in mine)
+    theirs = session.exec(select(Chat).where(Chat.agent_id == other.id)).first()
+    with pytest.raises(NotAllowed):
+        history.chat_for(session, one, theirs.id)
+    for forged in (0, -1, "1 OR 1=1", 10**30, None, [1]):
+        with pytest.raises(NotAllowed):
+            history.chat_for(session, one, forged)
+    assert history.chat_for(session, other, theirs.id).id == theirs.id
+    assert history.chat_for(session, _admin(session), theirs.id).id == theirs.id
+    # An agent's 상담원 condition naming someone else finds nothing of theirs.
+    assert _all_ids(session, one, _everything(agent=str(other.id))) == []
+
+
+def test_conditions_from_the_url_are_checked_and_round_trip():
+    c = history.parse_conditions({"from": "2026-11-01", "to": "2026-11-30", "state": "processed", "agent": "3",
+                                  "category": "4", "channel": "embed", "customer": " 홍 ", "rating": "5", "q": "환불"})
+    assert not c.invalid
+    assert history.parse_conditions(c.to_query()) == c
+    bad = history.parse_conditions({"from": "어제", "to": "2026-13-40", "state": "x", "agent": "-1", "rating": "9",
+                                    "channel": "fax", "q": "가" * 500, "customer": ["list"]})
+    assert set(bad.invalid) == {"from", "to", "state", "agent", "rating", "channel"}
+    assert bad.state == bad.channel == "" and bad.rating == 0 and len(bad.q) == search.MAX_QUERY_LENGTH
+    assert (bad.date_to - bad.date_from).days == history.DEFAULT_DAYS - 1 and bad.date_to == history.today()
+    swapped = history.parse_conditions({"from": "2026-11-30", "to": "2026-11-01"})
+    assert swapped.date_from.isoformat() == "2026-11-01" and swapped.invalid == ("to",)
+    assert history.Cursor.decode("garbage!") is None and history.Cursor.decode("x" * 500) is None
+
+
+def test_search_terms_and_the_python_rule():
+    assert search.terms("부분환불 요청") == ["부분", "분환", "환불", "요청"]
+    assert search.terms("Refund-NOW 3일") == ["refund", "now", "3", "일"]
+    words = search.parse("환불")
+    assert search.chat_matches(["환불을 원해요"], words) and not search.chat_matches(["환 불"], words)
+    assert search.parse("") == [] and search.parse("!!!") == []
+    assert len(search.parse(" ".join(["단어"] * 50))) == search.MAX_QUERY_WORDS
