@@ -160,4 +160,22 @@
       e.stopPropagation();
     }
   }, true);
+  // A "load older" control that scrolls into view loads by itself (채팅 기록's transcript): the
+  // reader scrolls up and the older messages come. It fires each time it comes into view (not
+  // again while it stays there: a page of messages at a time, never the whole history at once).
+  if (window.IntersectionObserver) {
+    var onView = new IntersectionObserver(function (entries) {
+      entries.forEach(function (entry) {
+        if (entry.isIntersecting) entry.target.click();
+      });
+    });
+    var watch = function (root) {
+      if (!root.querySelectorAll) return;
+      if (root.matches && root.matches("[data-load-on-view]")) onView.observe(root);
+      root.querySelectorAll("[data-load-on-view]").forEach(function (el) { onView.observe(el); });
+    };
+    new MutationObserver(function (mutations) {
+      mutations.forEach(function (m) { m.addedNodes.forEach(watch); });
+    }).observe(document.documentElement, { childList: true, subtree: true });
+  }
 })();

@@ -8,6 +8,7 @@ from online_contact import routes
 from online_contact.realtime import AgentDesk, ChatRoom
 from online_contact.states.agent_console import AgentConsoleState as S
 
+from .chat_info import info_fields, ticket_dialog, unsaved_dialog
 from .common import T, composer, error_text, language_switch, message_log, notice_text, unsaved_badge
 
 
@@ -39,6 +40,7 @@ def top_bar() -> rx.Component:
         rx.spacer(),
         rx.link(T["chat"], href=routes.AGENT, size="2"),
         rx.link(T["tickets"], href=routes.TICKETS, size="2"),
+        rx.link(T["nav_history"], href=routes.HISTORY, size="2"),
         language_switch(),
         rx.cond(S.agent_role == "admin", rx.link(T["settings"], href=routes.SETTINGS, size="2")),
         rx.menu.root(
@@ -125,56 +127,11 @@ def chat_list() -> rx.Component:
     )
 
 
-def _readonly(label, value) -> rx.Component:
-    return rx.vstack(
-        rx.text(label, size="1", color=rx.color("gray", 10)),
-        rx.text(value, size="2", word_break="break-all"),
-        spacing="0",
-        width="100%",
-    )
-
-
-def _select(label, id: str, value, parent, on_change, disabled=False) -> rx.Component:
-    """One level of the 처리유형 cascade: the offered categories under `parent` ('' = top), and a
-    deactivated one of the open chat's path (still shown for that chat)."""
-
-    def option(o, suffix=""):
-        return rx.cond(o["parent"] == parent, rx.el.option(o["name"] + suffix, value=o["id"]))
-
-    return rx.vstack(
-        rx.el.label(label, html_for=id, font_size="0.8em"),
-        rx.el.select(
-            rx.el.option(T["select_placeholder"], value=""),
-            rx.foreach(S.categories, lambda o: option(o)),
-            rx.foreach(S.inactive_path, lambda o: option(o, T["category_inactive_suffix"])),
-            id=id,
-            value=value,
-            on_change=on_change,
-            disabled=disabled,
-            style={"width": "100%", "padding": "4px", "border_radius": "6px", "border": f"1px solid {rx.color('gray', 7)}"},
-        ),
-        spacing="1",
-        width="100%",
-    )
-
-
 def info_panel() -> rx.Component:
     """고객정보 and 상담정보; 저장 stays in view at the bottom, unsaved edits are marked."""
     return rx.vstack(
         rx.vstack(
-            rx.heading(T["customer_info"], size="2", as_="h3"),
-            rx.vstack(rx.el.label(T["name"], html_for="info-name", font_size="0.8em"), rx.input(id="info-name", value=S.info_name, on_change=S.set_info_name, width="100%", max_length=100), spacing="1", width="100%"),
-            rx.vstack(rx.el.label(T["email"], html_for="info-email", font_size="0.8em"), rx.input(id="info-email", value=S.info_email, on_change=S.set_info_email, width="100%", max_length=254), spacing="1", width="100%"),
-            rx.vstack(rx.el.label(T["memo"], html_for="info-memo", font_size="0.8em"), rx.text_area(id="info-memo", value=S.info_memo, on_change=S.set_info_memo, rows="3", width="100%", max_length=2000), spacing="1", width="100%"),
-            _readonly(T["ip"], S.info_ip),
-            _readonly(T["device"], S.info_device),
-            rx.divider(),
-            rx.heading(T["consultation_info"], size="2", as_="h3"),
-            _readonly(T["channel"], rx.cond(S.info_channel == "helpcenter", T["helpcenter_channel"], S.info_channel)),
-            rx.text(T["category"], size="1", color=rx.color("gray", 10)),
-            _select(T["level_1"], "cat-1", S.cat1, "", S.set_cat1),
-            _select(T["level_2"], "cat-2", S.cat2, S.cat1, S.set_cat2, disabled=S.cat1 == ""),
-            _select(T["level_3"], "cat-3", S.cat3, S.cat2, S.set_cat3, disabled=S.cat2 == ""),
+            *info_fields(S),
             spacing="2",
             width="100%",
             flex="1",
@@ -218,48 +175,6 @@ def chat_header() -> rx.Component:
         align="center",
         padding="10px 12px",
         border_bottom=f"1px solid {rx.color('gray', 5)}",
-    )
-
-
-def ticket_dialog() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(T["create_ticket"]),
-            rx.vstack(
-                rx.el.label(T["subject"], html_for="ticket-subject", font_size="0.85em"),
-                rx.input(id="ticket-subject", value=S.ticket_subject, on_change=S.set_ticket_subject, width="100%"),
-                rx.el.label(T["body"], html_for="ticket-body", font_size="0.85em"),
-                rx.text_area(id="ticket-body", value=S.ticket_body, on_change=S.set_ticket_body, rows="5", width="100%"),
-                error_text(S.ticket_error),
-                rx.hstack(
-                    rx.button(T["cancel"], variant="soft", color_scheme="gray", on_click=S.close_ticket_dialog),
-                    rx.button(T["create"], on_click=S.create_ticket),
-                    justify="end",
-                    width="100%",
-                ),
-                spacing="2",
-            ),
-        ),
-        open=S.ticket_open,
-        on_open_change=S.set_ticket_open,
-    )
-
-
-def unsaved_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(T["unsaved_title"]),
-            rx.alert_dialog.description(T["unsaved_body"]),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button(T["cancel"], variant="soft", color_scheme="gray", on_click=S.cancel_pending)),
-                rx.button(T["discard_continue"], color_scheme="red", variant="soft", on_click=S.discard_and_continue),
-                rx.button(T["save_continue"], on_click=S.save_and_continue),
-                justify="end",
-                spacing="2",
-                margin_top="16px",
-            ),
-        ),
-        open=S.confirm_open,
     )
 
 

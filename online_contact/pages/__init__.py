@@ -4,6 +4,7 @@ registers them all."""
 from . import (  # noqa: F401
     agent,
     help_center,
+    history,
     inquiry,
     login,
     settings_agents,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from online_contact import routes
-from online_contact.components.agent_chat import agent_chat_icon, chat_screen, ticket_dialog, top_bar, unsaved_dialog
+from online_contact.components.agent_chat import agent_chat_icon, chat_screen, top_bar
+from online_contact.components.chat_info import ticket_dialog, unsaved_dialog
 from online_contact.components.common import T, reconnecting_banner
 from online_contact.components.wire import agent_alerts, chat_wire
 from online_contact.models.agent import ROLE_AGENT
@@ -35,8 +36,8 @@ def agent_home() -> rx.Component:
             chat_screen(),
             reconnecting_banner(),
             agent_chat_icon(),
-            ticket_dialog(),
-            unsaved_dialog(),
+            ticket_dialog(AgentConsoleState),
+            unsaved_dialog(AgentConsoleState),
             chat_wire("agent"),
             agent_alerts(),
             min_height="100vh",

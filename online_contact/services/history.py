@@ -275,3 +275,66 @@ def rows_in_batches(session: Session, agent: Agent, c: Conditions, batch: int = 
 
 def count(session: Session, agent: Agent, c: Conditions) -> int:
     return session.exec(select(sa.func.count()).select_from(Chat).where(*where(session, agent, c))).one()
+
+
+# ---- what the screens and the export show ------------------------------------------------------
+def ended_at(chat: Chat) -> datetime | None:
+    """When the conversation ended: the agent's 대화 종료, else the customer's."""
+    return chat.agent_ended_at or chat.customer_ended_at
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> int | None:
+    return int((end - start).total_seconds()) if start is not None and end is not None and end >= start else None
+
+
+def chat_seconds(chat: Chat) -> int | None:
+    """대화 시간: created → ended."""
+    return _seconds(chat.created_at, ended_at(chat))
+
+
+def wait_seconds(chat: Chat) -> int | None:
+    """대기 시간: created → the first agent reply."""
+    return _seconds(chat.created_at, chat.first_agent_reply_at)
+
+
+def handle_seconds(chat: Chat) -> int | None:
+    """상담 시간: the first agent reply → ended."""
+    return _seconds(chat.first_agent_reply_at, ended_at(chat))
+
+
+def state_of(chat: Chat) -> str:
+    """STATE in Python, for one loaded chat."""
+    from .chats import processing_status
+
+    return IN_PROGRESS if chat.status != CHAT_ENDED else processing_status(chat)
+
+
+def duration_text(seconds: int | None) -> str:
+    """'1:05:09' / '12:04' (h:mm:ss, m:ss), '' for none."""
+    if seconds is None:
+        return ""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def agent_names(session: Session) -> dict[int, str]:
+    return {agent_id: name for agent_id, name in session.exec(select(Agent.id, Agent.name))}
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The names a list of chats needs, read once per page (not once per row)."""
+
+    agents: dict[int, str]
+    categories: dict[int, str]
+
+    @staticmethod
+    def read(session: Session) -> "Labels":
+        return Labels(agent_names(session), category_service.paths(session))
+
+    def agent(self, chat: Chat) -> str:
+        return self.agents.get(chat.agent_id, "") if chat.agent_id else ""
+
+    def category(self, chat: Chat) -> str:
+        return self.categories.get(chat.category_id, "") if chat.category_id else ""

@@ -1,0 +1,312 @@
+"""채팅 기록 (/history): the search in the URL, newest-first pages, and the side panel of one chat
+(고객정보 / 상담정보 edited as on the chat screen, tickets, transcript, rating, timeline,
+consent). Admins see every chat, agents the chats they handled (services.history.visible_to)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import reflex as rx
+from sqlmodel import select
+
+from online_contact import routes
+from online_contact.config import local_time
+from online_contact.models import Agent, Chat, ChatAssignment, ConsentRecord, Rating, Ticket
+from online_contact.models.agent import ROLE_ADMIN, ROLE_AGENT
+from online_contact.realtime.publish import link_desk, publish_chat_from
+from online_contact.services import chats as chat_service
+from online_contact.services import history
+from online_contact.services.db import session_scope
+from online_contact.services.errors import ServiceError
+from online_contact.services.text import parse_id
+
+from .auth import AuthState
+from .chat_info import ChatInfoMixin
+from .guard import require_role
+from .lang import tr_error
+
+TRANSCRIPT_PAGE = 100
+SEARCH_FIELDS = ("from", "to", "state", "agent", "category", "channel", "customer", "rating", "q")
+_WHEN = "%Y-%m-%d %H:%M"
+
+
+def _when(moment) -> str:
+    return local_time(moment, _WHEN) if moment is not None else ""
+
+
+def _channel(chat: Chat) -> str:
+    return "" if chat.channel == "helpcenter" else chat.channel
+
+
+class HistoryState(ChatInfoMixin, AuthState):
+    # The search (as in the URL) and the page shown.
+    search: dict[str, str] = {}
+    invalid: list[str] = []
+    rows: list[dict[str, str | int]] = []
+    total: int = 0
+    page_no: int = 1
+    older_url: str = ""
+    newer_url: str = ""
+    agent_options: list[dict[str, str]] = []
+    category_options: list[dict[str, str]] = []
+    is_admin: bool = False
+    loaded: bool = False
+    # The side panel.
+    selected_id: int = 0
+    panel_error: str = ""
+    started: str = ""
+    state_key: str = ""
+    agent_label: str = ""
+    rating: str = ""
+    rating_comment: str = ""
+    consent: dict[str, str] = {}
+    timeline: list[dict[str, str]] = []
+    tickets: list[dict[str, str | int]] = []
+    transcript: list[dict[str, str | int]] = []
+    transcript_more: bool = False
+    confirm_open: bool = False
+    _pending: int = -1
+
+    @rx.var
+    def search_key(self) -> str:
+        """Changes with the search in the URL (the form is drawn again with its values)."""
+        return urlencode(self.search)
+
+    @rx.var
+    def transcript_newest_first(self) -> list[dict[str, str | int]]:
+        return list(reversed(self.transcript))
+
+    # ---- ChatInfoMixin ----------------------------------------------------------------------
+    def _info_chat_id(self) -> int:
+        return self.selected_id
+
+    def _info_chat(self, session, agent) -> Chat:
+        return history.chat_for(session, agent, self.selected_id)
+
+    async def _info_saved(self, chat_id: int, agent_id: int) -> None:
+        # The chat's other screens (its agent's list and chat screen) see the change.
+        chat_agent = await self._reload_row(chat_id)
+        await publish_chat_from(self, chat_id, chat_agent)
+
+    async def _ticket_created(self, ticket) -> None:
+        with session_scope() as session:
+            self._fill_tickets(session, self.selected_id)
+
+    def _forget_screen(self) -> None:
+        self._forget_info()
+        self.rows, self.total, self.search, self.invalid = [], 0, {}, []
+        self.agent_options, self.category_options = [], []
+        self.older_url = self.newer_url = ""
+        self._close_panel()
+        self.loaded = False
+
+    # ---- the list ---------------------------------------------------------------------------
+    def _url(self, query: dict[str, str]) -> str:
+        return routes.HISTORY + "?" + urlencode(query)
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    async def load_history(self):
+        """on_load: read the search from the URL and show its page."""
+        params = self.router.url.query_parameters
+        conditions = history.parse_conditions(dict(params))
+        after = history.Cursor.decode(params.get("after", ""))
+        before = history.Cursor.decode(params.get("before", ""))
+        page_no = parse_id(params.get("page", "1")) or 1
+        with session_scope() as session:
+            agent = self._agent(session)
+            if agent is None:
+                return
+            result = history.page(session, agent, conditions, after=after, before=before)
+            labels = history.Labels.read(session)
+            self.rows = [self._row(chat, labels) for chat in result.chats]
+            self.is_admin = agent.role == ROLE_ADMIN
+            if self.is_admin:
+                self.agent_options = [{"id": str(a.id), "name": a.name} for a in session.exec(select(Agent).order_by(Agent.name))]
+            else:
+                self.agent_options = []
+            self.category_options = [{"id": str(i), "name": path} for i, path in labels.categories.items()]
+            agent_id = agent.id
+        query = conditions.to_query()
+        self.search = {k: query.get(k, "") for k in SEARCH_FIELDS}
+        self.invalid = list(conditions.invalid)
+        self.total = result.total
+        self.page_no = 1 if after is None and before is None else max(1, page_no)
+        self.older_url = self._url({**query, "after": result.older.encode(), "page": str(self.page_no + 1)}) if result.older else ""
+        self.newer_url = (
+            self._url({**query, "before": result.newer.encode(), "page": str(max(1, self.page_no - 1))})
+            if result.newer and self.page_no > 2 else (self._url(query) if result.newer else "")
+        )
+        self.loaded = True
+        if not self.is_admin:
+            await link_desk(self, agent_id, self._login_id)  # the agent's top bar (status, 대화중)
+
+    def _row(self, chat: Chat, labels: history.Labels) -> dict[str, str | int]:
+        return {
+            "id": chat.id,
+            "started": _when(chat.created_at),
+            "customer": chat.customer_name,
+            "email": chat.customer_email,
+            "agent": labels.agent(chat),
+            "channel": _channel(chat),
+            "category": labels.category(chat),
+            "state": history.state_of(chat),
+            "rating": str(chat.rating_score or ""),
+            "messages": chat.last_seq,
+            "duration": history.duration_text(history.chat_seconds(chat)),
+        }
+
+    async def _reload_row(self, chat_id: int) -> int | None:
+        """Show the saved chat's row as stored; returns the chat's agent."""
+        with session_scope() as session:
+            chat = session.get(Chat, chat_id)
+            if chat is None:
+                return None
+            row, chat_agent = self._row(chat, history.Labels.read(session)), chat.agent_id
+        self.rows = [row if r["id"] == chat_id else r for r in self.rows]
+        return chat_agent
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    def run_search(self, form_data: dict | None = None):
+        """검색: the conditions go into the URL (bookmarkable; Back returns to the last search)."""
+        form = form_data if isinstance(form_data, dict) else {}
+        conditions = history.parse_conditions({k: form.get(k, "") for k in SEARCH_FIELDS})
+        return rx.redirect(self._url(conditions.to_query()))
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    def reset_search(self):
+        return rx.redirect(routes.HISTORY)
+
+    # ---- the side panel ---------------------------------------------------------------------
+    def _close_panel(self) -> None:
+        self.selected_id = 0
+        self._clear_info_fields()
+        self.panel_error = self.started = self.state_key = self.agent_label = ""
+        self.rating = self.rating_comment = ""
+        self.consent, self.timeline, self.tickets, self.transcript = {}, [], [], []
+        self.transcript_more = False
+        self.confirm_open, self._pending = False, -1
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    async def open_chat(self, chat_id: int = 0):
+        """A click on a row: its side panel (asks first when the open one has unsaved edits)."""
+        chat_id = parse_id(chat_id)
+        if self.info_dirty and chat_id != self.selected_id:
+            self._pending, self.confirm_open = chat_id, True
+            return
+        await self._open(chat_id)
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    async def close_panel(self):
+        if self.info_dirty:
+            self._pending, self.confirm_open = 0, True
+            return
+        self._close_panel()
+
+    async def _open(self, chat_id: int) -> None:
+        if not chat_id:
+            self._close_panel()
+            return
+        try:
+            with session_scope() as session:
+                agent = self._agent(session)
+                if agent is None:
+                    return
+                chat = history.chat_for(session, agent, chat_id)
+                self._close_panel()
+                self.selected_id = chat.id
+                self._fill_info(session, chat)
+                labels = history.Labels.read(session)
+                self.started = _when(chat.created_at)
+                self.state_key = history.state_of(chat)
+                self.agent_label = labels.agent(chat)
+                rating = session.exec(select(Rating).where(Rating.chat_id == chat.id).order_by(Rating.id.desc())).first()
+                self.rating = str(rating.score) if rating else ""
+                self.rating_comment = rating.comment if rating else ""
+                consent = session.get(ConsentRecord, chat.consent_id) if chat.consent_id else None
+                self.consent = (
+                    {"version": consent.version, "at": local_time(consent.created_at, "%Y-%m-%d %H:%M:%S"), "ip": consent.ip,
+                     "language": consent.language}
+                    if consent else {}
+                )
+                self.timeline = self._timeline(session, chat, labels)
+                self._fill_tickets(session, chat.id)
+                messages = chat_service.recent_messages(session, chat.id, TRANSCRIPT_PAGE + 1)
+        except ServiceError as exc:
+            self.panel_error = await tr_error(self, exc)
+            return
+        self.transcript_more = len(messages) > TRANSCRIPT_PAGE
+        self.transcript = [m.as_dict() for m in messages[-TRANSCRIPT_PAGE:]]
+
+    def _timeline(self, session, chat: Chat, labels: history.Labels) -> list[dict[str, str]]:
+        """생성, 할당 (and why; a hand-back and why), 상담원 첫 확인, 첫 응답, 고객 종료, 상담원 종료."""
+        events = [(chat.created_at, "timeline_created", "")]
+        for a in session.exec(select(ChatAssignment).where(ChatAssignment.chat_id == chat.id).order_by(ChatAssignment.id)):
+            events.append((a.assigned_at, "timeline_assigned", f"{labels.agents.get(a.agent_id, '')}|reason_{a.reason}"))
+            if a.released_at is not None:
+                events.append((a.released_at, "timeline_released", f"{labels.agents.get(a.agent_id, '')}|release_{a.release_reason}"))
+        for moment, key in ((chat.agent_opened_at, "timeline_opened"), (chat.first_agent_reply_at, "timeline_first_reply"),
+                            (chat.customer_ended_at, "timeline_customer_ended"), (chat.agent_ended_at, "timeline_agent_ended")):
+            if moment is not None:
+                events.append((moment, key, ""))
+        events.sort(key=lambda e: e[0])
+        out = []
+        for moment, key, detail in events:
+            who, _, reason = detail.partition("|")
+            out.append({"at": local_time(moment, "%Y-%m-%d %H:%M:%S"), "what": key, "who": who, "reason": reason})
+        return out
+
+    def _fill_tickets(self, session, chat_id: int) -> None:
+        self.tickets = [
+            {"id": t.id, "subject": t.subject, "status": t.status, "at": _when(t.created_at)}
+            for t in session.exec(select(Ticket).where(Ticket.chat_id == chat_id).order_by(Ticket.id))
+        ]
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    async def load_older_messages(self):
+        """The transcript's older messages (asked for as the reader scrolls up to them)."""
+        if not self.selected_id or not self.transcript_more or not self.transcript:
+            return
+        first = int(self.transcript[0]["seq"])
+        with session_scope() as session:
+            agent = self._agent(session)
+            if agent is None:
+                return
+            try:
+                chat = history.chat_for(session, agent, self.selected_id)
+            except ServiceError:
+                return
+            older = chat_service.messages_before(session, chat.id, first, TRANSCRIPT_PAGE + 1)
+        self.transcript_more = len(older) > TRANSCRIPT_PAGE
+        self.transcript = [m.as_dict() for m in older[-TRANSCRIPT_PAGE:]] + self.transcript
+
+    # ---- the unsaved-edits guard ------------------------------------------------------------
+    @rx.event
+    @require_role(ROLE_AGENT)
+    async def discard_and_continue(self):
+        pending, self._pending, self.confirm_open = self._pending, -1, False
+        self.saved_info = self._current_info()
+        await self._continue(pending)
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    async def save_and_continue(self):
+        pending, self._pending, self.confirm_open = self._pending, -1, False
+        if await self._save():
+            await self._continue(pending)
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    def cancel_pending(self):
+        self._pending, self.confirm_open = -1, False
+
+    async def _continue(self, pending: int) -> None:
+        if pending == 0:
+            self._close_panel()
+        elif pending > 0:
+            await self._open(pending)
