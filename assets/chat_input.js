@@ -178,4 +178,33 @@
       mutations.forEach(function (m) { m.addedNodes.forEach(watch); });
     }).observe(document.documentElement, { childList: true, subtree: true });
   }
+  // A download that needs the login (데이터 추출's file): fetched with the login token in the
+  // Authorization header, never in the URL, then saved under the server's file name.
+  document.addEventListener("click", function (e) {
+    var link = e.target && e.target.closest && e.target.closest("a[data-authed-download]");
+    if (!link) return;
+    e.preventDefault();
+    var token = localStorage.getItem("oc_auth") || "";
+    fetch(link.getAttribute("href"), { headers: { Authorization: "Bearer " + token }, cache: "no-store" })
+      .then(function (res) {
+        if (!res.ok) throw new Error(String(res.status));
+        var name = /filename\*=UTF-8''([^;]+)/.exec(res.headers.get("Content-Disposition") || "");
+        return res.blob().then(function (blob) { return { blob: blob, name: name ? decodeURIComponent(name[1]) : "export.xlsx" }; });
+      })
+      .then(function (file) {
+        var url = URL.createObjectURL(file.blob);
+        var a = document.createElement("a");
+        a.href = url;
+        a.download = file.name;
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+      })
+      .catch(function () {
+        link.setAttribute("data-download-failed", "true");
+        var msg = link.getAttribute("data-failed-message");
+        if (msg) window.alert(msg);
+      });
+  });
 })();

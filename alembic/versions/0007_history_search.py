@@ -1,5 +1,6 @@
-"""채팅 기록: the transcript search index (backfilled), the latest rating on the chat, and the
-index behind the history's newest-first pages
+"""채팅 기록: the transcript search index (backfilled), the latest rating on the chat, the
+index behind the history's newest-first pages, and the setting that makes an export password
+mandatory
 
 Revision ID: 0007
 Revises: 0006
@@ -23,6 +24,10 @@ def upgrade() -> None:
     with op.batch_alter_table("chat", schema=None) as batch_op:
         batch_op.add_column(sa.Column("rating_score", sa.Integer(), nullable=True))
         batch_op.create_index("ix_chat_created_at_id", ["created_at", "id"], unique=False)
+    with op.batch_alter_table("chatsettings", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("export_password_required", sa.Boolean(), nullable=False, server_default=sa.false()))
+    with op.batch_alter_table("chatsettings", schema=None) as batch_op:
+        batch_op.alter_column("export_password_required", server_default=None)
     # The latest rating of each chat (the one that counts).
     op.execute(
         "UPDATE chat SET rating_score = (SELECT r.score FROM rating r WHERE r.chat_id = chat.id"
@@ -35,6 +40,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     search.drop_index(op.get_bind())
+    with op.batch_alter_table("chatsettings", schema=None) as batch_op:
+        batch_op.drop_column("export_password_required")
     with op.batch_alter_table("chat", schema=None) as batch_op:
         batch_op.drop_index("ix_chat_created_at_id")
         batch_op.drop_column("rating_score")

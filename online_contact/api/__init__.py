@@ -20,4 +20,6 @@ async def health(_request):
 
 def build_api() -> Starlette:
     """The HTTP routes of the app."""
-    return Starlette(routes=[Route("/api/health", health)])
+    from .export import download
+
+    return Starlette(routes=[Route("/api/health", health), Route("/api/export/{export_id}", download)])

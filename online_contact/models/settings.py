@@ -23,6 +23,8 @@ class ChatSettings(SQLModel, table=True):
     assignment_method: str = Field(default=ASSIGN_BALANCED, max_length=16)
     # 최대 동시 상담 수 of every agent without one of their own (None = no limit).
     default_max_open_chats: int | None = None
+    # 데이터 추출 (채팅 기록's Excel export) only with a file password.
+    export_password_required: bool = False
 
 
 class ChatSettingsText(SQLModel, table=True):

@@ -121,6 +121,8 @@ def _list() -> rx.Component:
             rx.text(T["history_total"], " ", rx.text.strong(S.total), T["history_count_unit"], id="history-total", role="status"),
             rx.text(" · ", T["history_page"], " ", S.page_no, color=rx.color("gray", 10)),
             rx.spacer(),
+            rx.button(rx.icon("download", size=14), T["export"], variant="soft", on_click=S.open_export,
+                      disabled=S.total == 0),
             spacing="1",
             width="100%",
         ),
@@ -260,6 +262,59 @@ def _panel() -> rx.Component:
     )
 
 
+def _export_dialog() -> rx.Component:
+    """데이터 추출: the reason (사유) first, a file password if wanted (or required), then the
+    progress and a download link that expires."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(T["export_title"]),
+            rx.dialog.description(S.export_intro, size="2"),
+            rx.form(
+                rx.vstack(
+                    rx.el.label(T["export_reason"], html_for="export-reason", font_size="0.85em"),
+                    rx.text_area(id="export-reason", name="reason", rows="2", width="100%", max_length=500),
+                    rx.el.label(rx.cond(S.export_password_required, T["export_password"], T["export_password_optional"]),
+                                html_for="export-password", font_size="0.85em"),
+                    rx.input(id="export-password", name="password", type="password", width="100%", max_length=255,
+                             auto_complete="new-password", custom_attrs={"aria-describedby": "export-password-help"}),
+                    rx.text(T["export_password_help"], id="export-password-help", size="1", color=rx.color("gray", 10)),
+                    error_text(S.export_error),
+                    rx.hstack(
+                        rx.dialog.close(rx.button(T["close"], type="button", variant="soft", color_scheme="gray")),
+                        rx.button(T["export_start"], type="submit", disabled=S.export_running),
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="2",
+                ),
+                on_submit=S.start_export,
+                reset_on_submit=False,
+            ),
+            rx.cond(
+                S.export_running,
+                rx.vstack(
+                    rx.text(T["export_running"], " ", S.export_done, " / ", S.export_count, size="2", role="status"),
+                    rx.progress(value=rx.cond(S.export_count > 0, S.export_done * 100 / S.export_count, 0), max=100,
+                                width="100%", aria_label=T["export_running"]),
+                    width="100%",
+                    margin_top="12px",
+                ),
+            ),
+            rx.cond(
+                S.export_url != "",
+                rx.vstack(
+                    rx.text(T["export_ready"], " ", S.export_expires, size="2", role="status"),
+                    rx.link(T["export_download"], href=S.export_url, custom_attrs={"data-authed-download": "true"}),
+                    width="100%",
+                    margin_top="12px",
+                ),
+            ),
+        ),
+        open=S.export_open,
+        on_open_change=S.set_export_open,
+    )
+
+
 def _content() -> rx.Component:
     return rx.vstack(_search_form(), rx.divider(), _list(), spacing="4", width="100%")
 
@@ -281,6 +336,7 @@ def chat_history() -> rx.Component:
             _panel(),
             ticket_dialog(S),
             unsaved_dialog(S),
+            _export_dialog(),
         ),
         rx.center(rx.spinner(), height="100vh"),
     )

@@ -66,6 +66,8 @@ def settings_basic() -> rx.Component:
             rx.card(switch_field(S, "chat_enabled", "chat_enabled_label", "chat_enabled_help"), width="100%"),
             _language("ko"),
             _language("en"),
+            rx.card(switch_field(S, "export_password_required", "export_password_required_label",
+                                 "export_password_required_help"), width="100%"),
             field_error(S.errors, "form"),
             form_footer(S),
             spacing="4",

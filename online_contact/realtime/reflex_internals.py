@@ -64,6 +64,7 @@ check_reflex_version()
 
 # Imported only after the check: on another version these may not exist at all.
 from reflex.istate import shared as reflex_shared  # noqa: E402
+from reflex.istate.proxy import StateProxy  # noqa: E402
 from reflex.state import BaseState, StateUpdate  # noqa: E402
 from reflex_base.constants.state import FIELD_MARKER  # noqa: E402
 from reflex_base.event import Event  # noqa: E402
@@ -347,3 +348,9 @@ def socket_rooms(server, namespace: str) -> dict:
 def room_members(server, namespace: str, room: str) -> set[str]:
     """The sids of this worker's sockets in `room`."""
     return set(socket_rooms(server, namespace).get(room) or ())
+
+
+def in_background(state) -> bool:
+    """Whether `state` is a background task's view of a state (rx.event(background=True)): it
+    may be read or changed only inside ``async with state``."""
+    return isinstance(state, StateProxy)

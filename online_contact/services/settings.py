@@ -106,12 +106,17 @@ def _commit_and_audit(session: Session, changes: list[Change], actor_id: int, ip
     ]
 
 
-def _stage_enabled(session: Session, enabled: bool) -> Change:
+def _stage_flag(session: Session, field: str, value: bool) -> Change:
+    """An on/off setting (채팅 사용, 추출 비밀번호 필수)."""
     settings = get_settings(session)
-    before = settings.chat_enabled
-    settings.chat_enabled = enabled
+    before = getattr(settings, field)
+    setattr(settings, field, value)
     session.add(settings)
-    return (audit.SETTINGS_CHANGED, "settings", settings.id, {"chat_enabled": before}, {"chat_enabled": enabled})
+    return (audit.SETTINGS_CHANGED, "settings", settings.id, {field: before}, {field: value})
+
+
+def _stage_enabled(session: Session, enabled: bool) -> Change:
+    return _stage_flag(session, "chat_enabled", enabled)
 
 
 def set_chat_enabled(session: Session, actor_id: int, enabled: bool, ip: str = "") -> bool:
@@ -242,12 +247,12 @@ def parse_limit(value) -> int | None:
 
 def save_basic(
     session: Session, actor_id: int, *, chat_enabled: bool, texts: dict[str, tuple[str, str]], consents: dict[str, str],
-    ip: str = "",
+    export_password_required: bool | None = None, ip: str = "",
 ) -> bool:
     """기본 설정 at once: 채팅 사용, the texts and the consent text of every language. Everything is
     checked first (FormErrors names every field that is wrong); then one transaction writes it
     all, or nothing. Audited after. Returns whether 채팅 사용 changed."""
-    if not isinstance(chat_enabled, bool):
+    if not isinstance(chat_enabled, bool) or not isinstance(export_password_required, (bool, type(None))):
         raise ServiceError("error.value_invalid")
     for language in (*texts, *consents):
         _language(language)
@@ -269,6 +274,8 @@ def save_basic(
         raise FormErrors(errors)
     before_enabled = get_settings(session).chat_enabled
     changes = [_stage_enabled(session, chat_enabled)]
+    if export_password_required is not None:
+        changes.append(_stage_flag(session, "export_password_required", export_password_required))
     changes += [_stage_texts(session, language, *pair) for language, pair in checked_texts.items()]
     for language, lines in checked_consents.items():
         change, _ = _stage_consent(session, actor_id, language, lines)

@@ -43,27 +43,40 @@ def require_role(role: str):
         raise ValueError(f"unknown role {role!r}")
 
     def decorate(fn):
-        @functools.wraps(fn)
-        async def guarded(self, *args, **kwargs):
+        async def refusal(self):
+            """None when the caller may run the handler, else what to send back instead."""
             from .auth import AuthState
 
             # Any state of the tab: the login is AuthState's (its own substates have it directly).
             auth = self if hasattr(self, "_agent") else await self.get_state(AuthState)
             with session_scope() as session:
                 agent = auth._agent(session)
-            if agent is None or not role_allows(role, agent.role):
-                logger.warning(
-                    "refused %s.%s: needs %s, caller is %s",
-                    type(self).__name__,
-                    fn.__name__,
-                    role,
-                    f"agent {agent.id} ({agent.role})" if agent else "not logged in",
-                )
-                if agent is None:
-                    # A tab whose login ended must not stay linked to a desk or a chat (its next
-                    # event would put it back on their lists): let go of them here too.
-                    return [*(await auth._drop_links()), rx.redirect(routes.LOGIN)]
-                return rx.redirect(routes.AGENT)
+            if agent is not None and role_allows(role, agent.role):
+                return None
+            logger.warning(
+                "refused %s.%s: needs %s, caller is %s",
+                type(self).__name__,
+                fn.__name__,
+                role,
+                f"agent {agent.id} ({agent.role})" if agent else "not logged in",
+            )
+            if agent is None:
+                # A tab whose login ended must not stay linked to a desk or a chat (its next
+                # event would put it back on their lists): let go of them here too.
+                return [*(await auth._drop_links()), rx.redirect(routes.LOGIN)]
+            return rx.redirect(routes.AGENT)
+
+        @functools.wraps(fn)
+        async def guarded(self, *args, **kwargs):
+            from online_contact.realtime.reflex_internals import in_background
+
+            if in_background(self):  # a background handler: the state is read under its lock
+                async with self:
+                    refused = await refusal(self)
+            else:
+                refused = await refusal(self)
+            if refused is not None:
+                return refused
             result = fn(self, *args, **kwargs)
             if inspect.isawaitable(result):
                 result = await result

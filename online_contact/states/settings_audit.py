@@ -21,7 +21,7 @@ from .guard import require_role
 PAGE = 100
 MAX_SHOWN = 1000  # entries a tab holds; narrow the filters for older ones
 # The filter's kinds of action: a prefix of AuditLog.action.
-KINDS = ("settings.", "category.", "account.", "login.")
+KINDS = ("settings.", "category.", "account.", "login.", "export.")
 
 
 def _detail(text: str) -> str:
@@ -32,10 +32,17 @@ def _detail(text: str) -> str:
         return text
     if not isinstance(diff, dict):
         return text
-    return "\n".join(
+    pairs = "\n".join(
         f"{field}: {pair[0] if pair[0] not in (None, '') else '—'} → {pair[1] if pair[1] not in (None, '') else '—'}"
         for field, pair in diff.items()
         if isinstance(pair, list) and len(pair) == 2
+    )
+    if pairs:
+        return pairs
+    # Other details (an export: its conditions and row counts), one "key: value" per line.
+    return "\n".join(
+        f"{key}: " + (", ".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else str(value))
+        for key, value in diff.items()
     ) or text
 
 
@@ -57,7 +64,7 @@ class AuditLogState(AuthState):
         return [
             {"id": r.id, "at": local_time(r.created_at, "%Y-%m-%d %H:%M:%S"), "who": names.get(r.actor_agent_id, "—"),
              "action": r.action, "target": f"{r.target_type} #{r.target_id}" if r.target_id else r.target_type,
-             "ip": r.ip, "detail": _detail(r.detail)}
+             "ip": r.ip, "detail": _detail(r.detail) + (f"\n사유 / reason: {r.reason}" if r.reason else "")}
             for r in rows[:PAGE]
         ]
 

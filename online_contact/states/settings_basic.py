@@ -25,11 +25,12 @@ class BasicSettingsState(AdminFormMixin, AuthState):
     consent_versions: dict[str, str] = {}
 
     def _fields(self) -> dict[str, int]:
-        return {"chat_enabled": 1, **TEXT_FIELDS, **CONSENT_FIELDS}
+        return {"chat_enabled": 1, "export_password_required": 1, **TEXT_FIELDS, **CONSENT_FIELDS}
 
     def _read(self, session) -> dict[str, str]:
         settings = settings_service.get_settings(session)
-        values = {"chat_enabled": "1" if settings.chat_enabled else "0"}
+        values = {"chat_enabled": "1" if settings.chat_enabled else "0",
+                  "export_password_required": "1" if settings.export_password_required else "0"}
         versions = {}
         for lang in LANGUAGES:
             texts = settings_service.texts(session, settings, lang)
@@ -60,6 +61,7 @@ class BasicSettingsState(AdminFormMixin, AuthState):
                     session, self.agent_id, chat_enabled=enabled,
                     texts={lang: (form.get(f"greeting_{lang}", ""), form.get(f"guide_{lang}", "")) for lang in LANGUAGES},
                     consents={lang: form.get(f"consent_{lang}", "") for lang in LANGUAGES},
+                    export_password_required=form.get("export_password_required") == "1",
                     ip=self.router.session.client_ip or "",
                 )
                 self._fill(self._read(session))

@@ -146,3 +146,42 @@ def test_an_agents_history_shows_only_the_chats_they_handled(agent, reset, chats
     agent.get_by_label("고객 (이름 / 이메일)").fill(names["delivery"])
     agent.get_by_role("button", name="검색", exact=True).click()
     expect(agent.get_by_text("조건에 맞는 채팅이 없습니다.")).to_be_visible()
+
+
+def test_an_admin_exports_the_search_with_a_reason_and_the_file_holds_it(browser, reset, chats, tmp_path):
+    from openpyxl import load_workbook
+
+    from online_contact.models import AuditLog
+
+    ids, names = chats
+    ctx = browser.new_context(locale="ko-KR", viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    admin = ctx.new_page()
+    login(admin, reset.url, "admin@example.com", "admin1234")
+    admin.goto(reset.url + "/history?" + "customer=" + names["refund"])
+    expect(_row(admin, names["refund"])).to_have_count(1)
+    admin.get_by_role("button", name="데이터 추출").click()
+    dialog = admin.get_by_role("dialog", name="데이터 추출 (Excel)")
+    expect(dialog).to_contain_text("1건")
+    # No reason, no export.
+    dialog.get_by_role("button", name="추출 시작").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("추출 사유를 입력해 주세요.")
+    dialog.get_by_label("사유 (필수)").fill("환불 민원 회신 자료")
+    dialog.get_by_role("button", name="추출 시작").click()
+    expect(dialog.get_by_text("파일이 준비되었습니다.")).to_be_visible()
+    href = dialog.get_by_role("link", name="내려받기").get_attribute("href")
+    with admin.expect_download() as info:
+        dialog.get_by_role("link", name="내려받기").click()
+    path = tmp_path / "export.xlsx"
+    info.value.save_as(path)
+    assert info.value.suggested_filename.endswith(".xlsx")
+    book = load_workbook(path)
+    rows = list(book["채팅 기록"].iter_rows(min_row=2, values_only=True))
+    assert [r[0] for r in rows] == [ids["refund"]] and rows[0][3] == names["refund"]
+    lines = [r[3] for r in book["대화 내용"].iter_rows(min_row=2, values_only=True)]
+    assert lines == ["부분환불 요청합니다", "네, 확인해 드릴게요"]
+    with reset.session() as s:
+        entry = s.exec(select(AuditLog).where(AuditLog.action == "export.history").order_by(AuditLog.id.desc())).first()
+        assert entry.reason == "환불 민원 회신 자료" and '"chats": 1' in entry.detail
+    # The link alone (opened without the login's header) gives nothing.
+    assert admin.request.get(reset.url + href).status == 404
+    ctx.close()
