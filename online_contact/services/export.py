@@ -42,11 +42,9 @@ MAX_REASON = 500
 MAX_PASSWORD = 255
 BATCH = 1000
 # Excel reads these first characters as the start of a formula (OWASP: CSV / formula injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = frozenset("=+-@\t\r")
 STATE_LABELS = {history.PROCESSED: "처리", history.UNPROCESSED: "미처리", history.IN_PROGRESS: "진행중"}
 AUTHOR_LABELS = {AUTHOR_CUSTOMER: "고객", AUTHOR_AGENT: "상담원"}
-DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
-DURATION_FORMAT = "[h]:mm:ss"
 
 # (header, width): widths fit the content a contact center's rows carry (Hangul is wide).
 CHAT_COLUMNS = (
@@ -84,38 +82,32 @@ def check_request(reason, password, password_required: bool) -> tuple[str, str]:
 
 
 # ---- cells -------------------------------------------------------------------------------------
-def _local(moment: datetime | None) -> datetime | None:
-    """An Excel date: local wall time (Excel has no time zones)."""
-    return moment.astimezone(display_timezone()).replace(tzinfo=None) if moment is not None else None
-
-
 class _Cells:
-    """Builds write-only cells of one sheet: dates and durations formatted, text made inert."""
+    """Values of one sheet: local dates and durations as Excel reads them (openpyxl gives a
+    datetime and a timedelta their number formats), text made inert. Plain values wherever
+    they are safe: a cell object costs several times a value in write-only mode."""
 
     def __init__(self, sheet) -> None:
         self.sheet = sheet
+        self.zone = display_timezone()
 
-    def text(self, value: str) -> WriteOnlyCell | str:
-        if value and value.startswith(FORMULA_START):
+    def text(self, value: str):
+        if not value:
+            return None  # no cell at all (Excel shows it empty either way)
+        if value[0] in FORMULA_START:
             cell = WriteOnlyCell(self.sheet, value=value)
             cell.data_type = "s"  # openpyxl would store "=…" as a formula
             cell.quotePrefix = True  # and Excel shows it as typed text, also after an edit
             return cell
         return value
 
-    def date(self, moment: datetime | None) -> WriteOnlyCell | None:
-        if moment is None:
-            return None
-        cell = WriteOnlyCell(self.sheet, value=_local(moment))
-        cell.number_format = DATE_FORMAT
-        return cell
+    def date(self, moment: datetime | None) -> datetime | None:
+        """An Excel date: local wall time (Excel has no time zones)."""
+        return moment.astimezone(self.zone).replace(tzinfo=None) if moment is not None else None
 
-    def duration(self, seconds: int | None) -> WriteOnlyCell | None:
-        if seconds is None:
-            return None
-        cell = WriteOnlyCell(self.sheet, value=timedelta(seconds=seconds))
-        cell.number_format = DURATION_FORMAT
-        return cell
+    @staticmethod
+    def duration(seconds: int | None) -> timedelta | None:
+        return timedelta(seconds=seconds) if seconds is not None else None
 
 
 def _sheet(workbook: Workbook, title: str, columns) -> tuple[object, _Cells]:
@@ -147,42 +139,57 @@ class Result:
     messages: int
 
 
+def batches(session: Session, agent: Agent, conditions: history.Conditions, chat_cells: _Cells, message_cells: _Cells):
+    """The rows of both sheets, a batch of chats at a time: (chat rows, message rows)."""
+    c, m = chat_cells, message_cells
+    labels = history.Labels.read(session)
+    for batch in history.rows_in_batches(session, agent, conditions, batch=BATCH):
+        ids = [chat.id for chat in batch]
+        tickets: dict[int, list[str]] = {}
+        for chat_id, ticket_id in session.exec(select(Ticket.chat_id, Ticket.id).where(Ticket.chat_id.in_(ids)).order_by(Ticket.id)):
+            tickets.setdefault(chat_id, []).append(f"#{ticket_id}")
+        chat_rows = [
+            [
+                chat.id, c.date(chat.created_at), c.date(history.ended_at(chat)), c.text(chat.customer_name),
+                c.text(chat.customer_email), c.text(labels.agent(chat)), c.text(chat.channel), c.text(labels.category(chat)),
+                STATE_LABELS[history.state_of(chat)], chat.rating_score, chat.last_seq,
+                c.duration(history.chat_seconds(chat)), c.duration(history.wait_seconds(chat)),
+                c.duration(history.handle_seconds(chat)), c.text(chat.ip), c.text(chat.device), c.text(chat.memo),
+                ", ".join(tickets.get(chat.id, [])) or None,
+            ]
+            for chat in batch
+        ]
+        order = {chat_id: n for n, chat_id in enumerate(ids)}
+        rows = session.connection().execute(
+            select(Message.chat_id, Message.seq, Message.created_at, Message.author, Message.agent_id, Message.text)
+            .where(Message.chat_id.in_(ids))
+        ).all()
+        # Newest chat first, as on the first sheet; each chat's messages in order.
+        rows.sort(key=lambda r: (order[r.chat_id], r.seq))
+        agents = {agent_id: f"{AUTHOR_LABELS[AUTHOR_AGENT]} {name}" for agent_id, name in labels.agents.items()}
+        message_rows = [
+            [r.chat_id, m.date(r.created_at),
+             agents.get(r.agent_id, AUTHOR_LABELS[AUTHOR_AGENT]) if r.author == AUTHOR_AGENT else AUTHOR_LABELS.get(r.author, "시스템"),
+             m.text(r.text)]
+            for r in rows
+        ]
+        yield chat_rows, message_rows
+
+
 def write_xlsx(session: Session, agent: Agent, conditions: history.Conditions, path: Path,
                progress=None) -> Result:
     """Write the search's chats and their messages to `path` (.xlsx), batch by batch."""
     workbook = Workbook(write_only=True)
     chats_sheet, c = _sheet(workbook, SHEET_CHATS, CHAT_COLUMNS)
     messages_sheet, m = _sheet(workbook, SHEET_MESSAGES, MESSAGE_COLUMNS)
-    labels = history.Labels.read(session)
     chat_count = message_count = 0
-    for batch in history.rows_in_batches(session, agent, conditions, batch=BATCH):
-        ids = [chat.id for chat in batch]
-        tickets: dict[int, list[str]] = {}
-        for chat_id, ticket_id in session.exec(select(Ticket.chat_id, Ticket.id).where(Ticket.chat_id.in_(ids)).order_by(Ticket.id)):
-            tickets.setdefault(chat_id, []).append(f"#{ticket_id}")
-        for chat in batch:
-            chats_sheet.append([
-                chat.id, c.date(chat.created_at), c.date(history.ended_at(chat)), c.text(chat.customer_name),
-                c.text(chat.customer_email), c.text(labels.agent(chat)), c.text(chat.channel), c.text(labels.category(chat)),
-                STATE_LABELS[history.state_of(chat)], chat.rating_score, chat.last_seq,
-                c.duration(history.chat_seconds(chat)), c.duration(history.wait_seconds(chat)),
-                c.duration(history.handle_seconds(chat)), c.text(chat.ip), c.text(chat.device), c.text(chat.memo),
-                ", ".join(tickets.get(chat.id, [])),
-            ])
-        order = {chat_id: n for n, chat_id in enumerate(ids)}
-        rows = session.connection().execute(
-            select(Message.chat_id, Message.seq, Message.created_at, Message.author, Message.agent_id, Message.text)
-            .where(Message.chat_id.in_(ids))
-            .order_by(Message.chat_id, Message.seq)
-        ).all()
-        # Newest chat first, as on the first sheet; each chat's messages in order.
-        for row in sorted(rows, key=lambda r: (order[r.chat_id], r.seq)):
-            author = AUTHOR_LABELS.get(row.author, "시스템")
-            if row.author == AUTHOR_AGENT and row.agent_id:
-                author = f"{author} {labels.agents.get(row.agent_id, '')}".strip()
-            messages_sheet.append([row.chat_id, m.date(row.created_at), author, m.text(row.text)])
-        chat_count += len(batch)
-        message_count += len(rows)
+    for chat_rows, message_rows in batches(session, agent, conditions, c, m):
+        for row in chat_rows:
+            chats_sheet.append(row)
+        for row in message_rows:
+            messages_sheet.append(row)
+        chat_count += len(chat_rows)
+        message_count += len(message_rows)
         if progress is not None:
             progress(chat_count)
     workbook.save(path)
