@@ -18,7 +18,7 @@ ifdef WORKERS
 export GRANIAN_WORKERS := $(WORKERS)
 endif
 
-.PHONY: run test deps test-deps migrate seed unit security e2e integration bench clean
+.PHONY: run test deps test-deps migrate seed unit security e2e integration bench bench-history clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -76,6 +76,10 @@ $(VENV)/.bench-installed: $(VENV)/.test-installed
 # Latency / memory / CPU against a bare socket.io floor; prints a table (see README).
 bench: test-deps $(VENV)/.bench-installed
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+# 채팅 기록: search and export on 100,000 generated chats, SQLite and PostgreSQL (see README).
+bench-history: test-deps $(VENV)/.bench-installed
+	$(PY) -m bench.history $(BENCH_ARGS)
 
 clean:
 	rm -rf .web .states frontend.zip backend.zip

@@ -20,9 +20,10 @@ import secrets
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import sqlalchemy as sa
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -45,6 +46,9 @@ BATCH = 1000
 FORMULA_START = frozenset("=+-@\t\r")
 STATE_LABELS = {history.PROCESSED: "처리", history.UNPROCESSED: "미처리", history.IN_PROGRESS: "진행중"}
 AUTHOR_LABELS = {AUTHOR_CUSTOMER: "고객", AUTHOR_AGENT: "상담원"}
+
+# A message's time as the driver gives it (naive UTC), without the model type's per-value wrapper.
+_MESSAGE_TIME = sa.type_coerce(Message.__table__.c.created_at, sa.DateTime()).label("created_at")
 
 # (header, width): widths fit the content a contact center's rows carry (Hangul is wide).
 CHAT_COLUMNS = (
@@ -90,6 +94,7 @@ class _Cells:
     def __init__(self, sheet) -> None:
         self.sheet = sheet
         self.zone = display_timezone()
+        self._offsets: dict[int, timedelta | bool] = {}
 
     def text(self, value: str):
         if not value:
@@ -100,6 +105,22 @@ class _Cells:
             cell.quotePrefix = True  # and Excel shows it as typed text, also after an edit
             return cell
         return value
+
+    def naive_utc_date(self, moment: datetime) -> datetime:
+        """The same for a stored time read without its zone (the messages: a million of them):
+        the zone's offset is looked up once per UTC day when it is the same all day (a day
+        with a daylight-saving change converts each time)."""
+        if moment.tzinfo is not None:
+            return moment.astimezone(self.zone).replace(tzinfo=None)
+        day = moment.toordinal()
+        offset = self._offsets.get(day)
+        if offset is None:
+            start = datetime.fromordinal(day).replace(tzinfo=timezone.utc)
+            first, last = start.astimezone(self.zone).utcoffset(), (start + timedelta(days=1)).astimezone(self.zone).utcoffset()
+            offset = self._offsets[day] = first if first == last else False
+        if offset is False:
+            return moment.replace(tzinfo=timezone.utc).astimezone(self.zone).replace(tzinfo=None)
+        return moment + offset
 
     def date(self, moment: datetime | None) -> datetime | None:
         """An Excel date: local wall time (Excel has no time zones)."""
@@ -161,17 +182,17 @@ def batches(session: Session, agent: Agent, conditions: history.Conditions, chat
         ]
         order = {chat_id: n for n, chat_id in enumerate(ids)}
         rows = session.connection().execute(
-            select(Message.chat_id, Message.seq, Message.created_at, Message.author, Message.agent_id, Message.text)
+            select(Message.chat_id, Message.seq, _MESSAGE_TIME, Message.author, Message.agent_id, Message.text)
             .where(Message.chat_id.in_(ids))
         ).all()
         # Newest chat first, as on the first sheet; each chat's messages in order.
-        rows.sort(key=lambda r: (order[r.chat_id], r.seq))
+        rows.sort(key=lambda r: (order[r[0]], r[1]))
         agents = {agent_id: f"{AUTHOR_LABELS[AUTHOR_AGENT]} {name}" for agent_id, name in labels.agents.items()}
+        date, text, by_agent = m.naive_utc_date, m.text, AUTHOR_LABELS[AUTHOR_AGENT]
         message_rows = [
-            [r.chat_id, m.date(r.created_at),
-             agents.get(r.agent_id, AUTHOR_LABELS[AUTHOR_AGENT]) if r.author == AUTHOR_AGENT else AUTHOR_LABELS.get(r.author, "시스템"),
-             m.text(r.text)]
-            for r in rows
+            [chat_id, date(created_at),
+             agents.get(agent_id, by_agent) if author == AUTHOR_AGENT else AUTHOR_LABELS.get(author, "시스템"), text(body)]
+            for chat_id, _seq, created_at, author, agent_id, body in rows
         ]
         yield chat_rows, message_rows
 

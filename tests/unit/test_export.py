@@ -186,3 +186,20 @@ def test_an_expired_export_is_gone(session, monkeypatch):
     assert export.find(export_id) is not None
     monkeypatch.setattr(export.time, "time", lambda: 10**12)
     assert export.find(export_id) is None and not result.path.exists()
+
+
+@pytest.mark.parametrize("zone", ["Asia/Seoul", "America/New_York", "Europe/Berlin"])
+def test_message_times_are_local_across_daylight_saving_changes(monkeypatch, zone):
+    from datetime import timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from openpyxl import Workbook
+
+    monkeypatch.setenv("OC_TIMEZONE", zone)
+    cells = export._Cells(Workbook(write_only=True).create_sheet("x"))
+    start = datetime(2026, 3, 7)  # the US and European spring changes are in the following weeks
+    for hour in range(0, 24 * 30, 1):
+        naive = start + timedelta(hours=hour, minutes=17)
+        expected = naive.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+        assert cells.naive_utc_date(naive) == expected, naive
+        assert cells.date(naive.replace(tzinfo=timezone.utc)) == expected
