@@ -54,17 +54,10 @@ def generate(session: Session, chats: int, messages_per_chat: int = 10, seed: in
     if not agents:
         raise ValueError("no agents: seed the workspace first")
     categories = _categories(session)
-    dialect = session.get_bind().dialect.name
     now = utcnow()
     chat_table, message_table, customer_table = Chat.__table__, Message.__table__, Customer.__table__
     next_chat = (session.exec(select(sa.func.max(Chat.id))).one() or 0) + 1
     next_customer = (session.exec(select(sa.func.max(Customer.id))).one() or 0) + 1
-    index_insert = (
-        sa.insert(search.PG_INDEX).values(chat_id=sa.bindparam("chat_id"), seq=sa.bindparam("seq"),
-                                          terms=sa.cast(sa.bindparam("terms"), search.PG_INDEX.c.terms.type))
-        if dialect == "postgresql"
-        else sa.text(f"INSERT INTO {search.INDEX_TABLE} (rowid, terms) VALUES (:key, :terms)")
-    )
     done = 0
     while done < chats:
         n = min(batch, chats - done)
@@ -107,12 +100,12 @@ def generate(session: Session, chats: int, messages_per_chat: int = 10, seed: in
                     text += " " + rng.choice(COMMON)
                 messages.append({"chat_id": chat_id, "seq": seq, "author": author, "agent_id": None, "text": text,
                                  "client_msg_id": f"g{seq}", "created_at": start + timedelta(seconds=seq * 20)})
-                index_rows.append(search.index_values(dialect, chat_id, seq, text))
+                index_rows.append((chat_id, seq, text))
         conn = session.connection()
         conn.execute(sa.insert(customer_table), customers)
         conn.execute(sa.insert(chat_table), rows)
         conn.execute(sa.insert(message_table), messages)
-        conn.execute(index_insert, index_rows)
+        search.index_many(conn, index_rows)
         session.commit()
         done += n
         if progress:

@@ -23,7 +23,7 @@ depends_on: Union[str, Sequence[str], None] = None
 def upgrade() -> None:
     with op.batch_alter_table("chat", schema=None) as batch_op:
         batch_op.add_column(sa.Column("rating_score", sa.Integer(), nullable=True))
-        batch_op.create_index("ix_chat_created_at_id", ["created_at", "id"], unique=False)
+        batch_op.create_index("ix_chat_history", ["created_at", "id", "status", "agent_id", "category_id", "rating_score", "agent_opened_at", "first_agent_reply_at", "channel"], unique=False)
     with op.batch_alter_table("chatsettings", schema=None) as batch_op:
         batch_op.add_column(sa.Column("export_password_required", sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table("chatsettings", schema=None) as batch_op:
@@ -43,5 +43,5 @@ def downgrade() -> None:
     with op.batch_alter_table("chatsettings", schema=None) as batch_op:
         batch_op.drop_column("export_password_required")
     with op.batch_alter_table("chat", schema=None) as batch_op:
-        batch_op.drop_index("ix_chat_created_at_id")
+        batch_op.drop_index("ix_chat_history")
         batch_op.drop_column("rating_score")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, case, cast, func, insert, null, or_, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -349,13 +350,14 @@ def _post_in_one_statement(by_agent: bool):
     )
     columns = ["chat_id", "seq", "author", "agent_id", "text", "client_msg_id", "created_at"]
     inserted = insert(_MESSAGE).from_select(columns, row).returning(_MESSAGE.c.id, _MESSAGE.c.seq, _MESSAGE.c.chat_id).cte("inserted")
-    # The search index row in the same statement (referenced below: SQLAlchemy renders only the
-    # CTEs a query uses).
+    # The chat's search index row in the same statement (referenced below: SQLAlchemy renders
+    # only the CTEs a query uses).
     index = search.PG_INDEX
     indexed = (
-        insert(index)
-        .from_select(["chat_id", "seq", "terms"], select(inserted.c.chat_id, inserted.c.seq, cast(bindparam("terms"), index.c.terms.type)))
-        .returning(index.c.seq)
+        search.pg_upsert(
+            pg_insert(index).from_select(["chat_id", "terms"], select(inserted.c.chat_id, cast(bindparam("terms"), index.c.terms.type)))
+        )
+        .returning(index.c.chat_id)
         .cte("indexed")
     )
     return select(inserted.c.id, inserted.c.seq, posted.c.chat_agent_id).select_from(

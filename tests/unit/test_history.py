@@ -125,6 +125,7 @@ def check_korean_and_english_words_are_found_inside_longer_words(session: Sessio
         "partial": ["부분환불 요청"], "particle": ["환불을 원해요"], "apart": ["환 불 아님"],
         "phrase": ["배송지연 문의"], "reverse": ["지연된 배송"], "english": ["Could I get a REFUND?"],
         "two_messages": ["환불이요", "배송은요"],
+        "boundary": ["요청은 환불", "불을 켜 주세요"],  # 환불 + 불을 only across two messages
     }.items():
         chat = Chat(customer_id=customer.id, agent_id=agent.id, status=CHAT_ENDED)
         session.add(chat)
@@ -138,7 +139,8 @@ def check_korean_and_english_words_are_found_inside_longer_words(session: Sessio
         ids = set(_all_ids(session, admin, _everything(q=q)))
         return {key for key, chat_id in chats.items() if chat_id in ids}
 
-    assert found("환불") == {"partial", "particle", "two_messages"}
+    assert found("환불") == {"partial", "particle", "two_messages", "boundary"}
+    assert found("환불을") == {"particle"}  # a phrase never spans two messages
     assert found("배송지연") == {"phrase"}
     assert found("배송") == {"phrase", "reverse", "two_messages"}
     assert found("refund") == found("Refund") == found("REF") == {"english"}
