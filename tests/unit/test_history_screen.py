@@ -1,0 +1,116 @@
+"""채팅 기록's screen through Reflex's event pipeline: the URL's search, an agent reaching for
+someone else's chat, and 데이터 추출's reason, password setting and background job."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlmodel import select
+
+from bench.history_data import generate
+from online_contact.models import Agent, AuditLog, Chat
+from online_contact.models.agent import ROLE_ADMIN
+from online_contact.services import settings as settings_service
+from online_contact.services.auth import start_session
+from online_contact.services.db import session_scope
+
+from .pipeline import Client, names, run
+
+
+def _tokens(db_url: str) -> dict[str, str]:
+    with session_scope(db_url) as s:
+        generate(s, chats=40, messages_per_chat=3, seed=12, days=5)
+        return {a.email: start_session(s, a) for a in s.exec(select(Agent))}
+
+
+async def _history_tab(app, token: str, query: dict | None = None) -> Client:
+    from online_contact.states.history import HistoryState
+
+    tab = Client(app, "/history", {names().auth: token})
+    tab.query = query or {}
+    await tab.open()
+    await tab.fire(f"{HistoryState.get_full_name()}.load_history")
+    return tab
+
+
+def test_the_search_comes_from_the_url_and_an_agent_cannot_open_anothers_chat(app, db_url, monkeypatch):
+    from online_contact.states.history import HistoryState
+
+    monkeypatch.setenv("OC_EXPORT_DIR", str(__import__("tempfile").mkdtemp()))
+    tokens = _tokens(db_url)
+    h = HistoryState.get_full_name()
+    with session_scope(db_url) as s:
+        agent1 = s.exec(select(Agent).where(Agent.email == "agent1@example.com")).one()
+        theirs = s.exec(select(Chat).where(Chat.agent_id != agent1.id, Chat.agent_id.is_not(None))).first().id
+        mine = s.exec(select(Chat).where(Chat.agent_id == agent1.id)).first().id
+
+    async def scenario():
+        admin = await _history_tab(app, tokens["admin@example.com"], {"state": "processed", "from": "2020-01-01"})
+        state = await admin.state(HistoryState)
+        assert state.search["state"] == "processed" and state.rows and {r["state"] for r in state.rows} == {"processed"}
+        assert state.is_admin and state.agent_options
+
+        agent = await _history_tab(app, tokens["agent1@example.com"], {"from": "2020-01-01"})
+        state = await agent.state(HistoryState)
+        assert state.rows and all(r["agent"] == agent1.name for r in state.rows) and not state.agent_options
+        await agent.fire(f"{h}.open_chat", chat_id=theirs)
+        state = await agent.state(HistoryState)
+        assert state.selected_id == 0 and state.transcript == [] and state.panel_error
+        await agent.fire(f"{h}.open_chat", chat_id=mine)
+        state = await agent.state(HistoryState)
+        assert state.selected_id == mine and state.transcript and state.timeline
+
+        # 저장 by the agent of their own ended chat; the cascade takes only ids.
+        await agent.fire(f"{h}.set_info_memo", value="후속 연락 필요")
+        await agent.fire(f"{h}.save_info")
+        with session_scope(db_url) as s:
+            assert s.get(Chat, mine).memo == "후속 연락 필요"
+
+    run(app, scenario)
+
+
+def test_an_export_needs_a_reason_and_runs_beside_the_screen(app, db_url, monkeypatch, tmp_path):
+    from online_contact.states.history import HistoryState
+
+    monkeypatch.setenv("OC_EXPORT_DIR", str(tmp_path))
+    tokens = _tokens(db_url)
+    h = HistoryState.get_full_name()
+
+    async def wait_for(tab, check, seconds: float = 20.0):
+        """Until the tab's state shows what the background job did (its real signal)."""
+        for _ in range(int(seconds * 20)):
+            state = await tab.state(HistoryState)
+            if check(state):
+                return state
+            await asyncio.sleep(0.05)
+        raise AssertionError("the export did not finish")
+
+    async def scenario():
+        admin = await _history_tab(app, tokens["admin@example.com"], {"from": "2020-01-01"})
+        await admin.fire(f"{h}.open_export")
+        state = await admin.state(HistoryState)
+        assert state.export_open and state.export_count == state.total > 0
+        await admin.fire(f"{h}.start_export", form_data={"reason": "  ", "password": ""})
+        state = await admin.state(HistoryState)
+        assert state.export_error and not state.export_running
+        # A client sending the background event itself gets nothing: no job was checked.
+        await admin.fire(f"{h}.run_export")
+        assert not list(tmp_path.glob("*.xlsx"))
+
+        with session_scope(db_url) as s:
+            settings = settings_service.get_settings(s)
+            settings.export_password_required = True
+            s.add(settings)
+        await admin.fire(f"{h}.start_export", form_data={"reason": "월말 보고", "password": ""})
+        assert (await admin.state(HistoryState)).export_error
+
+        await admin.fire(f"{h}.start_export", form_data={"reason": "월말 보고", "password": "비번1234"})
+        state = await wait_for(admin, lambda st: st.export_url != "")
+        assert not state.export_running and state.export_done == state.export_count
+        assert len(list(tmp_path.glob("*.xlsx"))) == 1
+        with session_scope(db_url) as s:
+            entry = s.exec(select(AuditLog).where(AuditLog.action == "export.history")).one()
+            admin_id = s.exec(select(Agent.id).where(Agent.role == ROLE_ADMIN)).first()
+            assert entry.reason == "월말 보고" and entry.actor_agent_id == admin_id and '"password": true' in entry.detail
+
+    run(app, scenario)
