@@ -63,9 +63,11 @@ def build(url: str, chats: int, per_chat: int) -> float:
             step = max(1, (chats - have) // 10)
             generate(session, chats - have, per_chat, seed=2026, days=3 * 365, batch=2000,
                      progress=lambda n: n % step < 2000 and print(f"    {have + n:,} chats", flush=True))
-        session.exec(sa.text("ANALYZE"))
         session.commit()
         bind = session.get_bind()
+        search.bring_up_to_date(bind)  # SQLite indexes in batches (PostgreSQL already did)
+        session.exec(sa.text("ANALYZE"))
+        session.commit()
     if bind.dialect.name == "postgresql":
         # What autovacuum does to a table that has been written: the visibility map lets the
         # covering index answer counts without reading the table.

@@ -96,7 +96,7 @@ def _row(r) -> rx.Component:
         rx.table.cell(
             rx.vstack(
                 rx.button(rx.cond(r["customer"] != "", r["customer"], "#" + r["id"].to_string()), variant="ghost", size="1",
-                          on_click=S.open_chat(r["id"]), custom_attrs={"aria-label": T["open_chat_detail"] + " #" + r["id"].to_string()}),
+                          on_click=S.open_chat(r["id"]).stop_propagation, custom_attrs={"aria-label": T["open_chat_detail"] + " #" + r["id"].to_string()}),
                 rx.text(r["email"], size="1", color=rx.color("gray", 10)),
                 spacing="0",
             )

@@ -184,7 +184,12 @@ def where(session: Session, agent: Agent, c: Conditions) -> list:
         ))
     if c.rating:
         clauses.append(Chat.rating_score == c.rating)
-    for word in search.parse(c.q):
+    words = search.parse(c.q)
+    if words and dialect != "postgresql" and search.bring_up_to_date(session.get_bind()):
+        # SQLite indexes in batches: what was just indexed is seen by a new read snapshot.
+        if not (session.new or session.dirty or session.deleted):
+            session.commit()
+    for word in words:
         clauses.append(Chat.id.in_(search.chats_with(dialect, word)))
     return clauses
 

@@ -213,7 +213,9 @@ class HistoryState(ChatInfoMixin, AuthState):
     async def open_chat(self, chat_id: int = 0):
         """A click on a row: its side panel (asks first when the open one has unsaved edits)."""
         chat_id = parse_id(chat_id)
-        if self.info_dirty and chat_id != self.selected_id:
+        if chat_id and chat_id == self.selected_id:
+            return  # already open: keep what is being edited
+        if self.info_dirty:
             self._pending, self.confirm_open = chat_id, True
             return
         await self._open(chat_id)

@@ -235,3 +235,54 @@ def test_search_terms_and_the_python_rule():
     assert search.chat_matches(["환불을 원해요"], words) and not search.chat_matches(["환 불"], words)
     assert search.parse("") == [] and search.parse("!!!") == []
     assert len(search.parse(" ".join(["단어"] * 50))) == search.MAX_QUERY_WORDS
+
+
+def test_sqlite_indexes_in_batches_and_a_search_sees_every_stored_message(session, db_url, monkeypatch):
+    """The message's transaction does not write the FTS5 index (a segment per message is what
+    cost); the indexer and every search bring it up to date, each message exactly once."""
+    import asyncio
+
+    import sqlalchemy as sa
+
+    agent = _an_agent(session)
+    customer = Customer(name="배치", visitor_key="batch-test")
+    session.add(customer)
+    session.commit()
+    chat = Chat(customer_id=customer.id, agent_id=agent.id, status=CHAT_ENDED)
+    session.add(chat)
+    session.commit()
+    chat_service.post_message(session, chat, "customer", "택배분실 신고합니다", "b-1")
+    bind = session.get_bind()
+    word = search.parse("분실")[0]
+    assert session.exec(search.chats_with("sqlite", word)).scalars().all() == []  # not yet
+    assert _all_ids(session, _admin(session), _everything(q="분실")) == [chat.id]  # the search catches up
+    assert search.bring_up_to_date(bind) == 0
+    # Two indexers at once write each message once.
+    chat_service.post_message(session, chat, "customer", "분실물 센터", "b-2")
+    with bind.connect() as one, bind.connect() as two:
+        one.begin()
+        assert search.catch_up(one) == 1
+        one.commit()
+        two.begin()
+        assert search.catch_up(two) == 0
+        two.commit()
+    rows = session.exec(sa.text(f"SELECT count(*) FROM {search.INDEX_TABLE} WHERE {search.INDEX_TABLE} MATCH '분실'")).one()[0]
+    assert rows == 2
+    # The lifespan task indexes what arrives without anyone searching.
+    chat_service.post_message(session, chat, "customer", "분실 접수 번호요", "b-3")
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setattr(search, "INDEXER_SECONDS", 0.01)
+
+    async def one_tick():
+        task = asyncio.create_task(search.indexer_loop())
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            with bind.connect() as conn:
+                if not conn.execute(search._PENDING).scalar():
+                    break
+        task.cancel()
+
+    asyncio.run(one_tick())
+    session.commit()
+    rows = session.exec(sa.text(f"SELECT count(*) FROM {search.INDEX_TABLE} WHERE {search.INDEX_TABLE} MATCH '분실'")).one()[0]
+    assert rows == 3

@@ -42,7 +42,7 @@ def test_the_search_comes_from_the_url_and_an_agent_cannot_open_anothers_chat(ap
     with session_scope(db_url) as s:
         agent1 = s.exec(select(Agent).where(Agent.email == "agent1@example.com")).one()
         theirs = s.exec(select(Chat).where(Chat.agent_id != agent1.id, Chat.agent_id.is_not(None))).first().id
-        mine = s.exec(select(Chat).where(Chat.agent_id == agent1.id)).first().id
+        mine, also_mine = [c.id for c in s.exec(select(Chat).where(Chat.agent_id == agent1.id).limit(2))]
 
     async def scenario():
         admin = await _history_tab(app, tokens["admin@example.com"], {"state": "processed", "from": "2020-01-01"})
@@ -62,6 +62,14 @@ def test_the_search_comes_from_the_url_and_an_agent_cannot_open_anothers_chat(ap
 
         # 저장 by the agent of their own ended chat; the cascade takes only ids.
         await agent.fire(f"{h}.set_info_memo", value="후속 연락 필요")
+        # Unsaved: the same chat clicked again keeps the edit; another one asks first.
+        await agent.fire(f"{h}.open_chat", chat_id=mine)
+        state = await agent.state(HistoryState)
+        assert state.info_memo == "후속 연락 필요" and state.info_dirty and not state.confirm_open
+        await agent.fire(f"{h}.open_chat", chat_id=also_mine)
+        state = await agent.state(HistoryState)
+        assert state.confirm_open and state.selected_id == mine
+        await agent.fire(f"{h}.cancel_pending")
         await agent.fire(f"{h}.save_info")
         with session_scope(db_url) as s:
             assert s.get(Chat, mine).memo == "후속 연락 필요"
