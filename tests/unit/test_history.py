@@ -282,7 +282,12 @@ def test_sqlite_indexes_in_batches_and_a_search_sees_every_stored_message(sessio
                     break
         task.cancel()
 
-    asyncio.run(one_tick())
+    # In a thread of its own: after the browser tests, Playwright's loop runs on this one.
+    import threading
+
+    worker = threading.Thread(target=lambda: asyncio.run(one_tick()))
+    worker.start()
+    worker.join(timeout=30)
     session.commit()
     rows = session.exec(sa.text(f"SELECT count(*) FROM {search.INDEX_TABLE} WHERE {search.INDEX_TABLE} MATCH '분실'")).one()[0]
     assert rows == 3
