@@ -8,7 +8,7 @@ from online_contact import routes
 from online_contact.realtime import AgentDesk, ChatRoom
 from online_contact.states.agent_console import AgentConsoleState as S
 
-from .chat_info import info_fields, ticket_dialog, unsaved_dialog
+from .chat_info import info_fields
 from .common import T, composer, error_text, language_switch, message_log, notice_text, unsaved_badge
 
 
