@@ -184,6 +184,8 @@
     var link = e.target && e.target.closest && e.target.closest("a[data-authed-download]");
     if (!link) return;
     e.preventDefault();
+    // The login token goes to this app only.
+    if (new URL(link.getAttribute("href"), location.href).origin !== location.origin) return;
     var token = localStorage.getItem("oc_auth") || "";
     fetch(link.getAttribute("href"), { headers: { Authorization: "Bearer " + token }, cache: "no-store" })
       .then(function (res) {

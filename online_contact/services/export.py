@@ -60,8 +60,13 @@ MESSAGE_COLUMNS = (("채팅 ID", 9), ("시간", 20), ("작성자", 14), ("내용
 
 
 def export_dir() -> Path:
-    path = Path(os.environ.get("OC_EXPORT_DIR") or Path(tempfile.gettempdir()) / "online-contact-exports")
+    """OC_EXPORT_DIR, or a directory of this user's in the temp directory. Refused unless it
+    belongs to this user and nobody else may read it: the files hold customers' data."""
+    path = Path(os.environ.get("OC_EXPORT_DIR") or Path(tempfile.gettempdir()) / f"online-contact-exports-{os.getuid()}")
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    info = path.stat()
+    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise RuntimeError(f"{path} must belong to this user and be private (chmod 700) to hold exports")
     return path
 
 

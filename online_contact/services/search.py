@@ -32,6 +32,10 @@ MAX_QUERY_WORDS = 8
 MAX_QUERY_LENGTH = 100
 # PostgreSQL keeps positions up to 16383; a message is at most 2,000 characters.
 MAX_POSITIONS = 16383
+MAX_TERM = 64
+# PostgreSQL refuses a tsvector over 1 MB: a chat's row stops growing well before (its later
+# messages are then not searchable, and still stored).
+MAX_PG_ROW_BYTES = 800_000
 
 _WORD = re.compile(r"[가-힣]+|[^\W_가-힣]+")
 
@@ -51,12 +55,14 @@ def _is_hangul(word: str) -> bool:
 
 def terms(text: str) -> list[str]:
     """The index terms of a message, in order: Hangul runs as overlapping syllable pairs (a
-    single syllable as itself), other words whole, lower case."""
+    single syllable as itself), other words whole, lower case. A "word" longer than MAX_TERM
+    (a pasted hash, a run of letters) is not indexed: nobody searches for it, and PostgreSQL
+    refuses a lexeme over 2,047 bytes (the message would then fail to store)."""
     out: list[str] = []
     for word in _words(text):
         if _is_hangul(word) and len(word) > 1:
             out.extend(word[i : i + 2] for i in range(len(word) - 1))
-        else:
+        elif len(word) <= MAX_TERM:
             out.append(word)
     return out[:MAX_POSITIONS]
 
@@ -71,10 +77,12 @@ class Word:
 
 
 def parse(query: str) -> list[Word]:
-    """The words of a 검색어 (each must occur somewhere in the chat); [] for none."""
+    """The words of a 검색어 (each must occur somewhere in the chat); [] for none. Words of one
+    character are left out: as prefixes they match nearly everything, at the cost of reading
+    nearly the whole index (eight of them were a way to stall the server)."""
     words = []
-    for word in _words((query or "")[:MAX_QUERY_LENGTH])[:MAX_QUERY_WORDS]:
-        if _is_hangul(word) and len(word) > 1:
+    for word in [w for w in _words((query or "")[:MAX_QUERY_LENGTH]) if 1 < len(w) <= MAX_TERM][:MAX_QUERY_WORDS]:
+        if _is_hangul(word):
             words.append(Word(tuple(word[i : i + 2] for i in range(len(word) - 1)), prefix=False))
         else:
             words.append(Word((word,), prefix=True))
@@ -134,9 +142,12 @@ def pg_vector(text: str, first: int = _FIRST_POSITION) -> str:
 
 
 def pg_upsert(insert_stmt):
-    """INSERT … ON CONFLICT: a chat's first message creates its row, the next ones append."""
+    """INSERT … ON CONFLICT: a chat's first message creates its row, the next ones append
+    (until the row reaches MAX_PG_ROW_BYTES)."""
+    appended = PG_INDEX.c.terms.op("||")(insert_stmt.excluded.terms)
     return insert_stmt.on_conflict_do_update(
-        index_elements=[PG_INDEX.c.chat_id], set_={"terms": PG_INDEX.c.terms.op("||")(insert_stmt.excluded.terms)}
+        index_elements=[PG_INDEX.c.chat_id],
+        set_={"terms": sa.case((sa.func.pg_column_size(PG_INDEX.c.terms) < MAX_PG_ROW_BYTES, appended), else_=PG_INDEX.c.terms)},
     )
 
 
@@ -194,9 +205,13 @@ def index_many(conn: sa.Connection, messages, immediate: bool = False) -> None:
         return
     chats: dict[int, list[str]] = {}
     last: dict[int, int] = {}
+    size: dict[int, int] = {}
     for chat_id, _seq, text in messages:
         start = last.get(chat_id, 0) + _FIRST_POSITION
         found = terms(text)
+        size[chat_id] = size.get(chat_id, 0) + sum(len(t) * 3 + 8 for t in found)
+        if size[chat_id] > MAX_PG_ROW_BYTES // 2:
+            continue  # the row's cap, counted generously (the literal is larger than the vector)
         chats.setdefault(chat_id, []).extend(f"'{t}':{min(i, MAX_POSITIONS)}" for i, t in enumerate(found, start=start))
         last[chat_id] = start + len(found) - 1 if found else last.get(chat_id, 0) + 1
     if chats:

@@ -30,6 +30,10 @@ from .guard import require_role
 from .lang import tr, tr_error
 
 logger = logging.getLogger("online_contact.export")
+# Exports checked by start_export and not yet taken by run_export, by export id (this process:
+# the background event runs where the tab's event did); and the logins with one running.
+_JOBS: dict[str, dict] = {}
+_RUNNING: set[int] = set()
 
 TRANSCRIPT_PAGE = 100
 SEARCH_FIELDS = ("from", "to", "state", "agent", "category", "channel", "customer", "rating", "q")
@@ -383,12 +387,18 @@ class HistoryState(ChatInfoMixin, AuthState):
         except ServiceError as exc:
             self.export_error = await tr_error(self, exc)
             return
+        if login_id in _RUNNING:  # one export at a time per login, however many tabs
+            self.export_error = await tr(self, "error.export_running")
+            return
         self.export_error, self.export_url, self.export_done = "", "", 0
         self.export_count, self.export_running = total, True
-        self._export_job = {
-            "id": export_service.new_export_id(), "agent_id": agent_id, "login_id": login_id, "reason": reason,
+        export_id = export_service.new_export_id()
+        # The job (and its password) stays in this process, never in the stored tab state.
+        _JOBS[export_id] = {
+            "id": export_id, "agent_id": agent_id, "login_id": login_id, "reason": reason,
             "password": password, "query": conditions.to_query(), "ip": self.router.session.client_ip or "",
         }
+        self._export_job = {"id": export_id}
         return HistoryState.run_export
 
     @rx.event(background=True)
@@ -397,9 +407,24 @@ class HistoryState(ChatInfoMixin, AuthState):
         """Writes the file in a thread and shows its progress. Runs only the job that start_export
         checked and queued for this tab (a client sending this event itself gets nothing)."""
         async with self:
-            job, self._export_job = dict(self._export_job), {}
-        if not job:
+            queued, self._export_job = dict(self._export_job), {}
+            login_id = self._login_id
+        job = _JOBS.pop(queued.get("id", ""), None)
+        # Only this tab's login's own job (a tab whose login changed since starts nothing).
+        if not job or job["login_id"] != login_id or login_id in _RUNNING:
+            if queued:
+                async with self:
+                    self.export_running = False
+                    if job is not None and login_id in _RUNNING:
+                        self.export_error = await tr(self, "error.export_running")
             return
+        _RUNNING.add(login_id)
+        try:
+            await self._run_job(job)
+        finally:
+            _RUNNING.discard(login_id)
+
+    async def _run_job(self, job: dict) -> None:
         progress = {"done": 0}
 
         def work():

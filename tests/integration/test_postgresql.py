@@ -12,7 +12,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel, func, select
 
 import online_contact.models  # noqa: F401  (registers the tables)
 from online_contact.manage import migrate
@@ -207,6 +207,52 @@ def test_the_one_statement_post_keeps_the_posting_rules(pg_url):
     assert after == before and chat_row.last_seq == greeting_seq + 2
     with session_scope(pg_url) as s:
         assert chat_id not in s.exec(search.chats_with("postgresql", search.parse("끼어들기")[0])).scalars().all()
+
+
+def test_a_message_postgresql_cannot_index_is_stored_all_the_same(pg_url):
+    """A pasted run of 700 CJK letters is one "word" over PostgreSQL's 2,047-byte lexeme limit,
+    and a chat's index row stops growing before the 1 MB tsvector limit: the messages are stored
+    (both paths), only not searchable."""
+    from sqlalchemy import update
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    with session_scope(pg_url) as s:
+        only_agent1_online(s)
+        key = f"long-{uuid.uuid4().hex}"
+        chat_id = start_customer_chat(s, key, "긴단어").id
+
+    async def post(text, client_id):
+        eng = create_async_engine(pg_url, isolation_level="AUTOCOMMIT")
+        try:
+            async with eng.connect() as conn:
+                return await chat_service.post_message_fast(conn, chat_id, text, client_id, visitor_key=key)
+        finally:
+            await eng.dispose()
+
+    assert run_async(post("漢" * 700, "l-1")) is not None
+    with session_scope(pg_url) as s:
+        message, created = chat_service.post_message(s, chat_service.chat_for_visitor(s, chat_id, key), "customer", "字" * 700 + " 말씀", "l-2")
+        assert created
+    with session_scope(pg_url) as s:
+        assert chat_id in s.exec(search.chats_with("postgresql", search.parse("말씀")[0])).scalars().all()
+        # A chat whose index row is at the cap: the next message is stored, the row unchanged.
+        s.exec(update(search.PG_INDEX).where(search.PG_INDEX.c.chat_id == chat_id).values(
+            terms=sa_text_vector(search.MAX_PG_ROW_BYTES)))
+    with session_scope(pg_url) as s:
+        size = s.exec(select(func.pg_column_size(search.PG_INDEX.c.terms)).where(search.PG_INDEX.c.chat_id == chat_id)).one()
+    assert run_async(post("새 메시지 환불", "l-3")) is not None
+    with session_scope(pg_url) as s:
+        after = s.exec(select(func.pg_column_size(search.PG_INDEX.c.terms)).where(search.PG_INDEX.c.chat_id == chat_id)).one()
+        assert size >= search.MAX_PG_ROW_BYTES and after == size
+
+
+def sa_text_vector(size: int):
+    """A tsvector of at least `size` bytes (distinct lexemes with positions)."""
+    from sqlalchemy import cast, literal
+    from sqlalchemy.dialects.postgresql import TSVECTOR
+
+    n = size // 12 + 1
+    return cast(literal(" ".join(f"'w{i:07d}':{i % 16000 + 1}" for i in range(n))), TSVECTOR)
 
 
 def test_the_one_statement_post_counts_a_visitors_messages_per_second(pg_url, monkeypatch):

@@ -203,3 +203,14 @@ def test_message_times_are_local_across_daylight_saving_changes(monkeypatch, zon
         expected = naive.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(zone)).replace(tzinfo=None)
         assert cells.naive_utc_date(naive) == expected, naive
         assert cells.date(naive.replace(tzinfo=timezone.utc)) == expected
+
+
+def test_the_export_directory_must_be_private(tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    monkeypatch.setenv("OC_EXPORT_DIR", str(shared))
+    with pytest.raises(RuntimeError, match="private"):
+        export.export_dir()
+    shared.chmod(0o700)
+    assert export.export_dir() == shared

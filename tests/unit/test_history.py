@@ -234,6 +234,10 @@ def test_search_terms_and_the_python_rule():
     words = search.parse("환불")
     assert search.chat_matches(["환불을 원해요"], words) and not search.chat_matches(["환 불"], words)
     assert search.parse("") == [] and search.parse("!!!") == []
+    # One-character words match nearly everything as prefixes: left out of a query.
+    assert search.parse("a 가 b 환불") == [search.Word(("환불",), prefix=False)]
+    # A "word" too long to be one is not indexed (PostgreSQL refuses lexemes over 2,047 bytes).
+    assert search.terms("漢" * 700 + " 환불") == ["환불"] and search.terms("x" * 64) == ["x" * 64]
     assert len(search.parse(" ".join(["단어"] * 50))) == search.MAX_QUERY_WORDS
 
 
