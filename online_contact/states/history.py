@@ -4,8 +4,6 @@ consent). Admins see every chat, agents the chats they handled (services.history
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from urllib.parse import urlencode
 
 import reflex as rx
@@ -17,27 +15,23 @@ from online_contact.models import Agent, Chat, ChatAssignment, ConsentRecord, Ra
 from online_contact.models.agent import ROLE_ADMIN, ROLE_AGENT
 from online_contact.realtime.publish import link_desk, publish_chat_from
 from online_contact.services import chats as chat_service
-from online_contact.services import export as export_service
 from online_contact.services import history
-from online_contact.services import settings as settings_service
 from online_contact.services.db import session_scope
 from online_contact.services.errors import ServiceError
 from online_contact.services.text import parse_id
 
 from .auth import AuthState
 from .chat_info import ChatInfoMixin
+from .history_export import HistoryExportMixin
 from .guard import require_role
 from .lang import tr, tr_error
-
-logger = logging.getLogger("online_contact.export")
-# Exports checked by start_export and not yet taken by run_export, by export id (this process:
-# the background event runs where the tab's event did); and the logins with one running.
-_JOBS: dict[str, dict] = {}
-_RUNNING: set[int] = set()
 
 TRANSCRIPT_PAGE = 100
 SEARCH_FIELDS = ("from", "to", "state", "agent", "category", "channel", "customer", "rating", "q")
 _WHEN = "%Y-%m-%d %H:%M"
+# The search fields' labels, to say in the reader's language which ones were not understood.
+INVALID_LABELS = {"from": "history_from", "to": "history_to", "state": "col_state", "agent": "history_agent",
+                  "category": "col_category", "channel": "col_channel", "rating": "history_rating"}
 
 
 def _when(moment) -> str:
@@ -48,7 +42,7 @@ def _channel(chat: Chat) -> str:
     return "" if chat.channel == "helpcenter" else chat.channel
 
 
-class HistoryState(ChatInfoMixin, AuthState):
+class HistoryState(HistoryExportMixin, ChatInfoMixin, AuthState):
     # The search (as in the URL) and the page shown.
     search: dict[str, str] = {}
     invalid: list[str] = []
@@ -60,7 +54,6 @@ class HistoryState(ChatInfoMixin, AuthState):
     agent_options: list[dict[str, str]] = []
     category_options: list[dict[str, str]] = []
     is_admin: bool = False
-    loaded: bool = False
     # The side panel.
     selected_id: int = 0
     panel_error: str = ""
@@ -76,17 +69,6 @@ class HistoryState(ChatInfoMixin, AuthState):
     transcript_more: bool = False
     confirm_open: bool = False
     _pending: int = -1
-    # 데이터 추출.
-    export_open: bool = False
-    export_count: int = 0
-    export_password_required: bool = False
-    export_error: str = ""
-    export_running: bool = False
-    export_done: int = 0
-    export_url: str = ""
-    export_intro: str = ""
-    export_expires: str = ""
-    _export_job: dict = {}
 
     @rx.var
     def search_key(self) -> str:
@@ -115,13 +97,11 @@ class HistoryState(ChatInfoMixin, AuthState):
 
     def _forget_screen(self) -> None:
         self._forget_info()
-        self.export_open = self.export_running = False
-        self.export_url, self.export_error, self._export_job = "", "", {}
+        self._forget_export()
         self.rows, self.total, self.search, self.invalid = [], 0, {}, []
         self.agent_options, self.category_options = [], []
         self.older_url = self.newer_url = ""
         self._close_panel()
-        self.loaded = False
 
     # ---- the list ---------------------------------------------------------------------------
     def _url(self, query: dict[str, str]) -> str:
@@ -152,7 +132,7 @@ class HistoryState(ChatInfoMixin, AuthState):
             agent_id = agent.id
         query = conditions.to_query()
         self.search = {k: query.get(k, "") for k in SEARCH_FIELDS}
-        self.invalid = list(conditions.invalid)
+        self.invalid = [await tr(self, INVALID_LABELS[k]) for k in conditions.invalid]
         self.total = result.total
         self.page_no = 1 if after is None and before is None else max(1, page_no)
         self.older_url = self._url({**query, "after": result.older.encode(), "page": str(self.page_no + 1)}) if result.older else ""
@@ -160,7 +140,6 @@ class HistoryState(ChatInfoMixin, AuthState):
             self._url({**query, "before": result.newer.encode(), "page": str(max(1, self.page_no - 1))})
             if result.newer and self.page_no > 2 else (self._url(query) if result.newer else "")
         )
-        self.loaded = True
         if not self.is_admin:
             await link_desk(self, agent_id, self._login_id)  # the agent's top bar (status, 대화중)
 
@@ -335,124 +314,3 @@ class HistoryState(ChatInfoMixin, AuthState):
             self._close_panel()
         elif pending > 0:
             await self._open(pending)
-
-    # ---- 데이터 추출 ---------------------------------------------------------------------------
-    def _conditions(self) -> history.Conditions:
-        """The search on screen (as loaded from the URL)."""
-        return history.parse_conditions(dict(self.search))
-
-    @rx.event
-    @require_role(ROLE_AGENT)
-    async def open_export(self):
-        """데이터 추출: asks for the reason (and the file password) first."""
-        with session_scope() as session:
-            agent = self._agent(session)
-            if agent is None:
-                return
-            count = history.count(session, agent, self._conditions())
-            self.export_password_required = settings_service.get_settings(session).export_password_required
-        if not self.export_running:
-            self.export_count = count
-        self.export_intro = await tr(self, "export_intro", n=f"{count:,}")
-        self.export_error = ""
-        if not self.export_running:
-            self.export_url, self.export_done = "", 0
-        self.export_open = True
-
-    @rx.event
-    @require_role(ROLE_AGENT)
-    def set_export_open(self, value: bool = False):
-        self.export_open = value is True
-
-    @rx.event
-    @require_role(ROLE_AGENT)
-    async def start_export(self, form_data: dict | None = None):
-        """추출 시작: checks the request, then the file is written beside the screen (run_export)."""
-        form = form_data if isinstance(form_data, dict) else {}
-        if self.export_running:
-            self.export_error = await tr(self, "error.export_running")
-            return
-        try:
-            with session_scope() as session:
-                agent = self._agent(session)
-                if agent is None:
-                    return
-                required = settings_service.get_settings(session).export_password_required
-                reason, password = export_service.check_request(form.get("reason"), form.get("password"), required)
-                conditions = self._conditions()
-                total = history.count(session, agent, conditions)
-                if not total:
-                    raise ServiceError("error.export_empty")
-                agent_id, login_id = agent.id, self._login_id
-        except ServiceError as exc:
-            self.export_error = await tr_error(self, exc)
-            return
-        if login_id in _RUNNING:  # one export at a time per login, however many tabs
-            self.export_error = await tr(self, "error.export_running")
-            return
-        self.export_error, self.export_url, self.export_done = "", "", 0
-        self.export_count, self.export_running = total, True
-        export_id = export_service.new_export_id()
-        # The job (and its password) stays in this process, never in the stored tab state.
-        _JOBS[export_id] = {
-            "id": export_id, "agent_id": agent_id, "login_id": login_id, "reason": reason,
-            "password": password, "query": conditions.to_query(), "ip": self.router.session.client_ip or "",
-        }
-        self._export_job = {"id": export_id}
-        return HistoryState.run_export
-
-    @rx.event(background=True)
-    @require_role(ROLE_AGENT)
-    async def run_export(self):
-        """Writes the file in a thread and shows its progress. Runs only the job that start_export
-        checked and queued for this tab (a client sending this event itself gets nothing)."""
-        async with self:
-            queued, self._export_job = dict(self._export_job), {}
-            login_id = self._login_id
-        job = _JOBS.pop(queued.get("id", ""), None)
-        # Only this tab's login's own job (a tab whose login changed since starts nothing).
-        if not job or job["login_id"] != login_id or login_id in _RUNNING:
-            if queued:
-                async with self:
-                    self.export_running = False
-                    if job is not None and login_id in _RUNNING:
-                        self.export_error = await tr(self, "error.export_running")
-            return
-        _RUNNING.add(login_id)
-        try:
-            await self._run_job(job)
-        finally:
-            _RUNNING.discard(login_id)
-
-    async def _run_job(self, job: dict) -> None:
-        progress = {"done": 0}
-
-        def work():
-            export_service.remove_expired()
-            with session_scope() as session:
-                agent = session.get(Agent, job["agent_id"])
-                conditions = history.parse_conditions(job["query"])
-                return export_service.run(
-                    session, agent, conditions, reason=job["reason"], password=job["password"], ip=job["ip"],
-                    export_id=job["id"], login_id=job["login_id"],
-                    progress=lambda n: progress.__setitem__("done", n),
-                )
-
-        task = asyncio.get_running_loop().run_in_executor(None, work)
-        while not task.done():
-            await asyncio.wait({task}, timeout=0.5)
-            async with self:
-                self.export_done = progress["done"]
-        try:
-            result = task.result()
-        except Exception:  # noqa: BLE001 - the reader gets a message; the log the details
-            logger.exception("export %s failed", job["id"])
-            async with self:
-                self.export_running = False
-                self.export_error = await tr(self, "error.export_failed")
-            return
-        async with self:
-            self.export_running = False
-            self.export_done = result.chats
-            self.export_expires = await tr(self, "export_expires", minutes=export_service.link_minutes())
-            self.export_url = f"/api/export/{job['id']}"

@@ -144,11 +144,25 @@ def only_agent1_online(s) -> None:
     s.commit()
 
 
+def _post_fast(pg_url: str, chat_id: int, text: str, client_id: str, **who):
+    """chats.post_message_fast as the wire runs it: on an AUTOCOMMIT async connection."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def post():
+        eng = create_async_engine(pg_url, isolation_level="AUTOCOMMIT")
+        try:
+            async with eng.connect() as conn:
+                return await chat_service.post_message_fast(conn, chat_id, text, client_id, **who)
+        finally:
+            await eng.dispose()
+
+    return run_async(post())
+
+
 def test_the_one_statement_post_keeps_the_posting_rules(pg_url):
     """post_message_fast (the wire on PostgreSQL): only the chat's customer or its logged-in
     agent posts, seqs stay contiguous, the first agent reply is marked, and whatever it does
     not store (a resend, an ended chat, someone else) it leaves untouched for the full path."""
-    from sqlalchemy.ext.asyncio import create_async_engine
 
     from online_contact.services.auth import start_session
     from online_contact.services.errors import ServiceError
@@ -169,22 +183,17 @@ def test_the_one_statement_post_keeps_the_posting_rules(pg_url):
             rows = s.exec(select(chat_service.Message).where(chat_service.Message.chat_id == chat_id).order_by(chat_service.Message.seq)).all()
             return s.get(Chat, chat_id), [(m.seq, m.author, m.text, m.agent_id) for m in rows]
 
-    async def post(text, client_id, **who):
-        eng = create_async_engine(pg_url, isolation_level="AUTOCOMMIT")
-        try:
-            async with eng.connect() as conn:
-                return await chat_service.post_message_fast(conn, chat_id, text, client_id, **who)
-        finally:
-            await eng.dispose()
+    def post(text, client_id, **who):
+        return _post_fast(pg_url, chat_id, text, client_id, **who)
 
     # Before the agent opened the chat from the list, their post is not stored.
-    assert run_async(post("아직 안 열었어요", "a-0", auth_token=token)) is None
+    assert post("아직 안 열었어요", "a-0", auth_token=token) is None
     with session_scope(pg_url) as s:
         chat_service.mark_opened(s, s.get(Chat, chat_id), s.get(Agent, agent_id))
-    message, chat_agent = run_async(post(" 안녕하세요 ", "c-1", visitor_key=key))
+    message, chat_agent = post(" 안녕하세요 ", "c-1", visitor_key=key)
     assert (message.seq, message.text, message.author, message.agent_id, chat_agent) == (greeting_seq + 1, "안녕하세요", "customer", None, agent_id)
     assert stored()[0].first_agent_reply_at is None
-    reply, _ = run_async(post("네, 말씀하세요", "a-1", auth_token=token))
+    reply, _ = post("네, 말씀하세요", "a-1", auth_token=token)
     assert (reply.seq, reply.author, reply.agent_id) == (greeting_seq + 2, "agent", agent_id)
     chat_row, before = stored()
     assert chat_row.first_agent_reply_at is not None and chat_row.last_seq == greeting_seq + 2
@@ -195,14 +204,14 @@ def test_the_one_statement_post_keeps_the_posting_rules(pg_url):
             assert chat_id in s.exec(search.chats_with("postgresql", search.parse(word)[0])).scalars().all(), word
 
     # Nothing stored, nothing counted: a resend, another customer, another agent.
-    assert run_async(post("안녕하세요", "c-1", visitor_key=key)) is None
-    assert run_async(post("끼어들기", "x-1", visitor_key="someone-else")) is None
-    assert run_async(post("남의 채팅", "o-1", auth_token=other)) is None
+    assert post("안녕하세요", "c-1", visitor_key=key) is None
+    assert post("끼어들기", "x-1", visitor_key="someone-else") is None
+    assert post("남의 채팅", "o-1", auth_token=other) is None
     with pytest.raises(ServiceError, match="error.message_empty"):
-        run_async(post("   ", "c-2", visitor_key=key))
+        post("   ", "c-2", visitor_key=key)
     with session_scope(pg_url) as s:
         chat_service.end_by_customer(s, s.get(Chat, chat_id))
-    assert run_async(post("늦은 메시지", "c-3", visitor_key=key)) is None
+    assert post("늦은 메시지", "c-3", visitor_key=key) is None
     chat_row, after = stored()
     assert after == before and chat_row.last_seq == greeting_seq + 2
     with session_scope(pg_url) as s:
@@ -214,22 +223,16 @@ def test_a_message_postgresql_cannot_index_is_stored_all_the_same(pg_url):
     and a chat's index row stops growing before the 1 MB tsvector limit: the messages are stored
     (both paths), only not searchable."""
     from sqlalchemy import update
-    from sqlalchemy.ext.asyncio import create_async_engine
 
     with session_scope(pg_url) as s:
         only_agent1_online(s)
         key = f"long-{uuid.uuid4().hex}"
         chat_id = start_customer_chat(s, key, "긴단어").id
 
-    async def post(text, client_id):
-        eng = create_async_engine(pg_url, isolation_level="AUTOCOMMIT")
-        try:
-            async with eng.connect() as conn:
-                return await chat_service.post_message_fast(conn, chat_id, text, client_id, visitor_key=key)
-        finally:
-            await eng.dispose()
+    def post(text, client_id):
+        return _post_fast(pg_url, chat_id, text, client_id, visitor_key=key)
 
-    assert run_async(post("漢" * 700, "l-1")) is not None
+    assert post("漢" * 700, "l-1") is not None
     with session_scope(pg_url) as s:
         message, created = chat_service.post_message(s, chat_service.chat_for_visitor(s, chat_id, key), "customer", "字" * 700 + " 말씀", "l-2")
         assert created
@@ -240,7 +243,7 @@ def test_a_message_postgresql_cannot_index_is_stored_all_the_same(pg_url):
             terms=sa_text_vector(search.MAX_PG_ROW_BYTES)))
     with session_scope(pg_url) as s:
         size = s.exec(select(func.pg_column_size(search.PG_INDEX.c.terms)).where(search.PG_INDEX.c.chat_id == chat_id)).one()
-    assert run_async(post("새 메시지 환불", "l-3")) is not None
+    assert post("새 메시지 환불", "l-3") is not None
     with session_scope(pg_url) as s:
         after = s.exec(select(func.pg_column_size(search.PG_INDEX.c.terms)).where(search.PG_INDEX.c.chat_id == chat_id)).one()
         assert size >= search.MAX_PG_ROW_BYTES and after == size
@@ -259,7 +262,6 @@ def test_the_one_statement_post_counts_a_visitors_messages_per_second(pg_url, mo
     """OC_LIMIT_MESSAGES_PER_SECOND holds in the wire's one-statement post too: the statement
     stores nothing past the limit, and the full path then says why (error.too_fast)."""
     from sqlalchemy import update
-    from sqlalchemy.ext.asyncio import create_async_engine
 
     from online_contact.models._base import utcnow
     from online_contact.services.errors import ServiceError
@@ -270,22 +272,17 @@ def test_the_one_statement_post_counts_a_visitors_messages_per_second(pg_url, mo
         key = f"burst-{uuid.uuid4().hex}"
         chat_id = start_customer_chat(s, key, "연타").id
 
-    async def post(text, client_id):
-        eng = create_async_engine(pg_url, isolation_level="AUTOCOMMIT")
-        try:
-            async with eng.connect() as conn:
-                return await chat_service.post_message_fast(conn, chat_id, text, client_id, visitor_key=key)
-        finally:
-            await eng.dispose()
+    def post(text, client_id):
+        return _post_fast(pg_url, chat_id, text, client_id, visitor_key=key)
 
-    assert run_async(post("하나", "b-1")) is not None
-    assert run_async(post("둘", "b-2")) is not None
-    assert run_async(post("셋", "b-3")) is None
+    assert post("하나", "b-1") is not None
+    assert post("둘", "b-2") is not None
+    assert post("셋", "b-3") is None
     with session_scope(pg_url) as s, pytest.raises(ServiceError, match="error.too_fast"):
         chat_service.post_message(s, chat_service.chat_for_visitor(s, chat_id, key), "customer", "셋", "b-3")
     with session_scope(pg_url) as s:
         s.exec(update(Chat).where(Chat.id == chat_id).values(burst_started_at=utcnow().replace(year=2000)))
-    assert run_async(post("셋", "b-3")) is not None
+    assert post("셋", "b-3") is not None
 
 
 def test_the_data_migrations_on_postgresql_with_rows():

@@ -49,6 +49,10 @@ def test_the_search_comes_from_the_url_and_an_agent_cannot_open_anothers_chat(ap
         state = await admin.state(HistoryState)
         assert state.search["state"] == "processed" and state.rows and {r["state"] for r in state.rows} == {"processed"}
         assert state.is_admin and state.agent_options
+        # A condition the URL got wrong is named as the screen labels it, and the default used.
+        bad = await _history_tab(app, tokens["admin@example.com"], {"state": "x", "rating": "9"})
+        state = await bad.state(HistoryState)
+        assert state.invalid == ["상태", "평가"] and state.search["state"] == "" and state.rows
 
         agent = await _history_tab(app, tokens["agent1@example.com"], {"from": "2020-01-01"})
         state = await agent.state(HistoryState)
