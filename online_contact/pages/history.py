@@ -118,7 +118,7 @@ def _list() -> rx.Component:
     return rx.vstack(
         rx.cond(S.invalid.length() > 0, rx.callout(rx.text(T["history_invalid"], " ", S.invalid.join(", ")), icon="info", size="1", role="status")),
         rx.hstack(
-            rx.text(T["history_total"], " ", rx.text.strong(S.total), T["history_count_unit"], id="history-total", role="status"),
+            rx.text(T["history_total"], " ", rx.text.strong(S.total_text), T["history_count_unit"], id="history-total", role="status"),
             rx.text(" · ", T["history_page"], " ", S.page_no, color=rx.color("gray", 10)),
             rx.spacer(),
             rx.button(rx.icon("download", size=14), T["export"], variant="soft", on_click=S.open_export,

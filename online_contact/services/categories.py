@@ -250,8 +250,19 @@ def selectable(session: Session, category: Category) -> bool:
 
 
 def subtree_ids(session: Session, category_id: int) -> list[int]:
-    """The category and everything under it (a 대분류 condition includes its children)."""
-    return [category_id, *(c.id for c in _descendants(session, category_id))]
+    """The category and everything under it (a 대분류 condition includes its children), from one
+    read of the (small) tree."""
+    children: dict[int, list[int]] = {}
+    for cat_id, parent_id in session.exec(select(Category.id, Category.parent_id)):
+        children.setdefault(parent_id, []).append(cat_id)
+    found, todo, seen = [category_id], [category_id], {category_id}
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in seen:  # a cycle, were one ever stored, ends the walk
+                seen.add(child)
+                found.append(child)
+                todo.append(child)
+    return found
 
 
 def paths(session: Session) -> dict[int, str]:

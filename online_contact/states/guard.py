@@ -66,6 +66,20 @@ def require_role(role: str):
                 return [*(await auth._drop_links()), rx.redirect(routes.LOGIN)]
             return rx.redirect(routes.AGENT)
 
+        if inspect.isasyncgenfunction(fn):
+            # A handler that yields (sends part of its answer before the rest is ready).
+            @functools.wraps(fn)
+            async def guarded_steps(self, *args, **kwargs):
+                refused = await refusal(self)
+                if refused is not None:
+                    yield refused
+                    return
+                async for step in fn(self, *args, **kwargs):
+                    yield step
+
+            guarded_steps.required_role = role
+            return guarded_steps
+
         @functools.wraps(fn)
         async def guarded(self, *args, **kwargs):
             from online_contact.realtime.reflex_internals import in_background

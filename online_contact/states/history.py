@@ -4,6 +4,7 @@ consent). Admins see every chat, agents the chats they handled (services.history
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlencode
 
 import reflex as rx
@@ -69,6 +70,12 @@ class HistoryState(HistoryExportMixin, ChatInfoMixin, AuthState):
     transcript_more: bool = False
     confirm_open: bool = False
     _pending: int = -1
+    _total_key: str = ""  # whose search the total was counted for (pages of it keep it)
+
+    @rx.var
+    def total_text(self) -> str:
+        """The total as the list shows it ("12,371"); an ellipsis while it is being counted."""
+        return "…" if self.total < 0 else f"{self.total:,}"
 
     @rx.var
     def search_key(self) -> str:
@@ -99,6 +106,7 @@ class HistoryState(HistoryExportMixin, ChatInfoMixin, AuthState):
         self._forget_info()
         self._forget_export()
         self.rows, self.total, self.search, self.invalid = [], 0, {}, []
+        self._total_key = ""
         self.agent_options, self.category_options = [], []
         self.older_url = self.newer_url = ""
         self._close_panel()
@@ -110,7 +118,9 @@ class HistoryState(HistoryExportMixin, ChatInfoMixin, AuthState):
     @rx.event
     @require_role(ROLE_AGENT)
     async def load_history(self):
-        """on_load: read the search from the URL and show its page."""
+        """on_load: read the search from the URL and show its page; then its total, counted once
+        per search (turning pages keeps it) and sent after the rows so they never wait for it.
+        The queries run in a worker thread: the event loop serves every other tab meanwhile."""
         params = self.router.url.query_parameters
         conditions = history.parse_conditions(dict(params))
         after = history.Cursor.decode(params.get("after", ""))
@@ -120,28 +130,46 @@ class HistoryState(HistoryExportMixin, ChatInfoMixin, AuthState):
             agent = self._agent(session)
             if agent is None:
                 return
-            result = history.page(session, agent, conditions, after=after, before=before)
-            labels = history.Labels.read(session)
-            self.rows = [self._row(chat, labels) for chat in result.chats]
-            self.is_admin = agent.role == ROLE_ADMIN
-            if self.is_admin:
-                self.agent_options = [{"id": str(a.id), "name": a.name} for a in session.exec(select(Agent).order_by(Agent.name))]
-            else:
-                self.agent_options = []
-            self.category_options = [{"id": str(i), "name": path} for i, path in labels.categories.items()]
-            agent_id = agent.id
+            agent_id, is_admin = agent.id, agent.role == ROLE_ADMIN
         query = conditions.to_query()
+        paging = after is not None or before is not None
+
+        def read():
+            with session_scope() as session:
+                agent = session.get(Agent, agent_id)
+                result = history.page(session, agent, conditions, after=after, before=before, count=False)
+                labels = history.Labels.read(session)
+                rows = [self._row(chat, labels) for chat in result.chats]
+                agents = [{"id": str(a.id), "name": a.name} for a in session.exec(select(Agent).order_by(Agent.name))] if is_admin else []
+                categories = [{"id": str(i), "name": path} for i, path in labels.categories.items()]
+            return result, rows, agents, categories
+
+        result, self.rows, self.agent_options, self.category_options = await asyncio.to_thread(read)
+        self.is_admin = is_admin
         self.search = {k: query.get(k, "") for k in SEARCH_FIELDS}
         self.invalid = [await tr(self, INVALID_LABELS[k]) for k in conditions.invalid]
-        self.total = result.total
-        self.page_no = 1 if after is None and before is None else max(1, page_no)
+        self.page_no = 1 if not paging else max(1, page_no)
         self.older_url = self._url({**query, "after": result.older.encode(), "page": str(self.page_no + 1)}) if result.older else ""
         self.newer_url = (
             self._url({**query, "before": result.newer.encode(), "page": str(max(1, self.page_no - 1))})
             if result.newer and self.page_no > 2 else (self._url(query) if result.newer else "")
         )
-        if not self.is_admin:
+        if not is_admin:
             await link_desk(self, agent_id, self._login_id)  # the agent's top bar (status, 대화중)
+        total_key = f"{agent_id}|{urlencode(query)}"
+        if paging and self._total_key == total_key and self.total >= 0:
+            return  # another page of the same search
+        if not paging and result.older is None:
+            self.total, self._total_key = len(self.rows), total_key  # it all fits on this page
+            return
+        self.total, self._total_key = -1, ""
+        yield  # the rows now; the total follows
+
+        def total():
+            with session_scope() as session:
+                return history.count(session, session.get(Agent, agent_id), conditions)
+
+        self.total, self._total_key = await asyncio.to_thread(total), total_key
 
     def _row(self, chat: Chat, labels: history.Labels) -> dict[str, str | int]:
         return {

@@ -165,6 +165,10 @@ def check_processed_in_sql_is_the_python_rule(session: Session) -> None:
     for chat in session.exec(select(Chat)):
         assert in_sql[chat.id] == _state(chat), chat.id
     assert set(in_sql.values()) == set(history.STATES)
+    # The per-state conditions the searches use are the same rule.
+    for state in history.STATES:
+        matching = set(session.exec(select(Chat.id).where(history.IS_STATE[state])))
+        assert matching == {chat_id for chat_id, s in in_sql.items() if s == state}, state
 
 
 def test_processed_in_sql_is_the_python_rule(session):

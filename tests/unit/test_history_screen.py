@@ -126,3 +126,53 @@ def test_an_export_needs_a_reason_and_runs_beside_the_screen(app, db_url, monkey
             assert entry.reason == "월말 보고" and entry.actor_agent_id == admin_id and '"password": true' in entry.detail
 
     run(app, scenario)
+
+
+def test_the_rows_come_before_the_total_which_is_counted_once_per_search(app, db_url):
+    """Rows first, then the total (sent after them, so a long count never holds the list back);
+    turning pages keeps the search's total; a new search (or page 1 again) counts anew."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from online_contact.states.history import HistoryState
+
+    with session_scope(db_url) as s:
+        generate(s, chats=130, messages_per_chat=1, seed=21, days=5)
+        admin = s.exec(select(Agent).where(Agent.role == ROLE_ADMIN)).first()
+        token = start_session(s, admin)
+        stored = len(s.exec(select(Chat.id)).all())
+    sent: list = []
+
+    def totals(tab) -> list[str]:
+        """The total as each update sent to the tab showed it, in order."""
+        found = []
+        for sid, update in sent:
+            for values in (getattr(update, "delta", None) or {}).values() if sid == tab.sid else ():
+                found += [v for k, v in values.items() if k.startswith("total_text")]
+        return found
+
+    async def scenario():
+        tab = await _history_tab(app, token, {"from": "2020-01-01"})
+        state = await tab.state(HistoryState)
+        assert len(state.rows) == 50 and state.total == stored and state.older_url
+        assert totals(tab)[-2:] == ["…", f"{stored:,}"]
+        # Page 2 of the same search: the total is kept, not counted again (a chat that arrived
+        # meanwhile shows on the next search).
+        with session_scope(db_url) as s:
+            generate(s, chats=1, messages_per_chat=1, seed=22, days=1)
+        tab.query = {k: v[0] for k, v in parse_qs(urlsplit(state.older_url).query).items()}
+        sent.clear()
+        await tab.fire(f"{HistoryState.get_full_name()}.load_history")
+        state = await tab.state(HistoryState)
+        assert state.page_no == 2 and len(state.rows) == 50 and state.total == stored
+        assert "…" not in totals(tab)
+        tab.query = {"from": "2020-01-01"}
+        await tab.fire(f"{HistoryState.get_full_name()}.load_history")
+        assert (await tab.state(HistoryState)).total == stored + 1
+        # A search that fits on one page needs no count at all.
+        tab.query = {"from": "2020-01-01", "rating": "5"}
+        sent.clear()
+        await tab.fire(f"{HistoryState.get_full_name()}.load_history")
+        state = await tab.state(HistoryState)
+        assert 0 < state.total == len(state.rows) < 50 and "…" not in totals(tab)
+
+    run(app, scenario, sent)
