@@ -4,6 +4,31 @@
 //   syllable is not lost (Reflex's own enter-to-submit does not check isComposing).
 // - Every submit carries a fresh client message id so that a resend is stored only once.
 // - A page with unsaved agent edits asks before it is left.
+// Storage a browser refuses to this page (the chat in another site's frame, with third-party
+// storage blocked, as Safari, Firefox and Chrome can be set to): the page keeps working with
+// storage in memory, before anything else reads it. The site that embeds the chat keeps the
+// customer's key instead (online_contact/embed/embed.js, assets/embed_bridge.jsx).
+(function () {
+  ["localStorage", "sessionStorage"].forEach(function (name) {
+    try {
+      window[name].getItem("oc");
+      return;
+    } catch (e) { /* refused: kept in memory below */ }
+    var data = new Map();
+    var memory = {
+      getItem: function (k) { return data.has(String(k)) ? data.get(String(k)) : null; },
+      setItem: function (k, v) { data.set(String(k), String(v)); },
+      removeItem: function (k) { data.delete(String(k)); },
+      clear: function () { data.clear(); },
+      key: function (i) { var keys = Array.from(data.keys()); return i < keys.length ? keys[i] : null; },
+      get length() { return data.size; },
+    };
+    try {
+      Object.defineProperty(window, name, { value: memory, configurable: true });
+    } catch (e) { /* nothing more to do */ }
+  });
+})();
+
 (function () {
   if (window.__ocComposer) return;
   window.__ocComposer = true;

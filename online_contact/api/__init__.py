@@ -20,6 +20,13 @@ async def health(_request):
 
 def build_api() -> Starlette:
     """The HTTP routes of the app."""
+    from online_contact import routes
+
+    from .embed import embed_js
     from .export import download
 
-    return Starlette(routes=[Route("/api/health", health), Route("/api/export/{export_id}", download)])
+    return Starlette(routes=[
+        Route("/api/health", health),
+        Route("/api/export/{export_id}", download),
+        Route(routes.EMBED_JS, embed_js),
+    ])

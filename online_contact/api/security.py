@@ -7,7 +7,8 @@
   Referrer-Policy (and Strict-Transport-Security when OC_PUBLIC_URL is https). Scripts: the app's own files and the production build's inline scripts, by
   their SHA-256 (no 'unsafe-inline', no eval: a script the server did not build never runs).
 - Framing: every page but /widget refuses to be framed (frame-ancestors 'none', and
-  X-Frame-Options: DENY for older browsers); /widget may be framed, for the embed.
+  X-Frame-Options: DENY for older browsers); /widget may be framed by the app itself and by the
+  sites allowed under 설정 › 채팅화면 삽입 코드 (any site when none are listed: services.embed).
 - Websocket and CORS origins are Reflex's cors_allowed_origins (rxconfig.py, config.public_origins).
 """
 
@@ -56,7 +57,10 @@ def _websocket_sources() -> str:
 
 
 def content_security_policy(path: str) -> str:
-    frame = "*" if _frameable(path) else "'none'"
+    from online_contact.services import embed
+
+    # /widget: the sites of 설정 › 채팅화면 삽입 코드 (any when none are listed); the rest: none.
+    frame = embed.frame_ancestors() if _frameable(path) else "'none'"
     scripts = " ".join(("'self'", *_inline_script_hashes(_build_stamp())))
     return "; ".join(
         (

@@ -67,9 +67,12 @@ def consent_step() -> rx.Component:
                 html_for="consent-agree",
             ),
             rx.el.label(T["name_optional"], html_for="consent-name", font_size="0.85em"),
-            rx.input(name="name", id="consent-name", width="100%", max_length=100),
+            # Prefilled by the site that embeds the chat (OnlineContact.setUser).
+            rx.input(name="name", id="consent-name", width="100%", max_length=100,
+                     default_value=S.prefill_name, key=S.prefill_name),
             rx.el.label(T["email_optional"], html_for="consent-email", font_size="0.85em"),
-            rx.input(name="email", id="consent-email", input_mode="email", width="100%", max_length=254),
+            rx.input(name="email", id="consent-email", input_mode="email", width="100%", max_length=254,
+                     default_value=S.prefill_email, key=S.prefill_email),
             error_text(S.consent_error),
             rx.button(T["start_chat"], type="submit", width="100%"),
             spacing="2",
@@ -187,6 +190,9 @@ def chat_window() -> rx.Component:
             rx.cond(
                 ~S.embedded,
                 rx.icon_button(rx.icon("x"), variant="ghost", aria_label=T["minimize"], on_click=S.close_panel),
+                # In the site's launcher (embed.js): the site hides the frame (assets/embed_bridge.jsx).
+                rx.cond(S.hosted, rx.icon_button(rx.icon("x"), variant="ghost", aria_label=T["minimize"],
+                                                  custom_attrs={"data-embed-close": ""})),
             ),
             padding="10px 12px",
             width="100%",

@@ -81,3 +81,31 @@ def agent_alerts() -> rx.Component:
         new_message_text=T["alert_new_message"],
         select_event=f"{S.get_full_name()}.select_chat",
     )
+
+
+class EmbedBridge(rx.Component):
+    """The /widget's side of the site's launcher (assets/embed_bridge.jsx, embed.js). Renders
+    nothing."""
+
+    library = "$/public/embed_bridge.jsx"
+    tag = "EmbedBridge"
+
+    enabled: rx.Var[bool]
+    ready: rx.Var[bool]
+    host_event: rx.Var[str]
+    visitor_key: rx.Var[str]
+    live: rx.Var[list]
+    last_seq: rx.Var[int]
+
+
+def embed_bridge() -> rx.Component:
+    from online_contact.states.customer_chat import CustomerChatState
+
+    return EmbedBridge.create(
+        enabled=CustomerChatState.hosted,
+        ready=CustomerChatState.loaded,
+        host_event=f"{CustomerChatState.get_full_name()}.host_page",
+        visitor_key=CustomerChatState.visitor_key,
+        live=ChatRoom.live,
+        last_seq=ChatRoom.last_seq,
+    )

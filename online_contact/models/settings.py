@@ -25,6 +25,10 @@ class ChatSettings(SQLModel, table=True):
     default_max_open_chats: int | None = None
     # 데이터 추출 (채팅 기록's Excel export) only with a file password.
     export_password_required: bool = False
+    # 채팅화면 삽입 코드: the sites allowed to embed the chat (origins, one per line; empty = any
+    # site), and whether the launcher hides while no agent is Online.
+    embed_origins: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    embed_hide_when_offline: bool = False
 
 
 class ChatSettingsText(SQLModel, table=True):

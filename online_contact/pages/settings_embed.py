@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from online_contact import routes
-from online_contact.components.admin_layout import admin_layout
+from online_contact.components.admin_layout import admin_layout, field_error, form_footer, switch_field
 from online_contact.components.common import T
 from online_contact.models.agent import ROLE_ADMIN
 from online_contact.states.settings_embed import EmbedSettingsState as S
@@ -35,6 +35,25 @@ def _snippet(lang: str, name: str) -> rx.Component:
     )
 
 
+def _sites() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(T["embed_sites"], size="3", as_="h2"),
+            rx.el.label(T["embed_origins_label"], html_for="field-origins", font_weight="500"),
+            rx.text_area(id="field-origins", value=S.form.get("origins", ""), on_change=lambda v: S.edit("origins", v),
+                         placeholder="https://www.example.com", rows="4", width="100%", spell_check=False),
+            rx.text(T["embed_origins_help"], size="1", color=rx.color("gray", 10)),
+            field_error(S.errors, "origins"),
+            rx.divider(),
+            switch_field(S, "hide_offline", "embed_hide_label", "embed_hide_help"),
+            form_footer(S),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
 @page(route=routes.SETTINGS_EMBED, title="채팅화면 삽입 코드", role=ROLE_ADMIN, on_load=S.load_embed)
 def settings_embed() -> rx.Component:
     return admin_layout(
@@ -44,6 +63,7 @@ def settings_embed() -> rx.Component:
             rx.text(T["embed_help"], size="2", color=rx.color("gray", 11)),
             _snippet("ko", "한국어"),
             _snippet("en", "English"),
+            _sites(),
             rx.heading(T["preview"], size="3", as_="h2"),
             rx.el.iframe(src=S.preview_url, title=T["embed_preview"],
                          style={"width": "380px", "height": "560px", "border": f"1px solid {rx.color('gray', 6)}", "border_radius": "12px"}),

@@ -7,7 +7,7 @@ import reflex as rx
 from online_contact import routes
 from online_contact.components.common import reconnecting_banner
 from online_contact.components.customer_chat import chat_window, unavailable_dialog
-from online_contact.components.wire import chat_wire
+from online_contact.components.wire import chat_wire, embed_bridge
 from online_contact.states.customer_chat import CustomerChatState
 
 from .registry import page
@@ -22,6 +22,7 @@ def widget() -> rx.Component:
         reconnecting_banner(),
         unavailable_dialog(),
         chat_wire("customer"),
+        embed_bridge(),
         height="100vh",
         width="100%",
     )

@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 import reflex as rx
 
-from online_contact.i18n import normalize
+from online_contact.i18n import LANGUAGES, normalize
 from online_contact.models.chat import AUTHOR_CUSTOMER, CHANNEL_HELP_CENTER, Chat
 from online_contact.realtime import ChatRoom, publish_chat_from
 from online_contact.realtime.publish import is_linked, link_room, publish_message_from, publish_queue, room_token
@@ -19,7 +19,7 @@ from online_contact.services.db import session_scope
 from online_contact.services.errors import ServiceError
 from online_contact.services import settings as settings_service
 from online_contact.services.settings import get_settings
-from online_contact.services.text import LIMITS, form_text
+from online_contact.services.text import LIMITS, as_text, form_text
 
 from .lang import LangState, tr, tr_error
 from .transcript import TranscriptMixin, put_back
@@ -60,6 +60,11 @@ class CustomerChatState(TranscriptMixin, rx.State):
     _consent_language: str = ""
     # The admin's preview of the widget (설정 › 채팅화면 삽입 코드): it never starts a real chat.
     preview: bool = False
+    # Inside a site's launcher (embed.js, /widget?embed=1): the site hides and shows the frame,
+    # keeps the visitor key and may prefill the name and email (host_page).
+    hosted: bool = False
+    prefill_name: str = ""
+    prefill_email: str = ""
     _chat_id: int = 0
 
     def _visitor(self) -> str:
@@ -77,6 +82,7 @@ class CustomerChatState(TranscriptMixin, rx.State):
         self.embedded = embedded
         params = self.router.url.query_parameters
         self.preview = embedded and params.get("preview") == "1"
+        self.hosted = embedded and not self.preview and params.get("embed") == "1"
         if params.get("lang"):
             (await self.get_state(LangState)).lang = normalize(params.get("lang"))
         page = _embedding_page(params.get("page", "")) if embedded else ""
@@ -107,6 +113,36 @@ class CustomerChatState(TranscriptMixin, rx.State):
         await self._load(embedded=True)
         if self.phase == PHASE_IDLE and self.chat_enabled:
             await self.open_chat()
+
+    @rx.event
+    async def host_page(self, kind: str = "", visitor: str = "", name: str = "", email: str = "", lang: str = ""):
+        """What the site that embeds the chat hands over (embed.js, through postMessage from the
+        embedding page only: assets/embed_bridge.jsx): on "init" the visitor key the site keeps
+        (browsers partition or block a third-party frame's own storage, so the site's storage
+        is where the customer's chat is found again after a reload), and the name, email and
+        language it set (OnlineContact.setUser / setLanguage). Anything malformed is ignored."""
+        if not self.hosted or kind not in ("init", "user", "lang"):
+            return
+        if kind in ("init", "lang") and isinstance(lang, str) and lang in LANGUAGES:
+            lang_state = await self.get_state(LangState)
+            if lang_state.lang != lang:
+                lang_state.lang = lang
+                if self.phase == PHASE_CONSENT:
+                    await self.open_chat()  # the consent text in the new language
+        if kind in ("init", "user"):
+            self.prefill_name = as_text(name, LIMITS["name"]).strip()
+            self.prefill_email = as_text(email, LIMITS["email"]).strip()
+        if kind != "init" or not isinstance(visitor, str) or not VISITOR_KEY_RE.match(visitor):
+            return
+        if visitor == self.visitor_key or (self.phase == PHASE_CHAT and self._chat_id):
+            return  # the same customer, or a chat already open here (its key goes to the site)
+        with session_scope() as session:
+            customer = customer_service.customer_for_visitor(session, visitor)
+            chat = chat_service.open_chat_of_customer(session, customer) if customer else None
+        self.visitor_key = visitor
+        if chat is not None:
+            await self._link_room(chat.id)
+            self.phase, self.panel_open = PHASE_CHAT, True
 
     async def _link_room(self, chat_id: int) -> None:
         if self._chat_id != chat_id:
