@@ -18,7 +18,7 @@ ifdef WORKERS
 export GRANIAN_WORKERS := $(WORKERS)
 endif
 
-.PHONY: run test deps test-deps migrate seed unit security e2e integration bench bench-history clean
+.PHONY: run test deps test-deps migrate seed unit security e2e integration bench bench-history bench-embed clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -80,6 +80,10 @@ bench: test-deps $(VENV)/.bench-installed
 # 채팅 기록: search and export on 100,000 generated chats, SQLite and PostgreSQL (see README).
 bench-history: test-deps $(VENV)/.bench-installed
 	$(PY) -m bench.history $(BENCH_ARGS)
+
+# 채팅화면 삽입 코드: what /embed.js costs a site before and after the click (see README).
+bench-embed: test-deps $(VENV)/.bench-installed
+	$(PY) -m bench.embed $(BENCH_ARGS)
 
 clean:
 	rm -rf .web .states frontend.zip backend.zip

@@ -25,6 +25,9 @@ from online_contact.config import allowed_hosts, public_origins
 logger = logging.getLogger("online_contact.security")
 
 FRAMEABLE = ("/widget",)
+# Scripts other sites load, never a document: a page's policy means nothing on them, and its
+# two kilobytes would be most of what each of the sites' page views fetches (embed.js).
+NOT_DOCUMENTS = ("/embed.js",)
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
 
 
@@ -124,14 +127,18 @@ class SecurityMiddleware:
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
         extra = [
-            (b"content-security-policy", content_security_policy(path).encode()),
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"strict-origin-when-cross-origin"),
         ]
+        if path not in NOT_DOCUMENTS:
+            extra.append((b"content-security-policy", content_security_policy(path).encode()))
+            if not _frameable(path):
+                extra.append((b"x-frame-options", b"DENY"))
+            else:
+                # Which sites may frame it changes with the settings: never from a cache.
+                extra.append((b"cache-control", b"no-store"))
         if self.https:
             extra.append((b"strict-transport-security", b"max-age=31536000"))
-        if not _frameable(path):
-            extra.append((b"x-frame-options", b"DENY"))
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":

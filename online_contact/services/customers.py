@@ -16,6 +16,8 @@ from .text import LIMITS, clean
 _ADDR = "[^@\\s<>\"'`,;:\\\\()\\[\\]]+"
 EMAIL_RE = re.compile(f"^{_ADDR}@{_ADDR}\\.{_ADDR}$")
 VISITOR_KEY_RE = re.compile(r"^[A-Za-z0-9-]{16,64}$")
+# The keys this app makes (uuid4().hex): the only ones an embedding site may hand back.
+MADE_VISITOR_KEY_RE = re.compile(r"[0-9a-f]{32}")
 
 
 def clean_contact(name: str, email: str) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from online_contact.realtime import ChatRoom, publish_chat_from
 from online_contact.realtime.publish import is_linked, link_room, publish_message_from, publish_queue, room_token
 from online_contact.services import chats as chat_service
 from online_contact.services import customers as customer_service
-from online_contact.services.customers import VISITOR_KEY_RE
+from online_contact.services.customers import MADE_VISITOR_KEY_RE, VISITOR_KEY_RE
 from online_contact.services import routing
 from online_contact.services.db import session_scope
 from online_contact.services.errors import ServiceError
@@ -132,7 +132,7 @@ class CustomerChatState(TranscriptMixin, rx.State):
         if kind in ("init", "user"):
             self.prefill_name = as_text(name, LIMITS["name"]).strip()
             self.prefill_email = as_text(email, LIMITS["email"]).strip()
-        if kind != "init" or not isinstance(visitor, str) or not VISITOR_KEY_RE.match(visitor):
+        if kind != "init" or not isinstance(visitor, str) or not MADE_VISITOR_KEY_RE.fullmatch(visitor):
             return
         if visitor == self.visitor_key or (self.phase == PHASE_CHAT and self._chat_id):
             return  # the same customer, or a chat already open here (its key goes to the site)

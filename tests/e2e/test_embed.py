@@ -4,6 +4,7 @@ while the app is http://127.0.0.1:<port>: another origin and another site) paste
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
@@ -82,6 +83,14 @@ def shop(reset) -> Iterator[Shop]:
         httpd.server_close()
 
 
+def _wait_for(condition, seconds: float = 15.0) -> None:
+    """Until `condition()` holds (a frame's navigation has no expect() of its own)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
 def _launcher(page: Page):
     return page.get_by_role("button", name="채팅", exact=True)
 
@@ -158,8 +167,7 @@ def test_no_launcher_when_chat_is_off_or_the_site_is_not_allowed(customer: Page,
     customer.goto(url)
     customer.wait_for_function("() => !!window.OnlineContact")
     expect(_launcher(customer)).to_have_count(0)
-    customer.wait_for_load_state("load")
-    assert customer.frames[1].url.startswith(reset.url + "/widget")  # any site may frame it, by default
+    _wait_for(lambda: [f.url.startswith(reset.url + "/widget") for f in customer.frames[1:]] == [True])  # any site may frame it, by default
 
     # On, but only for another site: no launcher, and the browser refuses the frame.
     with reset.session() as s:
@@ -170,9 +178,7 @@ def test_no_launcher_when_chat_is_off_or_the_site_is_not_allowed(customer: Page,
     expect(_launcher(customer)).to_have_count(0)
     response = customer.request.get(reset.url + "/widget")
     assert "frame-ancestors 'self' https://www.example.com" in response.headers["content-security-policy"]
-    customer.wait_for_load_state("load")  # the frame has loaded, or been refused
-    direct = customer.frames[1]
-    assert direct.url == "chrome-error://chromewebdata/"  # the browser's page for a refused frame
+    _wait_for(lambda: [f.url for f in customer.frames[1:]] == ["chrome-error://chromewebdata/"])  # the browser's page for a refused frame
 
     # The shop added to the list: the launcher is back.
     with reset.session() as s:
@@ -180,3 +186,25 @@ def test_no_launcher_when_chat_is_off_or_the_site_is_not_allowed(customer: Page,
         s.commit()
     customer.goto(url + "?third")
     expect(_launcher(customer)).to_be_visible()
+
+
+def test_without_agents_the_launcher_leads_to_the_away_notice_or_hides(customer: Page, shop: Shop, reset):
+    url = shop.page("index.html")
+    # Nobody Online: the launcher opens to 상담원 부재중 and 문의하기; on a phone, full screen.
+    customer.set_viewport_size({"width": 390, "height": 800})
+    customer.goto(url)
+    _launcher(customer).click()
+    chat = _chat(customer)
+    expect(chat.get_by_role("alertdialog")).to_contain_text("상담원 부재중")
+    box = customer.locator("iframe[title='채팅']").bounding_box()
+    assert box == {"x": 0, "y": 0, "width": 390, "height": 800}
+    chat.get_by_role("alertdialog").get_by_role("button", name="닫기").click()
+    expect(chat.get_by_role("link", name="문의하기")).to_be_visible()
+
+    # 상담원이 없으면 숨기기: no launcher at all while nobody is Online.
+    with reset.session() as s:
+        s.exec(update(ChatSettings).values(embed_hide_when_offline=True))
+        s.commit()
+    customer.goto(url + "?hidden")
+    customer.wait_for_function("() => !!window.OnlineContact")
+    expect(_launcher(customer)).to_have_count(0)

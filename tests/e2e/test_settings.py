@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
-from online_contact.models import Agent, Category, Chat
+from online_contact.models import Agent, Category, Chat, ChatSettings
 from online_contact.services import settings as settings_service
 from online_contact.services.seed import GREETING, SATISFACTION
 
@@ -193,7 +193,7 @@ def test_the_embed_code_is_copied_with_one_click(admin, reset):
     admin.get_by_role("button", name="English 복사").click()
     expect(admin.get_by_text("복사되었습니다.")).to_be_visible()
     copied = admin.evaluate("() => navigator.clipboard.readText()")
-    assert copied.startswith("<iframe src=") and "/widget?lang=en" in copied
+    assert copied.startswith("<script async src=") and copied.endswith('/embed.js" data-lang="en"></script>')
     # The preview shows the customer's first step (the consent text the admin wrote), even
     # with nobody Online, and never starts a chat.
     preview = admin.frame_locator('iframe[title="채팅 미리보기"]')
@@ -205,3 +205,28 @@ def test_the_embed_code_is_copied_with_one_click(admin, reset):
     expect(preview.get_by_text("미리보기에서는 상담을 시작할 수 없습니다.")).to_be_visible()
     with reset.session() as s:
         assert len(s.exec(select(Chat.id)).all()) == chats_before
+
+
+def test_the_sites_allowed_to_embed_the_chat_are_checked_and_saved(admin, reset):
+    import urllib.request
+
+    _settings(admin, reset.url, "/settings/embed", "채팅화면 삽입 코드")
+    sites = admin.get_by_label("채팅을 넣을 수 있는 사이트")
+    sites.fill("https://shop.example.com\nshop.example.com/path")
+    admin.get_by_role("button", name="저장", exact=True).click()
+    expect(admin.get_by_text("사이트 주소가 올바르지 않습니다: shop.example.com/path")).to_be_visible()
+    with reset.session() as s:
+        assert s.exec(select(ChatSettings)).first().embed_origins == ""
+    sites.fill("https://shop.example.com/\nhttps://m.shop.example.com:8443")
+    admin.get_by_label("상담원이 없으면 숨기기").click()
+    _save(admin)
+    with reset.session() as s:
+        stored = s.exec(select(ChatSettings)).first()
+        assert stored.embed_origins == "https://shop.example.com\nhttps://m.shop.example.com:8443"
+        assert stored.embed_hide_when_offline
+    # The widget may now be framed by exactly those sites (and the app's own preview).
+    with urllib.request.urlopen(reset.url + "/widget") as response:
+        policy = response.headers["content-security-policy"]
+    assert "frame-ancestors 'self' https://shop.example.com https://m.shop.example.com:8443" in policy
+    admin.reload()
+    expect(admin.get_by_label("채팅을 넣을 수 있는 사이트")).to_have_value("https://shop.example.com\nhttps://m.shop.example.com:8443")

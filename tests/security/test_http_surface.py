@@ -53,12 +53,13 @@ def test_every_page_has_a_strict_policy_and_only_the_widget_may_be_framed(server
     assert response.getheader("Referrer-Policy") == "strict-origin-when-cross-origin"
     if path == "/widget":
         assert directives["frame-ancestors"] == "*" and response.getheader("X-Frame-Options") is None
+        assert response.getheader("Cache-Control") == "no-store"  # its policy follows the settings
     else:
         assert directives["frame-ancestors"] == "'none'" and response.getheader("X-Frame-Options") == "DENY"
 
 
 def test_scripts_and_api_routes_get_the_headers_too(server):
-    for path in ("/chat_input.js", "/api/health"):
+    for path in ("/chat_input.js", "/api/health", "/embed.js"):
         response, _ = _get(server, path)
         assert response.status == 200
         assert response.getheader("X-Content-Type-Options") == "nosniff", path

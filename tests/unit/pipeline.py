@@ -26,7 +26,7 @@ class Client:
     ip = "10.0.0.9"
     query: dict[str, str] = {}  # the page's query parameters
 
-    async def fire(self, name: str, _pause: float = 0.05, **payload) -> None:
+    async def fire(self, name: str, /, _pause: float = 0.05, **payload) -> None:
         """Send one event and wait until it and the events it queued are handled (then a short
         pause for the fan-out tasks it started)."""
         router_data = {"token": self.token, "pathname": self.path, "query": {},
