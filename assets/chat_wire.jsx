@@ -23,11 +23,14 @@ const TOO_FAST_RETRY_MS = 1100;
 const TOO_FAST_RETRIES = 20;
 const CREDENTIAL_KEY = { customer: "oc_visitor", agent: "oc_auth" };
 
-export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskState, deskChats, siteState, categoriesEvent }) {
+export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskState, deskChats, siteState, categoriesEvent, credential }) {
   const dispatch = useContext(DispatchContext);
   const [addEvents] = useContext(EventLoopContext);
   const now = useRef({});
-  now.current = { chatId, lastSeq: lastSeq || 0, live: live || [], deskChats: deskChats || [] };
+  now.current = { chatId, lastSeq: lastSeq || 0, live: live || [], deskChats: deskChats || [], credential: credential || "" };
+  // Inside a site's launcher the customer's key is kept by the state (the site hands it over),
+  // not in this frame's storage (assets/embed_bridge.jsx).
+  const credentialNow = () => now.current.credential || localStorage.getItem(CREDENTIAL_KEY[role]) || "";
   const socket = useRef(null);
   const joined = useRef(0);
   const previews = useRef({}); // chat id -> the newest preview this tab has seen
@@ -90,8 +93,7 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskSt
     if (!s || !s.connected || !id) return;
     // The credential again: a customer's page connects before its first chat, when it has no
     // visitor key yet (the key is made when the chat starts).
-    const credential = localStorage.getItem(CREDENTIAL_KEY[role]) || "";
-    s.emit("join", { chat_id: id, after: after ?? known(), credential }, (answer) => {
+    s.emit("join", { chat_id: id, after: after ?? known(), credential: credentialNow() }, (answer) => {
       if (!answer || !answer.ok || answer.chat_id !== now.current.chatId) return;
       joined.current = answer.chat_id;
       add(answer.messages.map((m) => ({ ...m, chat_id: answer.chat_id })));
@@ -106,7 +108,7 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskSt
       path: endpoint.pathname,
       transports: [env.TRANSPORT],
       // Read on every (re)connect: the agent may have logged in again meanwhile.
-      auth: (cb) => cb({ role, credential: localStorage.getItem(CREDENTIAL_KEY[role]) || "" }),
+      auth: (cb) => cb({ role, credential: credentialNow() }),
     });
     s.on("connect", () => join());
     s.on("disconnect", () => {

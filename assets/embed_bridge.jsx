@@ -23,15 +23,15 @@ export function EmbedBridge({ enabled, ready, hostEvent, visitorKey, live, lastS
   };
 
   useEffect(() => {
-    if (!enabled || !ready || site.current || window.parent === window) return;
-    let origin = "";
-    try {
-      origin = new URL(new URLSearchParams(window.location.search).get("page") || "").origin;
-    } catch (e) {
-      return;
+    if (!enabled || !ready || window.parent === window) return;
+    if (!site.current) {
+      try {
+        const origin = new URL(new URLSearchParams(window.location.search).get("page") || "").origin;
+        if (/^https?:\/\//.test(origin)) site.current = origin;
+      } catch (e) { /* no page: not a launcher's frame */ }
     }
-    if (!/^https?:\/\//.test(origin)) return;
-    site.current = origin;
+    const origin = site.current;
+    if (!origin) return;
     const onMessage = (e) => {
       if (e.source !== window.parent || e.origin !== origin) return;
       const m = e.data;
@@ -46,6 +46,7 @@ export function EmbedBridge({ enabled, ready, hostEvent, visitorKey, live, lastS
     };
     window.addEventListener("message", onMessage);
     document.addEventListener("click", onClick);
+    // Each time the chat's state is (again) loaded: the site answers with "init".
     tell({ type: "ready" });
     return () => {
       window.removeEventListener("message", onMessage);
@@ -60,16 +61,13 @@ export function EmbedBridge({ enabled, ready, hostEvent, visitorKey, live, lastS
   // Agent messages newer than what this frame had when it first showed the chat.
   useEffect(() => {
     let seq = lastSeq || 0;
-    let agent = 0;
-    for (const m of live || []) {
-      if (m.seq > seq) seq = m.seq;
-      if (m.author === "agent" && m.seq > agent) agent = m.seq;
-    }
+    for (const m of live || []) if (m.seq > seq) seq = m.seq;
     if (newest.current === null) {
       newest.current = seq;
       return;
     }
-    if (agent > newest.current) tell({ type: "message" });
+    const arrived = (live || []).filter((m) => m.author === "agent" && m.seq > newest.current).length;
+    if (arrived) tell({ type: "message", count: arrived });
     if (seq > newest.current) newest.current = seq;
   }, [live, lastSeq]);
 

@@ -53,7 +53,8 @@ async def embed_js(request):
         "Vary": "Accept-Encoding",
         "Cross-Origin-Resource-Policy": "cross-origin",  # any site may load it
     }
-    if request.headers.get("if-none-match") == etag:
+    asked = {tag.strip().removeprefix("W/") for tag in request.headers.get("if-none-match", "").split(",")}
+    if etag in asked or "*" in asked:
         return Response(status_code=304, headers=headers)
     if "gzip" in request.headers.get("accept-encoding", ""):
         return Response(zipped, headers={**headers, "Content-Encoding": "gzip"})

@@ -69,10 +69,10 @@ def consent_step() -> rx.Component:
             rx.el.label(T["name_optional"], html_for="consent-name", font_size="0.85em"),
             # Prefilled by the site that embeds the chat (OnlineContact.setUser).
             rx.input(name="name", id="consent-name", width="100%", max_length=100,
-                     default_value=S.prefill_name, key=S.prefill_name),
+                     default_value=S.prefill_name, key="name-" + S.prefill_name),
             rx.el.label(T["email_optional"], html_for="consent-email", font_size="0.85em"),
             rx.input(name="email", id="consent-email", input_mode="email", width="100%", max_length=254,
-                     default_value=S.prefill_email, key=S.prefill_email),
+                     default_value=S.prefill_email, key="email-" + S.prefill_email),
             error_text(S.consent_error),
             rx.button(T["start_chat"], type="submit", width="100%"),
             spacing="2",

@@ -24,6 +24,7 @@ class ChatWire(rx.Component):
     desk_chats: rx.Var[list]
     site_state: rx.Var[str]
     categories_event: rx.Var[str]
+    credential: rx.Var[str]
 
 
 def chat_wire(role: str) -> rx.Component:
@@ -45,6 +46,7 @@ def chat_wire(role: str) -> rx.Component:
         desk_chats=AgentDesk.chats if agent else [],
         site_state="" if agent else CustomerChatState.get_full_name(),
         categories_event=f"{AgentConsoleState.get_full_name()}.refresh_categories" if agent else "",
+        credential="" if agent else CustomerChatState.hosted_key,
     )
 
 
@@ -105,7 +107,7 @@ def embed_bridge() -> rx.Component:
         enabled=CustomerChatState.hosted,
         ready=CustomerChatState.loaded,
         host_event=f"{CustomerChatState.get_full_name()}.host_page",
-        visitor_key=CustomerChatState.visitor_key,
+        visitor_key=CustomerChatState.hosted_key,
         live=ChatRoom.live,
         last_seq=ChatRoom.last_seq,
     )

@@ -14,7 +14,7 @@
   var lang = langOk(data("lang")) ? data("lang") : "ko";
   var color = /^#[0-9a-f]{3,8}$/i.test(data("color")) ? data("color") : "#3e63dd";
   var side = data("position") === "left" ? "left" : "right";
-  var on = {}, user = null, frame = null, ready = false, opened = false, unread = 0, hinted = false;
+  var on = {}, user = null, frame = null, ready = false, opened = false, unread = 0, hinted = false, early = null;
   var host, root, btn, badge, box;
 
   function emit(name, value) {
@@ -37,8 +37,8 @@
 
   w.OnlineContact = {
     version: V,
-    open: function () { show(true); },
-    close: function () { show(false); },
+    open: function () { if (btn) show(true); else early = true; },
+    close: function () { if (btn) show(false); else early = false; },
     setUser: function (u) {
       u = u || {};
       user = { name: text(u.name, 100), email: text(u.email, 200) };
@@ -53,8 +53,10 @@
     on: function (name, f) { if (typeof f === "function") (on[name] = on[name] || []).push(f); },
     off: function (name, f) { on[name] = (on[name] || []).filter(function (g) { return g !== f; }); }
   };
-  // Chat off, hidden while nobody is Online, or a site not on the list: nothing at all.
-  if (!C.enabled || (C.origins.length && C.origins.indexOf(location.origin) < 0)) return;
+  // A site not on the list, chat off, or hidden while nobody is Online: nothing at all (but a
+  // chat the customer has open on this site goes on on its next page).
+  if (C.origins.length && C.origins.indexOf(location.origin) < 0) return;
+  if (!C.enabled && store("sessionStorage", OPEN) !== "1") return;
 
   function label() { return lang === "en" ? "Chat" : "채팅"; }
   function paint() {
@@ -72,7 +74,9 @@
   function makeFrame() {
     frame = d.createElement("iframe");
     frame.title = label();
-    frame.src = APP + "/widget?embed=1&lang=" + lang + "&page=" + encodeURIComponent(location.href.slice(0, 2000));
+    // The page as the chat's 채널, without its #fragment (where sites keep tokens).
+    var page = location.href.split("#")[0].slice(0, 2000);
+    frame.src = APP + "/widget?embed=1&lang=" + lang + "&page=" + encodeURIComponent(page);
     box.appendChild(frame);
   }
   function show(open) {
@@ -103,7 +107,7 @@
     } else if (m.type === "visitor" && /^[0-9a-f]{32}$/.test(m.key)) {
       store("localStorage", KEY, m.key); // the customer's chat survives reloads of this site
     } else if (m.type === "message" && !opened) {
-      unread += 1;
+      unread += Math.min(50, Math.max(1, m.count | 0));
       paint();
       emit("unread", unread);
     } else if (m.type === "close") {
@@ -126,7 +130,8 @@
       "div{position:fixed;bottom:88px;" + pos + "width:380px;height:min(620px,calc(100vh - 108px));" +
       "z-index:2147483000;border-radius:12px;overflow:hidden;box-shadow:0 8px 28px rgba(0,0,0,.28);background:#fff}" +
       "[hidden]{display:none!important}iframe{border:0;width:100%;height:100%}" +
-      "@media (max-width:480px){div{inset:0;width:100%;height:100%;border-radius:0}}</style>" +
+      "@media (max-width:480px){div{inset:0;width:100%;height:100%;border-radius:0}" +
+      "button[aria-expanded=true]{display:none}}</style>" +
       "<div hidden></div><button type=\"button\" aria-expanded=\"false\">" +
       "<svg width=\"28\" height=\"28\" viewBox=\"0 0 24 24\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"2\" " +
       "stroke-linecap=\"round\" stroke-linejoin=\"round\" aria-hidden=\"true\"><path d=\"M7.9 20A9 9 0 1 0 4 16.1L2 22Z\"/></svg>" +
@@ -139,7 +144,7 @@
     btn.addEventListener("pointerenter", hint);
     btn.addEventListener("focus", hint);
     d.body.appendChild(host);
-    if (store("sessionStorage", OPEN) === "1") show(true);
+    if (early !== null ? early : store("sessionStorage", OPEN) === "1") show(true);
   }
   if (d.body) start(); else d.addEventListener("DOMContentLoaded", start);
 })(window, document, __OC_CONFIG__);

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import urlsplit
 
 from sqlmodel import Session
 
@@ -18,7 +19,9 @@ from .errors import ServiceError
 MAX_ORIGINS = 50
 MAX_ORIGINS_TEXT = 5000
 # scheme://host[:port] and nothing else (a path, a query or a wildcard is not an origin).
-_ORIGIN = re.compile(r"https?://(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|\[[0-9a-f:]+\])(?::(?P<port>\d{1,5}))?")
+# (CSP host sources cannot name an IPv6 address; a domain outside ASCII is typed as punycode.)
+_ORIGIN = re.compile(r"https?://[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::(?P<port>\d{1,5}))?")
+_DEFAULT_PORT = {"http": ":80", "https": ":443"}
 
 
 def parse_origins(text) -> list[str]:
@@ -35,6 +38,9 @@ def parse_origins(text) -> list[str]:
         match = _ORIGIN.fullmatch(origin)
         if not match or (match.group("port") and not 0 < int(match.group("port")) < 65536):
             raise ServiceError("error.embed_origin_invalid", value=item[:80])
+        scheme = origin.split(":", 1)[0]
+        if origin.endswith(_DEFAULT_PORT[scheme]):
+            origin = origin[: -len(_DEFAULT_PORT[scheme])]  # as browsers name it
         if origin not in found:
             found.append(origin)
     if len(found) > MAX_ORIGINS:
@@ -43,7 +49,17 @@ def parse_origins(text) -> list[str]:
 
 
 def origins_of(settings) -> list[str]:
-    return [o for o in (settings.embed_origins or "").split("\n") if o]
+    """The stored sites (checked again: only origins ever reach a header or the loader)."""
+    return [o for o in (settings.embed_origins or "").split("\n") if _ORIGIN.fullmatch(o)]
+
+
+def site_allowed(settings, page_url: str) -> bool:
+    """Whether a page (its origin) may embed the chat: any when no site is listed."""
+    allowed = origins_of(settings)
+    if not allowed:
+        return True
+    parts = urlsplit(page_url or "")
+    return f"{parts.scheme}://{parts.netloc}".lower() in allowed
 
 
 def save(session: Session, actor_id: int, *, origins_text, hide_when_offline, ip: str = "") -> bool:

@@ -12,6 +12,7 @@ from online_contact.models.chat import AUTHOR_CUSTOMER, CHANNEL_HELP_CENTER, Cha
 from online_contact.realtime import ChatRoom, publish_chat_from
 from online_contact.realtime.publish import is_linked, link_room, publish_message_from, publish_queue, room_token
 from online_contact.services import chats as chat_service
+from online_contact.services import embed as embed_service
 from online_contact.services import customers as customer_service
 from online_contact.services.customers import MADE_VISITOR_KEY_RE, VISITOR_KEY_RE
 from online_contact.services import routing
@@ -63,6 +64,10 @@ class CustomerChatState(TranscriptMixin, rx.State):
     # Inside a site's launcher (embed.js, /widget?embed=1): the site hides and shows the frame,
     # keeps the visitor key and may prefill the name and email (host_page).
     hosted: bool = False
+    # Inside a launcher the customer's key is the one the site keeps (handed over in "init") or
+    # the one made here at consent, never the frame's own storage: a page that frames the widget
+    # must not learn, nor plant, the key this browser uses elsewhere.
+    hosted_key: str = ""
     prefill_name: str = ""
     prefill_email: str = ""
     _chat_id: int = 0
@@ -70,6 +75,8 @@ class CustomerChatState(TranscriptMixin, rx.State):
     def _visitor(self) -> str:
         """The browser's visitor key when it is one this app makes ('' otherwise: a client can
         put anything in its storage, and nothing that size or shape is kept)."""
+        if self.hosted:
+            return self.hosted_key
         key = self.visitor_key
         if isinstance(key, str) and VISITOR_KEY_RE.match(key):
             return key
@@ -82,13 +89,16 @@ class CustomerChatState(TranscriptMixin, rx.State):
         self.embedded = embedded
         params = self.router.url.query_parameters
         self.preview = embedded and params.get("preview") == "1"
-        self.hosted = embedded and not self.preview and params.get("embed") == "1"
+        page = _embedding_page(params.get("page", "")) if embedded else ""
+        self.hosted = embedded and not self.preview and params.get("embed") == "1" and bool(page)
         if params.get("lang"):
             (await self.get_state(LangState)).lang = normalize(params.get("lang"))
-        page = _embedding_page(params.get("page", "")) if embedded else ""
         self.channel = page or CHANNEL_HELP_CENTER
         with session_scope() as session:
-            self.chat_enabled = get_settings(session).chat_enabled
+            settings = get_settings(session)
+            self.chat_enabled = settings.chat_enabled
+            if self.hosted and not embed_service.site_allowed(settings, page):
+                self.hosted = False  # a launcher only on the sites of 채팅화면 삽입 코드
             customer = customer_service.customer_for_visitor(session, self._visitor())
             chat = chat_service.open_chat_of_customer(session, customer) if customer else None
         self.loaded = True
@@ -134,13 +144,13 @@ class CustomerChatState(TranscriptMixin, rx.State):
             self.prefill_email = as_text(email, LIMITS["email"]).strip()
         if kind != "init" or not isinstance(visitor, str) or not MADE_VISITOR_KEY_RE.fullmatch(visitor):
             return
-        if visitor == self.visitor_key or (self.phase == PHASE_CHAT and self._chat_id):
+        if visitor == self.hosted_key or (self.phase == PHASE_CHAT and self._chat_id):
             return  # the same customer, or a chat already open here (its key goes to the site)
         with session_scope() as session:
             customer = customer_service.customer_for_visitor(session, visitor)
             chat = chat_service.open_chat_of_customer(session, customer) if customer else None
-        self.visitor_key = visitor
-        if chat is not None:
+        self.hosted_key = visitor
+        if chat is not None and self.chat_enabled:
             await self._link_room(chat.id)
             self.phase, self.panel_open = PHASE_CHAT, True
 
@@ -221,12 +231,15 @@ class CustomerChatState(TranscriptMixin, rx.State):
             return
         lang = normalize((await self.get_state(LangState)).lang)
         if not self._visitor():
-            self.visitor_key = uuid.uuid4().hex
+            if self.hosted:
+                self.hosted_key = uuid.uuid4().hex  # handed to the site, which keeps it
+            else:
+                self.visitor_key = uuid.uuid4().hex
         try:
             with session_scope() as session:
                 begun = chat_service.begin_chat(
                     session,
-                    self.visitor_key,
+                    self._visitor(),
                     agreed=agreed,
                     name=form_text(form_data, "name"),
                     email=form_text(form_data, "email"),

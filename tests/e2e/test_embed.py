@@ -139,11 +139,14 @@ def test_the_snippet_brings_the_chat_to_another_site(customer: Page, agent: Page
     assert key and key != "f" * 32
     expect(chat.get_by_role("log", name="대화 내용")).to_be_visible()
 
-    # Closed: a message from the agent shows as a badge on the launcher.
+    # Closed: a message from the agent shows as a badge on the launcher (and the site hears of it).
+    customer.evaluate("""window.__events = [];
+      ['open', 'close', 'unread'].forEach((e) => OnlineContact.on(e, (v) => window.__events.push([e, v ?? null])));""")
     chat.get_by_role("button", name="채팅 창 닫기").click()
     expect(customer.locator("iframe[title='채팅']")).to_be_hidden()
     send(agent, "송장 번호는 12345입니다")
     expect(launcher).to_have_text("1")  # one, whatever the forger's frame claims
+    assert customer.evaluate("window.__events") == [["close", None], ["unread", 1]]
     launcher.click()
     expect(chat.get_by_role("log", name="대화 내용")).to_contain_text("송장 번호는 12345입니다")
     expect(launcher).to_have_text("")
@@ -157,6 +160,11 @@ def test_the_snippet_brings_the_chat_to_another_site(customer: Page, agent: Page
     _launcher(customer).click()
     expect(_chat(customer).get_by_role("log", name="대화 내용")).to_contain_text("송장 번호는 12345입니다")
     assert customer.evaluate("localStorage.getItem('oc_visitor')") == key
+    # The site's own calls.
+    customer.evaluate("OnlineContact.close()")
+    expect(customer.locator("iframe[title='채팅']")).to_be_hidden()
+    customer.evaluate("OnlineContact.open()")
+    expect(_chat(customer).get_by_role("log", name="대화 내용")).to_be_visible()
 
 
 def test_no_launcher_when_chat_is_off_or_the_site_is_not_allowed(customer: Page, shop: Shop, reset):
@@ -198,6 +206,7 @@ def test_without_agents_the_launcher_leads_to_the_away_notice_or_hides(customer:
     expect(chat.get_by_role("alertdialog")).to_contain_text("상담원 부재중")
     box = customer.locator("iframe[title='채팅']").bounding_box()
     assert box == {"x": 0, "y": 0, "width": 390, "height": 800}
+    expect(_launcher(customer)).to_be_hidden()  # it would cover the chat; the chat's ✕ closes it
     chat.get_by_role("alertdialog").get_by_role("button", name="닫기").click()
     expect(chat.get_by_role("link", name="문의하기")).to_be_visible()
 

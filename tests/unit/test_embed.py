@@ -25,7 +25,7 @@ from .pipeline import Client, customer_starts_chat, names, only_agent1_online, r
     ("https://shop.example.com", ["https://shop.example.com"]),
     ("HTTPS://Shop.Example.com/\n\nhttp://localhost:8080", ["https://shop.example.com", "http://localhost:8080"]),
     ("https://a.example.com, https://b.example.com https://a.example.com", ["https://a.example.com", "https://b.example.com"]),
-    ("http://[::1]:3000", ["http://[::1]:3000"]),
+    ("https://shop.example.com:443\nhttp://shop.example.com:80", ["https://shop.example.com", "http://shop.example.com"]),
 ])
 def test_allowed_sites_are_origins(typed, stored):
     assert embed.parse_origins(typed) == stored
@@ -34,7 +34,7 @@ def test_allowed_sites_are_origins(typed, stored):
 @pytest.mark.parametrize("typed", [
     "shop.example.com", "https://shop.example.com/path", "https://shop.example.com?x=1", "https://*.example.com",
     "ftp://shop.example.com", "javascript:alert(1)", "https://shop.example.com:70000", "https://-bad-.example.com",
-    "https://shop.example.com#top", "'self'", "*",
+    "https://shop.example.com#top", "'self'", "*", "http://[::1]:3000", "https://한국.example.com",
 ])
 def test_anything_else_is_named_and_refused(typed):
     with pytest.raises(ServiceError) as refused:
@@ -153,21 +153,44 @@ def test_what_the_embedding_site_hands_over(app, db_url):
                         {"kind": "init", "visitor": key.upper()}, {"kind": "lang", "lang": "xx"}):
             await framed.fire(host, **payload)
         state = await framed.state(CustomerChatState)
-        assert state.phase == "consent" and state.visitor_key == "" and state._chat_id == 0
+        assert state.phase == "consent" and state.hosted_key == "" and state._chat_id == 0
         await framed.fire(host, kind="user", name="  이" + "름" * 200, email=123)
         state = await framed.state(CustomerChatState)
         assert state.prefill_name == ("  이" + "름" * 200)[:100].strip() and state.prefill_email == "123"
         # The site's key: the same customer, their open chat.
         await framed.fire(host, kind="init", visitor=key, name="김고객", email="kim@example.com", lang="en")
         state = await framed.state(CustomerChatState)
-        assert state.visitor_key == key and state.phase == "chat" and state._chat_id == chat.id
+        assert state.hosted_key == key and state.phase == "chat" and state._chat_id == chat.id
+        # Kept in the tab's state only: nothing goes to the frame's own storage (and from there
+        # to the browser's other tabs of the app).
+        assert state.visitor_key == ""
         assert state.prefill_name == "김고객"
 
         # /widget without the launcher (an old iframe snippet, or a page framing it): ignored.
         plain = await widget({"page": "https://shop.example.com/p/1"})
         await plain.fire(host, kind="init", visitor=key)
         state = await plain.state(CustomerChatState)
-        assert not state.hosted and state.visitor_key == "" and state.phase != "chat"
+        assert not state.hosted and state.hosted_key == "" and state.visitor_key == "" and state.phase != "chat"
+
+        # The frame's own stored key is not used by a launcher (a page framing the widget must
+        # not learn or plant the key this browser uses on the help center).
+        own = await Client(app, "/widget", {n.visitor: key}).open()
+        own.query = {"embed": "1", "page": "https://attacker.example/"}
+        await own.fire(f"{n.customer}.load_widget")
+        state = await own.state(CustomerChatState)
+        assert state.hosted and state.phase == "consent" and state._chat_id == 0 and state.hosted_key == ""
+
+        # With sites listed, a page of another site gets no launcher (the browser also refuses
+        # to frame the widget there: frame-ancestors).
+        with session_scope(db_url) as s:
+            settings = s.exec(select(ChatSettings)).first()
+            settings.embed_origins = "https://shop.example.com"
+            s.add(settings)
+            s.commit()
+        elsewhere = await widget({"embed": "1", "page": "https://attacker.example/"})
+        assert not (await elsewhere.state(CustomerChatState)).hosted
+        listed = await widget({"embed": "1", "page": "https://shop.example.com/p/2"})
+        assert (await listed.state(CustomerChatState)).hosted
         with session_scope(db_url) as s:
             assert len(s.exec(select(Chat).where(Chat.customer_id == chat.customer_id)).all()) == 1
 
