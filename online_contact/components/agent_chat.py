@@ -41,6 +41,7 @@ def top_bar() -> rx.Component:
         rx.link(T["chat"], href=routes.AGENT, size="2"),
         rx.link(T["tickets"], href=routes.TICKETS, size="2"),
         rx.link(T["nav_history"], href=routes.HISTORY, size="2"),
+        rx.link(T["nav_stats"], href=routes.STATS, size="2"),
         language_switch(),
         rx.cond(S.agent_role == "admin", rx.link(T["settings"], href=routes.SETTINGS, size="2")),
         rx.menu.root(

@@ -1,6 +1,6 @@
 """SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
 
-from .agent import Agent, AuthSession
+from .agent import Agent, AgentStatusLog, AuthSession
 from .assignment import ChatAssignment
 from .audit import AuditLog
 from .category import Category
@@ -12,6 +12,7 @@ from .ticket import Ticket
 
 __all__ = [
     "Agent",
+    "AgentStatusLog",
     "AuditLog",
     "AuthSession",
     "Category",

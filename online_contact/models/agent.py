@@ -58,3 +58,14 @@ class AuthSession(SQLModel, table=True):
     expires_at: datetime = Field(index=True)
     ended_at: datetime | None = None
     end_reason: str = Field(default="", max_length=16)
+
+
+class AgentStatusLog(SQLModel, table=True):
+    """An agent's status over time (통계's 온라인 / 휴식 시간): one row per stretch of one status,
+    open (ended_at None) while it lasts. Written by every status change (services.agents)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id", index=True)
+    status: str = Field(max_length=16)
+    started_at: datetime = Field(default_factory=utcnow, index=True)
+    ended_at: datetime | None = None

@@ -44,7 +44,9 @@ def _search_form() -> rx.Component:
                 _field(T["history_to"], rx.input(type="date", id="search-to", name="to", default_value=S.search["to"]), "search-to"),
                 _field(T["col_state"], select(
                     "state", rx.el.option(T["all"], value=""), rx.el.option(T["state_processed"], value="processed"),
-                    rx.el.option(T["state_unprocessed"], value="unprocessed"), rx.el.option(T["state_in_progress"], value="in_progress"),
+                    rx.el.option(T["state_unprocessed"], value="unprocessed"),
+                    rx.el.option(T["state_left_waiting"], value="left_waiting"), rx.el.option(T["state_no_reply"], value="no_reply"),
+                    rx.el.option(T["state_in_progress"], value="in_progress"),
                 ), "search-state"),
                 rx.cond(S.is_admin, _field(T["history_agent"], select(
                     "agent", rx.el.option(T["all"], value=""),

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import update
 from sqlmodel import Session
 
-from online_contact.models import Agent
+from online_contact.models import Agent, AgentStatusLog
 from online_contact.models._base import utcnow
 from online_contact.models.agent import STATUS_BREAK, STATUS_OFFLINE, STATUS_ONLINE, STATUSES
 from online_contact.models.assignment import RELEASE_BREAK, RELEASE_DEACTIVATED, RELEASE_OFFLINE
@@ -32,10 +33,18 @@ class StatusChange:
 
 
 def _write_status(session: Session, agent: Agent, status: str) -> None:
+    """The one place an agent's status changes: the agent row and the status history (통계)."""
     if agent.status != status:
+        now = utcnow()
         agent.status = status
-        agent.status_changed_at = utcnow()
+        agent.status_changed_at = now
         session.add(agent)
+        session.exec(
+            update(AgentStatusLog)
+            .where(AgentStatusLog.agent_id == agent.id, AgentStatusLog.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+        session.add(AgentStatusLog(agent_id=agent.id, status=status, started_at=now))
     session.commit()
 
 

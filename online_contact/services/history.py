@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from online_contact.config import display_timezone
-from online_contact.models import Agent, Chat
+from online_contact.models import Agent, Chat, Ticket
 from online_contact.models.agent import ROLE_ADMIN
 from online_contact.models.chat import CHANNEL_HELP_CENTER, CHAT_ENDED
 
@@ -30,7 +30,13 @@ PAGE_SIZE = 50
 DEFAULT_DAYS = 7
 MAX_DAYS = 3660  # ten years: a team keeps years of chats
 IN_PROGRESS = "in_progress"  # 진행중: not ended yet
+# 미처리 is 포기 in 통계, of two kinds: nobody opened the chat, or it was opened and never answered.
+LEFT_WAITING = "left_waiting"  # 대기 중 이탈
+NO_REPLY = "no_reply"  # 무응답
 STATES = (PROCESSED, UNPROCESSED, IN_PROGRESS)
+STATE_CONDITIONS = (*STATES, LEFT_WAITING, NO_REPLY)  # what the 상태 condition accepts
+# 대기 시간 buckets (seconds, low included, high excluded): < 10 s, 10–30 s, 30–60 s, 1–3 min, > 3 min.
+WAIT_BUCKETS = ((0, 10), (10, 30), (30, 60), (60, 180), (180, None))
 CHANNEL_EMBED = "embed"  # any page that pasted the embed code
 CHANNELS = (CHANNEL_HELP_CENTER, CHANNEL_EMBED)
 MAX_CUSTOMER_QUERY = 100
@@ -50,7 +56,38 @@ IS_STATE = {
     IN_PROGRESS: Chat.status != CHAT_ENDED,
     PROCESSED: sa.and_(Chat.status == CHAT_ENDED, PROCESSED_SQL),
     UNPROCESSED: sa.and_(Chat.status == CHAT_ENDED, sa.not_(PROCESSED_SQL)),
+    LEFT_WAITING: sa.and_(Chat.status == CHAT_ENDED, Chat.agent_opened_at.is_(None)),
+    NO_REPLY: sa.and_(Chat.status == CHAT_ENDED, Chat.agent_opened_at.is_not(None), Chat.first_agent_reply_at.is_(None)),
 }
+
+
+def abandoned_kind(chat) -> str | None:
+    """IS_STATE's LEFT_WAITING / NO_REPLY in Python, for a loaded chat (None unless 미처리)."""
+    if state_of(chat) != UNPROCESSED:
+        return None
+    return LEFT_WAITING if chat.agent_opened_at is None else NO_REPLY
+
+
+def wait_bucket(seconds: int) -> int:
+    """The index in WAIT_BUCKETS of a 대기 시간."""
+    for i, (_low, high) in enumerate(WAIT_BUCKETS):
+        if high is None or seconds < high:
+            return i
+    return len(WAIT_BUCKETS) - 1
+
+
+def _seconds_sql(dialect: str, start, end):
+    """end − start in whole seconds, in SQL, exactly as `_seconds` counts them (floored; a
+    floating-point day count would put a 30-second wait at 29.99999). SQLite stores times as
+    'YYYY-MM-DD HH:MM:SS.ffffff': whole seconds and microseconds, added up as integers."""
+    if dialect == "postgresql":
+        return sa.func.floor(sa.func.extract("epoch", end - start))
+
+    def micros(moment):
+        return (sa.cast(sa.func.strftime("%s", moment), sa.Integer) * 1_000_000
+                + sa.cast(sa.func.substr(moment, 21, 6), sa.Integer))
+
+    return (micros(end) - micros(start)).self_group().op("/", precedence=8)(1_000_000)
 
 
 def visible_to(agent: Agent):
@@ -84,6 +121,11 @@ class Conditions:
     customer: str = ""
     rating: int = 0
     q: str = ""
+    # From 통계's click-through (kept in the URL, not on the form): chats that produced a ticket,
+    # with a 대기 시간 in WAIT_BUCKETS[wait], with any rating.
+    ticket: bool = False
+    wait: int = -1
+    rated: bool = False
     # Fields of the URL that were not understood (the screen says so; the default was used).
     invalid: tuple[str, ...] = field(default=(), compare=False)
 
@@ -94,6 +136,12 @@ class Conditions:
                            ("channel", self.channel), ("customer", self.customer), ("rating", self.rating), ("q", self.q)):
             if value:
                 out[key] = str(value)
+        if self.ticket:
+            out["ticket"] = "1"
+        if self.wait >= 0:
+            out["wait"] = str(self.wait)
+        if self.rated and not self.rating:
+            out["rating"] = "any"
         return out
 
 
@@ -134,17 +182,23 @@ def parse_conditions(params: dict) -> Conditions:
         invalid.append("from")
         start = end - timedelta(days=MAX_DAYS)
     state = text("state", 16)
-    if state and state not in STATES:
+    if state and state not in STATE_CONDITIONS:
         invalid.append("state")
         state = ""
-    channel = text("channel", 16)
-    if channel and channel not in CHANNELS:
+    # 헬프센터, any embedding page, or one page exactly (통계's 채널별).
+    channel = text("channel", 2000)
+    if channel and channel not in CHANNELS and not is_page_url(channel):
         invalid.append("channel")
         channel = ""
-    rating = text("rating", 2)
+    rating = text("rating", 3)
+    rated = rating == "any"
     score = int(rating) if rating.isdigit() and 1 <= int(rating) <= 5 else 0
-    if rating and not score:
+    if rating and not score and not rated:
         invalid.append("rating")
+    wait_text = text("wait", 1)
+    wait = int(wait_text) if wait_text.isdigit() and int(wait_text) < len(WAIT_BUCKETS) else -1
+    if wait_text and wait < 0:
+        invalid.append("wait")
     agent_id, category_id = parse_id(text("agent", 20)), parse_id(text("category", 20))
     for key, value in (("agent", agent_id), ("category", category_id)):
         if text(key, 20) and not value:
@@ -152,8 +206,16 @@ def parse_conditions(params: dict) -> Conditions:
     return Conditions(
         date_from=start, date_to=end, state=state, agent_id=agent_id, category_id=category_id, channel=channel,
         customer=text("customer", MAX_CUSTOMER_QUERY), rating=score, q=text("q", search.MAX_QUERY_LENGTH),
-        invalid=tuple(dict.fromkeys(invalid)),
+        ticket=text("ticket", 1) == "1", wait=wait, rated=rated, invalid=tuple(dict.fromkeys(invalid)),
     )
+
+
+def is_page_url(text: str) -> bool:
+    """An embedding page's URL as chats record it (their 채널)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def _utc(day: date) -> datetime:
@@ -184,6 +246,8 @@ def where(session: Session, agent: Agent, c: Conditions) -> list:
         clauses.append(Chat.channel == CHANNEL_HELP_CENTER)
     elif c.channel == CHANNEL_EMBED:
         clauses.append(Chat.channel != CHANNEL_HELP_CENTER)
+    elif c.channel:
+        clauses.append(Chat.channel == c.channel)
     if c.customer:
         pattern = _like(c.customer.lower())
         clauses.append(sa.or_(
@@ -192,6 +256,17 @@ def where(session: Session, agent: Agent, c: Conditions) -> list:
         ))
     if c.rating:
         clauses.append(Chat.rating_score == c.rating)
+    elif c.rated:
+        clauses.append(Chat.rating_score.is_not(None))
+    if c.ticket:
+        clauses.append(sa.exists().where(Ticket.chat_id == Chat.id))
+    if c.wait >= 0:
+        low, high = WAIT_BUCKETS[c.wait]
+        waited = _seconds_sql(dialect, Chat.created_at, Chat.first_agent_reply_at)
+        clauses.append(Chat.first_agent_reply_at.is_not(None))
+        clauses.append(waited >= low)
+        if high is not None:
+            clauses.append(waited < high)
     words = search.parse(c.q)
     if dialect == "postgresql":
         # A plan for these values, not a generic one: the driver prepares a statement it has run

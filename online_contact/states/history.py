@@ -32,7 +32,8 @@ SEARCH_FIELDS = ("from", "to", "state", "agent", "category", "channel", "custome
 _WHEN = "%Y-%m-%d %H:%M"
 # The search fields' labels, to say in the reader's language which ones were not understood.
 INVALID_LABELS = {"from": "history_from", "to": "history_to", "state": "col_state", "agent": "history_agent",
-                  "category": "col_category", "channel": "col_channel", "rating": "history_rating"}
+                  "category": "col_category", "channel": "col_channel", "rating": "history_rating",
+                  "wait": "col_wait"}
 
 
 def _when(moment) -> str:

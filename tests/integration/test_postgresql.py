@@ -341,3 +341,10 @@ def test_history_processed_in_sql_on_postgresql(fresh_pg_session):
     from tests.unit.test_history import check_processed_in_sql_is_the_python_rule
 
     check_processed_in_sql_is_the_python_rule(fresh_pg_session)
+
+
+def test_stats_figures_on_postgresql(fresh_pg_session, monkeypatch):
+    from tests.unit.test_stats import check_every_figure_matches_the_hand_computed_values
+
+    monkeypatch.setenv("OC_TIMEZONE", "Asia/Seoul")
+    check_every_figure_matches_the_hand_computed_values(fresh_pg_session)

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from bench.history_data import generate, texts_by_chat
 from online_contact.config import display_timezone
-from online_contact.models import Agent, Category, Chat, Customer
+from online_contact.models import Agent, Category, Chat, Customer, Ticket
 from online_contact.models.agent import ROLE_ADMIN
 from online_contact.models.chat import CHAT_ENDED
 from online_contact.services import chats as chat_service
@@ -61,7 +61,10 @@ def _expected(session: Session, agent: Agent, c: history.Conditions, texts: dict
             continue
         if not c.date_from <= _local_day(chat.created_at) <= c.date_to:
             continue
-        if c.state and _state(chat) != c.state:
+        if c.state in (history.LEFT_WAITING, history.NO_REPLY):
+            if history.abandoned_kind(chat) != c.state:
+                continue
+        elif c.state and _state(chat) != c.state:
             continue
         if c.agent_id and chat.agent_id != c.agent_id:
             continue
@@ -71,9 +74,17 @@ def _expected(session: Session, agent: Agent, c: history.Conditions, texts: dict
             continue
         if c.channel == "embed" and chat.channel == "helpcenter":
             continue
+        if c.channel not in ("", "helpcenter", "embed") and chat.channel != c.channel:
+            continue
         if c.customer and c.customer.lower() not in (chat.customer_name.lower() + "\n" + chat.customer_email.lower()):
             continue
         if c.rating and chat.rating_score != c.rating:
+            continue
+        if c.rated and chat.rating_score is None:
+            continue
+        if c.ticket and not session.exec(select(Ticket).where(Ticket.chat_id == chat.id)).first():
+            continue
+        if c.wait >= 0 and (history.wait_seconds(chat) is None or history.wait_bucket(history.wait_seconds(chat)) != c.wait):
             continue
         if words and not search.chat_matches(texts.get(chat.id, []), words):
             continue
@@ -88,8 +99,14 @@ def check_every_condition_matches_a_brute_force_scan(session: Session) -> None:
     admin, agent = _admin(session), _an_agent(session)
     top = session.exec(select(Category).where(Category.parent_id.is_(None))).first()
     leaf = session.exec(select(Category).where(Category.depth == 2)).first()
+    page_url = session.exec(select(Chat.channel).where(Chat.channel != "helpcenter")).first()
+    for chat in session.exec(select(Chat).where(Chat.agent_id.is_not(None)).limit(25)):
+        session.add(Ticket(chat_id=chat.id, source="chat", subject="t"))
+    session.commit()
     cases = [
         {}, {"state": "processed"}, {"state": "unprocessed"}, {"state": "in_progress"},
+        {"state": "left_waiting"}, {"state": "no_reply"}, {"channel": page_url}, {"rating": "any"}, {"ticket": "1"},
+        *({"wait": str(i)} for i in range(len(history.WAIT_BUCKETS))), {"wait": "1", "state": "processed", "ticket": "1"},
         {"agent": str(agent.id)}, {"category": str(top.id)}, {"category": str(leaf.id)},
         {"channel": "helpcenter"}, {"channel": "embed"}, {"customer": "김민"}, {"customer": "EXAMPLE.COM"},
         {"rating": "5"}, {"rating": "1"}, {"q": "환불"}, {"q": "배송지연"}, {"q": "refund"}, {"q": "REFUNDS"},
@@ -108,6 +125,8 @@ def check_every_condition_matches_a_brute_force_scan(session: Session) -> None:
             assert [chat.id for chat in first.chats] == expected[: history.PAGE_SIZE]
     # The conditions the brute force checks are not all empty results.
     assert _expected(session, admin, _everything(q="환불"), texts)
+    for case in ({"state": "left_waiting"}, {"state": "no_reply"}, {"ticket": "1"}, {"wait": "0"}, {"wait": "4"}, {"channel": page_url}):
+        assert _expected(session, admin, _everything(**case), texts), case
     assert _expected(session, admin, _everything(q="refund"), texts)
 
 

@@ -45,7 +45,7 @@ def test_upgrade_creates_every_table(migrated):
     expected = set(SQLModel.metadata.tables)
     assert expected == {
         "agent", "authsession", "auditlog", "category", "chat", "message", "rating",
-        "consentrecord", "customer", "chatsettings", "chatsettingstext", "ticket", "chatassignment", "ratecounter",
+        "consentrecord", "customer", "chatsettings", "chatsettingstext", "ticket", "chatassignment", "ratecounter", "agentstatuslog",
         "consenttext",
     }
     assert expected <= tables

@@ -1,0 +1,273 @@
+"""/stats — 통계: the period's cards, charts and tables; every number opens 채팅 기록 on exactly
+its chats (states/stats.py, services/stats.py)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from online_contact import routes
+from online_contact.components.admin_layout import admin_layout
+from online_contact.components.agent_chat import top_bar
+from online_contact.components.common import T, reconnecting_banner
+from online_contact.models.agent import ROLE_AGENT
+from online_contact.states.stats import StatsState as S
+
+from .registry import page
+
+def _periods() -> rx.Component:
+    def choice(key: str, label: str) -> rx.Component:
+        return rx.link(
+            rx.button(T[label], size="2", variant=rx.cond(S.period_key == key, "solid", "soft")),
+            href=f"{routes.STATS}?period={key}",
+        )
+
+    return rx.hstack(
+        choice("today", "stats_today"), choice("yesterday", "stats_yesterday"),
+        choice("7d", "stats_7d"), choice("30d", "stats_30d"),
+        rx.form(
+            rx.hstack(
+                rx.el.label(T["history_from"], html_for="stats-from", size="2"),
+                rx.input(type="date", name="from", id="stats-from", default_value=S.date_from, key=S.date_from, size="2"),
+                rx.el.label(T["history_to"], html_for="stats-to", size="2"),
+                rx.input(type="date", name="to", id="stats-to", default_value=S.date_to, key=S.date_to, size="2"),
+                rx.button(T["stats_show"], type="submit", size="2", variant=rx.cond(S.period_key == "custom", "solid", "outline")),
+                align="center",
+                spacing="2",
+            ),
+            on_submit=S.pick_period,
+        ),
+        rx.spacer(),
+        rx.text(S.date_from, " – ", S.date_to, size="2", color=rx.color("gray", 10)),
+        wrap="wrap",
+        align="center",
+        width="100%",
+        spacing="2",
+    )
+
+
+def _card(c) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.text(c["label"], size="2", weight="medium"),
+                rx.tooltip(rx.icon("info", size=14, aria_label=c["tip"], color=rx.color("gray", 9)), content=c["tip"]),
+                align="center",
+                spacing="1",
+            ),
+            rx.link(
+                rx.text(c["value"], size="7", weight="bold",
+                        color=rx.match(c["colour"], ("green", rx.color("grass", 11)), ("amber", rx.color("amber", 11)),
+                                       ("red", rx.color("tomato", 11)), rx.color("gray", 12))),
+                href=c["href"],
+                underline="hover",
+                aria_label=c["label"] + " " + c["value"],
+            ),
+            rx.text(T["stats_vs_previous"], " ", rx.text.span(c["delta"], color=rx.match(
+                c["direction"], ("good", rx.color("grass", 11)), ("bad", rx.color("tomato", 11)), rx.color("gray", 10))),
+                size="1", color=rx.color("gray", 10)),
+            rx.cond(
+                c["key"] == "abandoned",
+                rx.hstack(
+                    rx.link(c["left"], href=c["left_href"], size="1"),
+                    rx.text("·", size="1"),
+                    rx.link(c["no_reply"], href=c["no_reply_href"], size="1"),
+                    spacing="1",
+                ),
+                rx.cond(c["sub"] != "", rx.text(c["sub"], size="1", color=rx.color("gray", 10))),
+            ),
+            spacing="1",
+        ),
+        role="group",
+        aria_label=c["label"],
+    )
+
+
+def _daily_chart() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(rx.cond(S.one_day, T["stats_by_hour"], T["stats_by_day"]), size="3", as_="h2"),
+            rx.recharts.bar_chart(
+                rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
+                rx.recharts.x_axis(data_key="label"),
+                rx.recharts.y_axis(allow_decimals=False),
+                rx.recharts.graphing_tooltip(),
+                rx.recharts.legend(),
+                rx.recharts.bar(data_key="processed", name=T["stats_processed"], stack_id="a", fill=rx.color("grass", 9)),
+                rx.recharts.bar(data_key="abandoned", name=T["stats_abandoned"], stack_id="a", fill=rx.color("tomato", 9)),
+                rx.recharts.bar(data_key="in_progress", name=T["state_in_progress"], stack_id="a", fill=rx.color("blue", 8)),
+                data=S.days,
+                width="100%",
+                height=260,
+            ),
+            # The chart's numbers, each opening 채팅 기록 on its chats.
+            rx.cond(
+                ~S.one_day,
+                rx.scroll_area(
+                    rx.hstack(
+                        rx.foreach(S.days, lambda d: rx.vstack(
+                            rx.link(d["label"].to(str), href=d["href"].to(str), size="1", weight="medium"),
+                            rx.link(d["processed"].to_string(), href=d["href_processed"].to(str), size="1", color=rx.color("grass", 11),
+                                    aria_label=d["label"].to(str) + " " + T["stats_processed"] + " " + d["processed"].to_string()),
+                            rx.link(d["abandoned"].to_string(), href=d["href_abandoned"].to(str), size="1", color=rx.color("tomato", 11),
+                                    aria_label=d["label"].to(str) + " " + T["stats_abandoned"] + " " + d["abandoned"].to_string()),
+                            spacing="0",
+                            align="center",
+                            min_width="44px",
+                        )),
+                        spacing="1",
+                    ),
+                    type="auto",
+                    scrollbars="horizontal",
+                    style={"width": "100%"},
+                ),
+            ),
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _bars(title: str, rows, label_prefix: str = "") -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(T[title], size="3", as_="h2"),
+            rx.recharts.bar_chart(
+                rx.recharts.x_axis(data_key="label"),
+                rx.recharts.y_axis(allow_decimals=False),
+                rx.recharts.graphing_tooltip(),
+                rx.recharts.bar(data_key="count", name=T["stats_count"], fill=rx.color("accent", 9)),
+                data=rows,
+                width="100%",
+                height=160,
+            ),
+            rx.hstack(
+                rx.foreach(rows, lambda r: rx.link(label_prefix, r["label"].to(str), ": ", r["count"].to_string(), href=r["href"].to(str), size="1")),
+                spacing="3",
+                wrap="wrap",
+            ),
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _heat_map() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(T["stats_week"], size="3", as_="h2"),
+            rx.el.table(
+                rx.el.thead(rx.el.tr(rx.el.th(""), *[rx.el.th(f"{h}", style={"font_size": "10px", "font_weight": "400"}) for h in range(24)])),
+                rx.el.tbody(rx.foreach(S.week, lambda row, i: rx.el.tr(
+                    rx.el.th(S.weekdays[i], style={"font_size": "12px", "padding_right": "6px"}),
+                    rx.foreach(row, lambda cell: rx.el.td(
+                        cell["n"],
+                        style={"width": "26px", "height": "22px", "text_align": "center", "font_size": "10px",
+                               "background": "rgba(62, 99, 221, " + cell["alpha"] + ")",
+                               "color": rx.cond(cell["dark"] == "1", "white", rx.color("gray", 11))},
+                    )),
+                ))),
+                style={"border_collapse": "separate", "border_spacing": "2px"},
+            ),
+            rx.el.caption(T["stats_week"], style={"display": "none"}),
+            width="100%",
+            overflow_x="auto",
+        ),
+        width="100%",
+    )
+
+
+def _sortable(table: str, column: str, label: str) -> rx.Component:
+    return rx.table.column_header_cell(
+        rx.button(T[label], rx.cond(S.sorts[table] == column, rx.icon("arrow-down-up", size=12)), variant="ghost", size="1",
+                  on_click=S.sort_by(table, column)),
+    )
+
+
+def _agents_table() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(T["stats_by_agent"], size="3", as_="h2"),
+            rx.table.root(
+                rx.el.caption(T["stats_by_agent"], style={"display": "none"}),
+                rx.table.header(rx.table.row(
+                    _sortable("agents", "name", "stats_col_agent"), _sortable("agents", "assigned", "stats_col_assigned"),
+                    _sortable("agents", "processed", "stats_processed"), _sortable("agents", "wait", "stats_wait"),
+                    _sortable("agents", "handle", "stats_handle"), _sortable("agents", "satisfaction", "stats_satisfaction"),
+                    _sortable("agents", "online", "stats_col_online"), _sortable("agents", "break", "stats_col_break"),
+                )),
+                rx.table.body(rx.foreach(S.agent_rows, lambda a: rx.table.row(
+                    rx.table.row_header_cell(rx.link(a["name"].to(str), href=a["href"].to(str))),
+                    rx.table.cell(a["assigned"].to_string()),
+                    rx.table.cell(rx.link(a["processed"].to_string(), href=a["href_processed"].to(str))),
+                    rx.table.cell(a["wait_text"].to(str)), rx.table.cell(a["handle_text"].to(str)), rx.table.cell(a["satisfaction_text"].to(str)),
+                    rx.table.cell(a["online_text"].to(str)), rx.table.cell(a["break_text"].to(str)),
+                ))),
+                width="100%",
+                size="1",
+            ),
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _simple_table(title: str, rows, first: str, first_label: str, sort_table: str) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(T[title], size="3", as_="h2"),
+            rx.table.root(
+                rx.el.caption(T[title], style={"display": "none"}),
+                rx.table.header(rx.table.row(
+                    _sortable(sort_table, first, first_label), _sortable(sort_table, "count", "stats_count"),
+                    rx.table.column_header_cell(T["stats_share"]),
+                )),
+                rx.table.body(rx.foreach(rows, lambda r: rx.table.row(
+                    rx.table.row_header_cell(rx.link(r[first].to(str), href=r["href"].to(str), word_break="break-all")),
+                    rx.table.cell(rx.link(r["count"].to_string(), href=r["href"].to(str))),
+                    rx.table.cell(r["share"].to(str)),
+                ))),
+                width="100%",
+                size="1",
+            ),
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _content() -> rx.Component:
+    return rx.vstack(
+        _periods(),
+        rx.grid(rx.foreach(S.cards, _card), columns=rx.breakpoints(initial="2", md="4"), spacing="3", width="100%"),
+        _daily_chart(),
+        rx.grid(_bars("stats_wait_buckets", S.buckets), _bars("stats_distribution", S.distribution), columns=rx.breakpoints(initial="1", md="2"),
+                spacing="3", width="100%"),
+        _heat_map(),
+        _agents_table(),
+        rx.grid(
+            _simple_table("stats_by_category", S.category_rows, "path", "col_category", "categories"),
+            _simple_table("stats_by_channel", S.channel_rows, "channel", "col_channel", "channels"),
+            columns=rx.breakpoints(initial="1", md="2"),
+            spacing="3",
+            width="100%",
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
+@page(route=routes.STATS, title="통계", role=ROLE_AGENT, on_load=S.load_stats)
+def statistics() -> rx.Component:
+    return rx.cond(
+        S.agent_id > 0,
+        rx.cond(
+            S.is_admin,
+            admin_layout(routes.STATS, "nav_stats", _content()),
+            rx.box(
+                reconnecting_banner(),
+                top_bar(),
+                rx.box(rx.heading(T["nav_stats"], size="6", as_="h1", margin_bottom="16px"), _content(), padding="20px 28px"),
+            ),
+        ),
+        rx.center(rx.spinner(), height="100vh"),
+    )

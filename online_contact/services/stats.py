@@ -1,0 +1,328 @@
+"""통계, defined once: every figure of /stats, from the same rules as 채팅 기록.
+
+- The date basis: a chat counts on the day it was created, in OC_TIMEZONE (history's 기간).
+- Who sees what: `history.visible_to` (an admin every chat, an agent their own).
+- 처리 / 미처리 / 진행중: `history.STATE`, in SQL. 포기 is 미처리, split into 대기 중 이탈 (no agent
+  ever opened the chat) and 무응답 (opened, never answered).
+- 대기 시간 (created → the first agent reply), 상담 시간 (that reply → the end): `history`'s.
+
+`DEFINITIONS` holds the sentence each figure's tooltip shows (and the README repeats); every
+figure can name the 채팅 기록 search that lists exactly its chats (`history_query`).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from online_contact.config import display_timezone
+from online_contact.models import Agent, AgentStatusLog, Chat, ChatAssignment, Ticket
+from online_contact.models.agent import STATUS_BREAK, STATUS_ONLINE
+from online_contact.models.chat import CHANNEL_HELP_CENTER
+
+from . import history
+from .chats import PROCESSED, UNPROCESSED
+
+from .history import LEFT_WAITING, NO_REPLY, WAIT_BUCKETS, abandoned_kind, wait_bucket
+
+# 응답률 as Korean contact centers read it.
+GOOD_RATE, FAIR_RATE = 0.85, 0.70
+
+DEFINITIONS = {
+    "incoming": "stats_def_incoming",
+    "processed": "stats_def_processed",
+    "abandoned": "stats_def_abandoned",
+    "left_waiting": "stats_def_left_waiting",
+    "no_reply": "stats_def_no_reply",
+    "response_rate": "stats_def_response_rate",
+    "wait": "stats_def_wait",
+    "handle": "stats_def_handle",
+    "satisfaction": "stats_def_satisfaction",
+    "tickets": "stats_def_tickets",
+    "online": "stats_def_online",
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    date_from: date
+    date_to: date  # inclusive
+
+    @property
+    def days(self) -> int:
+        return (self.date_to - self.date_from).days + 1
+
+    def previous(self) -> "Period":
+        """The period of the same length just before (▲ / ▼)."""
+        return Period(self.date_from - timedelta(days=self.days), self.date_from - timedelta(days=1))
+
+    def start(self) -> datetime:
+        return history._utc(self.date_from)
+
+    def end(self) -> datetime:
+        return history._utc(self.date_to + timedelta(days=1))
+
+
+def local_day(moment: datetime) -> date:
+    """The day a chat counts on (created, in OC_TIMEZONE)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(display_timezone()).date()
+
+
+def rate_colour(rate: float | None) -> str:
+    """녹색 ≥ 85 %, 노랑 70–85 %, 빨강 < 70 %."""
+    if rate is None:
+        return "gray"
+    return "green" if rate >= GOOD_RATE else "amber" if rate >= FAIR_RATE else "red"
+
+
+def percentile(values: list[int], share: float) -> int | None:
+    """Nearest-rank percentile (the value at least `share` of the values are at or below)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+@dataclass
+class Figures:
+    """The figures of one set of chats (the whole period, one agent, one day…)."""
+
+    incoming: int = 0
+    processed: int = 0
+    left_waiting: int = 0
+    no_reply: int = 0
+    in_progress: int = 0
+    waits: list[int] = field(default_factory=list)
+    handles: list[int] = field(default_factory=list)
+    scores: list[int] = field(default_factory=list)
+    tickets: int = 0
+
+    def add(self, row) -> None:
+        self.incoming += 1
+        if row.state == PROCESSED:
+            self.processed += 1
+        elif row.state == UNPROCESSED:
+            if abandoned_kind(row) == LEFT_WAITING:
+                self.left_waiting += 1
+            else:
+                self.no_reply += 1
+        else:
+            self.in_progress += 1
+        wait = history.wait_seconds(row)
+        if wait is not None:
+            self.waits.append(wait)
+        handle = history.handle_seconds(row)
+        if handle is not None:
+            self.handles.append(handle)
+        if row.rating_score:
+            self.scores.append(row.rating_score)
+        if row.has_ticket:
+            self.tickets += 1
+
+    @property
+    def abandoned(self) -> int:
+        return self.left_waiting + self.no_reply
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.processed / self.incoming if self.incoming else None
+
+    @property
+    def wait_avg(self) -> float | None:
+        return statistics.fmean(self.waits) if self.waits else None
+
+    @property
+    def wait_median(self) -> int | None:
+        return percentile(self.waits, 0.5)
+
+    @property
+    def wait_p90(self) -> int | None:
+        return percentile(self.waits, 0.9)
+
+    @property
+    def handle_avg(self) -> float | None:
+        return statistics.fmean(self.handles) if self.handles else None
+
+    @property
+    def satisfaction(self) -> float | None:
+        return statistics.fmean(self.scores) if self.scores else None
+
+    @property
+    def rated_share(self) -> float | None:
+        return len(self.scores) / self.incoming if self.incoming else None
+
+    @property
+    def distribution(self) -> list[int]:
+        counts = Counter(self.scores)
+        return [counts.get(score, 0) for score in range(1, 6)]
+
+    @property
+    def wait_buckets(self) -> list[int]:
+        counts = Counter(wait_bucket(w) for w in self.waits)
+        return [counts.get(i, 0) for i in range(len(WAIT_BUCKETS))]
+
+
+@dataclass
+class AgentRow:
+    agent_id: int
+    name: str
+    assigned: int = 0
+    figures: Figures = field(default_factory=Figures)
+    online_seconds: int = 0
+    break_seconds: int = 0
+
+
+@dataclass
+class Report:
+    period: Period
+    total: Figures
+    previous: Figures
+    days: list[tuple[date, Figures]]  # every day of the period, oldest first
+    hours: list[Figures]  # 0..23, for a one-day period (and the 시간대 of any period)
+    week: list[list[int]]  # 요일 (Monday first) × 시간대: chats created
+    satisfaction_by_day: list[tuple[date, float | None, int]]
+    agents: list[AgentRow]
+    categories: list[dict]  # {id, path, depth, count, share}, tree order, every level
+    channels: list[dict]  # {channel, count, processed, share}
+
+
+def _rows(session: Session, agent: Agent, period: Period):
+    """One row per chat of the period that `agent` may see, with what every figure needs."""
+    has_ticket = sa.exists().where(Ticket.chat_id == Chat.id).correlate(Chat)
+    query = (
+        sa.select(
+            Chat.id, Chat.status, Chat.created_at, Chat.agent_id, Chat.category_id, Chat.channel, Chat.rating_score,
+            Chat.agent_opened_at, Chat.first_agent_reply_at, Chat.agent_ended_at, Chat.customer_ended_at,
+            history.STATE.label("state"), has_ticket.label("has_ticket"),
+        )
+        .where(history.visible_to(agent), Chat.created_at >= period.start(), Chat.created_at < period.end())
+    )
+    return session.connection().execute(query).all()
+
+
+def figures(session: Session, agent: Agent, period: Period) -> Figures:
+    total = Figures()
+    for row in _rows(session, agent, period):
+        total.add(row)
+    return total
+
+
+def _status_seconds(session: Session, agent_ids: list[int], period: Period, now: datetime) -> dict[int, Counter]:
+    """Seconds each agent spent 온라인 and 휴식 within the period (status history)."""
+    start, end = period.start(), min(period.end(), now)
+    spent: dict[int, Counter] = defaultdict(Counter)
+    if not agent_ids or end <= start:
+        return spent
+    logs = session.exec(
+        select(AgentStatusLog).where(
+            AgentStatusLog.agent_id.in_(agent_ids),
+            AgentStatusLog.status.in_((STATUS_ONLINE, STATUS_BREAK)),
+            AgentStatusLog.started_at < end,
+            sa.or_(AgentStatusLog.ended_at.is_(None), AgentStatusLog.ended_at > start),
+        )
+    )
+    for log in logs:
+        began = max(_aware(log.started_at), start)
+        ended = min(_aware(log.ended_at) if log.ended_at else now, end)
+        if ended > began:
+            spent[log.agent_id][log.status] += int((ended - began).total_seconds())
+    return spent
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def report(session: Session, agent: Agent, period: Period, now: datetime | None = None) -> Report:
+    """Every figure of /stats for `agent` (an admin: everyone; an agent: their own chats)."""
+    from . import categories as category_service
+
+    now = now or datetime.now(timezone.utc)
+    rows = _rows(session, agent, period)
+    total = Figures()
+    by_day: dict[date, Figures] = defaultdict(Figures)
+    by_hour = [Figures() for _ in range(24)]
+    week = [[0] * 24 for _ in range(7)]
+    by_agent: dict[int, Figures] = defaultdict(Figures)
+    by_category: Counter = Counter()
+    by_channel: dict[str, Figures] = defaultdict(Figures)
+    tz = display_timezone()
+    for row in rows:
+        total.add(row)
+        local = _aware(row.created_at).astimezone(tz)
+        by_day[local.date()].add(row)
+        by_hour[local.hour].add(row)
+        week[local.weekday()][local.hour] += 1
+        if row.agent_id is not None:
+            by_agent[row.agent_id].add(row)
+        if row.category_id is not None:
+            by_category[row.category_id] += 1
+        by_channel[row.channel or CHANNEL_HELP_CENTER].add(row)
+    days = [(period.date_from + timedelta(days=i), by_day.get(period.date_from + timedelta(days=i), Figures()))
+            for i in range(period.days)]
+
+    # 상담원별: an admin sees every agent who could take chats or had one; an agent only themself.
+    if agent.role == "admin":
+        people = list(session.exec(select(Agent).where(sa.or_(Agent.can_chat, Agent.id.in_(list(by_agent) or [0]))).order_by(Agent.name)))
+    else:
+        people = [agent]
+    ids = [p.id for p in people]
+    assigned = Counter(dict(session.exec(
+        select(ChatAssignment.agent_id, sa.func.count(sa.distinct(ChatAssignment.chat_id)))
+        .join(Chat, Chat.id == ChatAssignment.chat_id)
+        .where(ChatAssignment.agent_id.in_(ids or [0]), Chat.created_at >= period.start(), Chat.created_at < period.end())
+        .group_by(ChatAssignment.agent_id)
+    ).all()))
+    spent = _status_seconds(session, ids, period, now)
+    agents = [
+        AgentRow(p.id, p.name, assigned.get(p.id, 0), by_agent.get(p.id, Figures()),
+                 spent[p.id][STATUS_ONLINE], spent[p.id][STATUS_BREAK])
+        for p in people
+    ]
+
+    # 처리유형별: each chat counts for its category and every level above it.
+    tree = category_service.admin_tree(session, with_usage=False)
+    parent = {c["id"]: c["parent_id"] for c in tree}
+    at_level: Counter = Counter()
+    for category_id, n in by_category.items():
+        current, steps = category_id, 0
+        while current is not None and steps <= len(tree):
+            at_level[current] += n
+            current, steps = parent.get(current), steps + 1
+    categories = [
+        {"id": c["id"], "path": c["path"], "depth": c["depth"], "count": at_level[c["id"]],
+         "share": at_level[c["id"]] / total.incoming if total.incoming else 0.0}
+        for c in tree if at_level[c["id"]]
+    ]
+    channels = sorted(
+        ({"channel": ch, "count": f.incoming, "processed": f.processed,
+          "share": f.incoming / total.incoming if total.incoming else 0.0} for ch, f in by_channel.items()),
+        key=lambda c: (-c["count"], c["channel"]),
+    )
+    return Report(
+        period=period,
+        total=total,
+        previous=figures(session, agent, period.previous()),
+        days=days,
+        hours=by_hour,
+        week=week,
+        satisfaction_by_day=[(d, f.satisfaction, len(f.scores)) for d, f in days],
+        agents=agents,
+        categories=categories,
+        channels=channels,
+    )
+
+
+def history_query(period: Period, **conditions: str) -> dict[str, str]:
+    """The 채팅 기록 search (its URL's query) listing exactly the chats behind a figure."""
+    query = {"from": period.date_from.isoformat(), "to": period.date_to.isoformat()}
+    query.update({k: v for k, v in conditions.items() if v})
+    return query

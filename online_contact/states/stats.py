@@ -1,0 +1,227 @@
+"""통계 (/stats): a period's figures (services.stats), compared with the period before, each
+linked to the 채팅 기록 search of exactly its chats. Admins see everyone; an agent their own."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import reflex as rx
+
+from online_contact import routes
+from online_contact.models import Agent
+from online_contact.models.agent import ROLE_ADMIN, ROLE_AGENT
+from online_contact.realtime.publish import link_desk
+from online_contact.services import history, stats
+from online_contact.services.chats import PROCESSED, UNPROCESSED
+from online_contact.services.db import session_scope
+
+from .auth import AuthState
+from .guard import require_role
+from .lang import tr
+
+PERIODS = ("today", "yesterday", "7d", "30d")
+MAX_DAYS = 366
+SORTS = {
+    "agents": ("name", "assigned", "processed", "wait", "handle", "satisfaction", "online", "break"),
+    "categories": ("path", "count"),
+    "channels": ("channel", "count", "processed"),
+}
+
+
+def period_of(params: dict) -> tuple[str, stats.Period]:
+    """The period of the URL: ?period=today|yesterday|7d|30d, or ?from=&to= (local days)."""
+    today = history.today()
+    key = params.get("period", "") if isinstance(params.get("period", ""), str) else ""
+    start = history._date(params.get("from", "")) if isinstance(params.get("from"), str) else None
+    end = history._date(params.get("to", "")) if isinstance(params.get("to"), str) else None
+    if key not in PERIODS and start and end:
+        start, end = min(start, end), max(start, end)
+        return "custom", stats.Period(max(start, end - timedelta(days=MAX_DAYS - 1)), end)
+    if key == "today":
+        return key, stats.Period(today, today)
+    if key == "yesterday":
+        return key, stats.Period(today - timedelta(days=1), today - timedelta(days=1))
+    if key == "30d":
+        return key, stats.Period(today - timedelta(days=29), today)
+    return "7d", stats.Period(today - timedelta(days=6), today)
+
+
+def _count(n: int) -> str:
+    return f"{n:,}"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def _secs(value: float | None) -> str:
+    return "–" if value is None else history.duration_text(int(round(value)))
+
+
+def _score(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _delta(now: float | None, before: float | None, kind: str) -> tuple[str, str]:
+    """(▲ / ▼ and the difference, its direction) against the previous period."""
+    if now is None or before is None or now == before:
+        return ("–" if now is None or before is None else "0", "same")
+    diff = now - before
+    arrow = "▲" if diff > 0 else "▼"
+    text = {"count": f"{abs(diff):,.0f}", "pct": f"{abs(diff) * 100:.1f}%p", "secs": history.duration_text(int(round(abs(diff)))),
+            "score": f"{abs(diff):.2f}"}[kind]
+    return f"{arrow} {text}", "up" if diff > 0 else "down"
+
+
+class StatsState(AuthState):
+    period_key: str = "7d"
+    date_from: str = ""
+    date_to: str = ""
+    is_admin: bool = False
+    one_day: bool = False
+    cards: list[dict[str, str]] = []
+    days: list[dict[str, str | int]] = []
+    buckets: list[dict[str, str | int]] = []
+    distribution: list[dict[str, str | int]] = []
+    week: list[list[dict[str, str]]] = []  # 요일 (Monday first) × 시간대
+    weekdays: list[str] = []
+    agent_rows: list[dict[str, str | int | float]] = []
+    category_rows: list[dict[str, str | int | float]] = []
+    channel_rows: list[dict[str, str | int | float]] = []
+    sorts: dict[str, str] = {"agents": "name", "categories": "", "channels": "count"}
+
+    def _forget_screen(self) -> None:
+        self.cards, self.days, self.buckets, self.distribution, self.week = [], [], [], [], []
+        self.agent_rows, self.category_rows, self.channel_rows = [], [], []
+
+    def _href(self, period: stats.Period, **conditions) -> str:
+        return routes.HISTORY + "?" + urlencode(stats.history_query(period, **conditions))
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    async def load_stats(self):
+        """on_load: the period of the URL, computed in a worker thread (the event loop serves
+        every other tab meanwhile)."""
+        key, period = period_of(dict(self.router.url.query_parameters))
+        with session_scope() as session:
+            agent = self._agent(session)
+            if agent is None:
+                return
+            agent_id, is_admin, login_id = agent.id, agent.role == ROLE_ADMIN, self._login_id
+
+        def compute():
+            with session_scope() as session:
+                return stats.report(session, session.get(Agent, agent_id), period)
+
+        report = await asyncio.to_thread(compute)
+        self.period_key, self.is_admin, self.one_day = key, is_admin, period.days == 1
+        self.date_from, self.date_to = period.date_from.isoformat(), period.date_to.isoformat()
+        await self._fill(report)
+        if not is_admin:
+            await link_desk(self, agent_id, login_id)  # the agent's top bar
+
+    async def _fill(self, r: stats.Report) -> None:
+        p, t, b = r.period, r.total, r.previous
+
+        async def card(key, label, value, delta, href, sub="", colour="", detail=None):
+            text, direction = delta
+            # Whether the change is for the better (fewer abandoned chats, shorter waits).
+            lower_is_better = key in ("abandoned", "wait", "handle")
+            verdict = "same" if direction == "same" else ("good" if (direction == "down") == lower_is_better else "bad")
+            return {"key": key, "label": await tr(self, label), "value": value, "sub": sub, "delta": text,
+                    "direction": verdict, "href": href, "tip": await tr(self, stats.DEFINITIONS[key]), "colour": colour,
+                    **(detail or {})}
+
+        left, no_reply = await tr(self, "stats_left_waiting"), await tr(self, "stats_no_reply")
+        median, p90 = await tr(self, "stats_median"), await tr(self, "stats_p90")
+        ratings = await tr(self, "stats_ratings", n=_count(len(t.scores)), share=_pct(t.rated_share))
+        self.cards = [
+            await card("incoming", "stats_incoming", _count(t.incoming), _delta(t.incoming, b.incoming, "count"), self._href(p)),
+            await card("processed", "stats_processed", _count(t.processed), _delta(t.processed, b.processed, "count"),
+                       self._href(p, state=PROCESSED)),
+            await card("abandoned", "stats_abandoned", _count(t.abandoned), _delta(t.abandoned, b.abandoned, "count"),
+                       self._href(p, state=UNPROCESSED), sub=f"{left} {t.left_waiting:,} · {no_reply} {t.no_reply:,}",
+                       detail={"left_href": self._href(p, state=history.LEFT_WAITING), "no_reply_href": self._href(p, state=history.NO_REPLY),
+                               "left": f"{left} {t.left_waiting:,}", "no_reply": f"{no_reply} {t.no_reply:,}"}),
+            await card("response_rate", "stats_response_rate", _pct(t.response_rate), _delta(t.response_rate, b.response_rate, "pct"),
+                       self._href(p, state=PROCESSED), colour=stats.rate_colour(t.response_rate)),
+            await card("wait", "stats_wait", _secs(t.wait_avg), _delta(t.wait_avg, b.wait_avg, "secs"), self._href(p, state=PROCESSED),
+                       sub=f"{median} {_secs(t.wait_median)} · {p90} {_secs(t.wait_p90)}"),
+            await card("handle", "stats_handle", _secs(t.handle_avg), _delta(t.handle_avg, b.handle_avg, "secs"), self._href(p, state=PROCESSED)),
+            await card("satisfaction", "stats_satisfaction", _score(t.satisfaction), _delta(t.satisfaction, b.satisfaction, "score"),
+                       self._href(p, rating="any"), sub=ratings),
+            await card("tickets", "stats_tickets", _count(t.tickets), _delta(t.tickets, b.tickets, "count"), self._href(p, ticket="1")),
+        ]
+        if self.one_day:
+            self.days = [
+                {"label": f"{h:02d}", "processed": f.processed, "abandoned": f.abandoned, "in_progress": f.in_progress,
+                 "incoming": f.incoming, "href": self._href(p)}
+                for h, f in enumerate(r.hours)
+            ]
+        else:
+            self.days = [
+                {"label": d.strftime("%m-%d"), "processed": f.processed, "abandoned": f.abandoned, "in_progress": f.in_progress,
+                 "incoming": f.incoming, "href": self._href(stats.Period(d, d)),
+                 "href_processed": self._href(stats.Period(d, d), state=PROCESSED),
+                 "href_abandoned": self._href(stats.Period(d, d), state=UNPROCESSED)}
+                for d, f in r.days
+            ]
+        bucket_labels = ("< 10s", "10–30s", "30–60s", "1–3m", "> 3m")
+        self.buckets = [{"label": bucket_labels[i], "count": n, "href": self._href(p, wait=str(i))}
+                        for i, n in enumerate(t.wait_buckets)]
+        self.distribution = [{"label": f"{score}", "count": n, "href": self._href(p, rating=str(score))}
+                             for score, n in zip(range(1, 6), t.distribution)]
+        self.weekdays = [await tr(self, f"stats_dow_{i}") for i in range(7)]
+        peak = max((max(row) for row in r.week), default=0) or 1
+        self.week = [[{"n": str(n), "alpha": f"{n / peak:.2f}", "dark": "1" if n / peak > 0.5 else "0"} for n in row]
+                     for row in r.week]
+        self.agent_rows = [
+            {"id": a.agent_id, "name": a.name, "assigned": a.assigned, "processed": a.figures.processed,
+             "wait": a.figures.wait_avg or 0, "wait_text": _secs(a.figures.wait_avg),
+             "handle": a.figures.handle_avg or 0, "handle_text": _secs(a.figures.handle_avg),
+             "satisfaction": a.figures.satisfaction or 0, "satisfaction_text": _score(a.figures.satisfaction),
+             "online": a.online_seconds, "online_text": history.duration_text(a.online_seconds),
+             "break": a.break_seconds, "break_text": history.duration_text(a.break_seconds),
+             "href": self._href(p, agent=str(a.agent_id)), "href_processed": self._href(p, agent=str(a.agent_id), state=PROCESSED)}
+            for a in r.agents
+        ]
+        self.category_rows = [
+            {"id": c["id"], "path": c["path"], "depth": c["depth"], "count": c["count"], "share": _pct(c["share"]),
+             "href": self._href(p, category=str(c["id"]))}
+            for c in r.categories
+        ]
+        help_center = await tr(self, "helpcenter_channel")
+        self.channel_rows = [
+            {"channel": help_center if c["channel"] == "helpcenter" else c["channel"], "count": c["count"],
+             "processed": c["processed"], "share": _pct(c["share"]), "href": self._href(p, channel=c["channel"])}
+            for c in r.channels
+        ]
+        for table, column in self.sorts.items():
+            self._sort(table, column)
+
+    def _sort(self, table: str, column: str) -> None:
+        """Numbers largest first, names in order; "" keeps the tree's order (처리유형)."""
+        name = {"agents": "agent_rows", "categories": "category_rows", "channels": "channel_rows"}[table]
+        if column:
+            setattr(self, name, sorted(getattr(self, name), key=lambda row: row[column],
+                                       reverse=column not in ("name", "path", "channel")))
+        self.sorts = {**self.sorts, table: column}
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    def sort_by(self, table: str = "", column: str = ""):
+        """A table's column header: sort by it (numbers largest first, names A→Z)."""
+        if table in SORTS and column in SORTS[table]:
+            self._sort(table, column)
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    def pick_period(self, form_data: dict | None = None):
+        """조회 with a custom from–to: the period goes into the URL."""
+        form = form_data if isinstance(form_data, dict) else {}
+        start, end = history._date(form.get("from", "")), history._date(form.get("to", ""))
+        if not start or not end:
+            return
+        return rx.redirect(routes.STATS + "?" + urlencode({"from": min(start, end).isoformat(), "to": max(start, end).isoformat()}))
