@@ -111,3 +111,14 @@ def embed_bridge() -> rx.Component:
         live=ChatRoom.live,
         last_seq=ChatRoom.last_seq,
     )
+
+
+class Ticker(rx.Component):
+    """An event every few seconds while the page is visible (assets/ticker.jsx)."""
+
+    library = "$/public/ticker.jsx"
+    tag = "Ticker"
+
+    event: rx.Var[str]
+    seconds: rx.Var[int]
+    enabled: rx.Var[bool]

@@ -9,8 +9,9 @@ from online_contact import routes
 from online_contact.components.admin_layout import admin_layout
 from online_contact.components.agent_chat import top_bar
 from online_contact.components.common import T, reconnecting_banner
+from online_contact.components.wire import Ticker
 from online_contact.models.agent import ROLE_AGENT
-from online_contact.states.stats import StatsState as S
+from online_contact.states.stats import LIVE_SECONDS, StatsState as S
 
 from .registry import page
 
@@ -235,13 +236,79 @@ def _simple_table(title: str, rows, first: str, first_label: str, sort_table: st
     )
 
 
+def _live() -> rx.Component:
+    def figure(label: str, value) -> rx.Component:
+        return rx.vstack(rx.text(T[label], size="1", color=rx.color("gray", 10)), rx.text(value, size="5", weight="bold"),
+                         spacing="0", role="group", aria_label=T[label])
+
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading(T["stats_live"], size="3", as_="h2"),
+                rx.badge(rx.icon("radio", size=12), T["stats_live_every"], variant="soft", color_scheme="grass"),
+                rx.spacer(),
+                rx.text(T["stats_updated"], " ", S.updated, size="1", color=rx.color("gray", 10)),
+                align="center",
+                width="100%",
+            ),
+            rx.hstack(
+                rx.cond(S.is_admin, figure("stats_waiting", S.live["waiting"])),
+                rx.cond(S.is_admin, figure("stats_longest", S.live["longest"])),
+                figure("stats_open", S.live["open"]),
+                rx.cond(S.is_admin, figure("stats_agents_now", S.live["statuses"])),
+                spacing="6",
+                wrap="wrap",
+            ),
+            rx.table.root(
+                rx.el.caption(T["stats_live"], style={"display": "none"}),
+                rx.table.header(rx.table.row(
+                    rx.table.column_header_cell(T["stats_col_agent"]), rx.table.column_header_cell(T["stats_col_status"]),
+                    rx.table.column_header_cell(T["stats_col_open"]), rx.table.column_header_cell(T["awaiting_reply"]),
+                )),
+                rx.table.body(rx.foreach(S.live_agents, lambda a: rx.table.row(
+                    rx.table.row_header_cell(a["name"]), rx.table.cell(a["status"]), rx.table.cell(a["open"]),
+                    rx.table.cell(a["unanswered"]),
+                ))),
+                width="100%",
+                size="1",
+            ),
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _satisfaction_chart() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(T["stats_satisfaction_trend"], size="3", as_="h2"),
+            rx.recharts.line_chart(
+                rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
+                rx.recharts.x_axis(data_key="label"),
+                rx.recharts.y_axis(domain=[1, 5], allow_decimals=False),
+                rx.recharts.graphing_tooltip(),
+                rx.recharts.line(data_key="satisfaction", name=T["stats_satisfaction"], stroke=rx.color("amber", 9),
+                                 connect_nulls=True, type_="monotone"),
+                data=S.days,
+                width="100%",
+                height=180,
+            ),
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
 def _content() -> rx.Component:
     return rx.vstack(
+        Ticker.create(event=f"{S.get_full_name()}.tick", seconds=LIVE_SECONDS, enabled=S.agent_id > 0),
         _periods(),
+        _live(),
         rx.grid(rx.foreach(S.cards, _card), columns=rx.breakpoints(initial="2", md="4"), spacing="3", width="100%"),
         _daily_chart(),
         rx.grid(_bars("stats_wait_buckets", S.buckets), _bars("stats_distribution", S.distribution), columns=rx.breakpoints(initial="1", md="2"),
                 spacing="3", width="100%"),
+        rx.cond(~S.one_day, _satisfaction_chart()),
         _heat_map(),
         _agents_table(),
         rx.grid(

@@ -4,12 +4,13 @@ linked to the 채팅 기록 search of exactly its chats. Admins see everyone; an
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 import reflex as rx
 
 from online_contact import routes
+from online_contact.config import local_time
 from online_contact.models import Agent
 from online_contact.models.agent import ROLE_ADMIN, ROLE_AGENT
 from online_contact.realtime.publish import link_desk
@@ -22,6 +23,7 @@ from .guard import require_role
 from .lang import tr
 
 PERIODS = ("today", "yesterday", "7d", "30d")
+LIVE_SECONDS = 10  # at most this often the live figures and today's cards are recomputed
 MAX_DAYS = 366
 SORTS = {
     "agents": ("name", "assigned", "processed", "wait", "handle", "satisfaction", "online", "break"),
@@ -82,7 +84,7 @@ class StatsState(AuthState):
     is_admin: bool = False
     one_day: bool = False
     cards: list[dict[str, str]] = []
-    days: list[dict[str, str | int]] = []
+    days: list[dict[str, str | int | float | None]] = []
     buckets: list[dict[str, str | int]] = []
     distribution: list[dict[str, str | int]] = []
     week: list[list[dict[str, str]]] = []  # 요일 (Monday first) × 시간대
@@ -91,8 +93,15 @@ class StatsState(AuthState):
     category_rows: list[dict[str, str | int | float]] = []
     channel_rows: list[dict[str, str | int | float]] = []
     sorts: dict[str, str] = {"agents": "name", "categories": "", "channels": "count"}
+    # 실시간: now, refreshed by the page's tick (LIVE_SECONDS); the period's figures too while it
+    # includes today.
+    live: dict[str, str] = {}
+    live_agents: list[dict[str, str]] = []
+    includes_today: bool = False
+    updated: str = ""
 
     def _forget_screen(self) -> None:
+        self.live, self.live_agents = {}, []
         self.cards, self.days, self.buckets, self.distribution, self.week = [], [], [], [], []
         self.agent_rows, self.category_rows, self.channel_rows = [], [], []
 
@@ -113,14 +122,53 @@ class StatsState(AuthState):
 
         def compute():
             with session_scope() as session:
-                return stats.report(session, session.get(Agent, agent_id), period)
+                me = session.get(Agent, agent_id)
+                return stats.report(session, me, period), stats.live(session, me)
 
-        report = await asyncio.to_thread(compute)
+        report, now = await asyncio.to_thread(compute)
         self.period_key, self.is_admin, self.one_day = key, is_admin, period.days == 1
         self.date_from, self.date_to = period.date_from.isoformat(), period.date_to.isoformat()
+        self.includes_today = period.date_to >= history.today()
         await self._fill(report)
+        await self._fill_live(now)
         if not is_admin:
             await link_desk(self, agent_id, login_id)  # the agent's top bar
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    async def tick(self):
+        """The page's timer (every LIVE_SECONDS while visible): 실시간, and the period's figures
+        when it includes today. One computation per tick, none per message."""
+        key, period = period_of(dict(self.router.url.query_parameters))
+        with session_scope() as session:
+            agent = self._agent(session)
+            if agent is None:
+                return
+            agent_id = agent.id
+        refresh = period.date_to >= history.today()
+
+        def compute():
+            with session_scope() as session:
+                me = session.get(Agent, agent_id)
+                return (stats.report(session, me, period) if refresh else None), stats.live(session, me)
+
+        report, now = await asyncio.to_thread(compute)
+        if report is not None:
+            await self._fill(report)
+        await self._fill_live(now)
+
+    async def _fill_live(self, now: stats.Live) -> None:
+        labels = {s: await tr(self, s) for s in now.statuses}
+        self.live = {
+            "waiting": f"{now.waiting:,}", "longest": history.duration_text(now.longest_wait) or "–",
+            "open": f"{now.open_chats:,}",
+            "statuses": " · ".join(f"{labels[s]} {n}" for s, n in now.statuses.items()),
+        }
+        self.live_agents = [
+            {"name": a.name, "status": labels.get(a.status, a.status), "open": str(a.open_chats), "unanswered": str(a.unanswered)}
+            for a in now.agents
+        ]
+        self.updated = local_time(datetime.now(timezone.utc), "%H:%M:%S")
 
     async def _fill(self, r: stats.Report) -> None:
         p, t, b = r.period, r.total, r.previous
@@ -164,6 +212,7 @@ class StatsState(AuthState):
             self.days = [
                 {"label": d.strftime("%m-%d"), "processed": f.processed, "abandoned": f.abandoned, "in_progress": f.in_progress,
                  "incoming": f.incoming, "href": self._href(stats.Period(d, d)),
+                 "satisfaction": round(f.satisfaction, 2) if f.satisfaction is not None else None,
                  "href_processed": self._href(stats.Period(d, d), state=PROCESSED),
                  "href_abandoned": self._href(stats.Period(d, d), state=UNPROCESSED)}
                 for d, f in r.days

@@ -348,3 +348,9 @@ def test_stats_figures_on_postgresql(fresh_pg_session, monkeypatch):
 
     monkeypatch.setenv("OC_TIMEZONE", "Asia/Seoul")
     check_every_figure_matches_the_hand_computed_values(fresh_pg_session)
+
+
+def test_stats_live_view_on_postgresql(fresh_pg_session):
+    from tests.unit.test_stats import check_the_live_view
+
+    check_the_live_view(fresh_pg_session)

@@ -194,3 +194,83 @@ def test_the_screen_shows_the_figures_and_links_each_to_its_chats(app, db_url, m
         assert [r["name"] for r in state.agent_rows] == [made["agent2"].name] and not state.is_admin
 
     run(app, scenario)
+
+
+def check_the_live_view(session: Session) -> None:
+    from online_contact.models import Message
+    from online_contact.models.chat import CHAT_WAITING
+
+    made = build(session)
+    admin = session.exec(select(Agent).where(Agent.role == "admin")).first()
+    now = _at(11, 1)
+    g = session.get(Chat, made["ids"]["G"])
+    session.add(Message(chat_id=g.id, seq=1, author="customer", text="아직인가요?", client_msg_id="g1", created_at=now))
+    g.last_seq = 1
+    session.add(g)
+    customer = session.exec(select(Customer)).first()
+    session.add(Chat(customer_id=customer.id, status=CHAT_WAITING, created_at=now - timedelta(seconds=300)))
+    session.add(Chat(customer_id=customer.id, status=CHAT_WAITING, created_at=now - timedelta(seconds=40)))
+    for who, status in ((made["agent1"], "online"), (made["agent2"], "break")):
+        who.status = status
+        session.add(who)
+    session.commit()
+    view = stats.live(session, admin, now=now)
+    assert (view.waiting, view.longest_wait, view.open_chats) == (2, 300, 3)  # and G, open
+    assert view.statuses["online"] >= 1 and view.statuses["break"] >= 1
+    rows = {a.name: a for a in view.agents}
+    assert (rows[made["agent1"].name].open_chats, rows[made["agent1"].name].unanswered) == (1, 1)  # G (F ended)
+    assert (rows[made["agent2"].name].open_chats, rows[made["agent2"].name].unanswered) == (0, 0)
+    mine = stats.live(session, made["agent2"], now=now)
+    assert [a.name for a in mine.agents] == [made["agent2"].name] and mine.waiting == 0
+
+
+def test_the_live_view(session):
+    check_the_live_view(session)
+
+
+def test_todays_figures_and_the_live_view_follow_the_ticks(app, db_url):
+    from online_contact.models._base import utcnow
+    from online_contact.models.chat import CHAT_WAITING
+    from online_contact.services.auth import start_session
+    from online_contact.services.db import session_scope
+    from online_contact.states.stats import StatsState
+
+    from .pipeline import Client, names, run
+
+    with session_scope(db_url) as s:
+        admin = s.exec(select(Agent).where(Agent.role == "admin")).first()
+        token = start_session(s, admin)
+        customer = Customer(visitor_key="t" * 32)
+        s.add(customer)
+        s.commit()
+        customer_id = customer.id
+    name = StatsState.get_full_name()
+
+    def add_waiting_chat():
+        with session_scope(db_url) as s:
+            s.add(Chat(customer_id=customer_id, status=CHAT_WAITING, created_at=utcnow()))
+            s.commit()
+
+    async def scenario():
+        tab = await Client(app, "/stats", {names().auth: token}).open()
+        tab.query = {"period": "today"}
+        await tab.fire(f"{name}.load_stats")
+        state = await tab.state(StatsState)
+        before = int({c["key"]: c["value"] for c in state.cards}["incoming"].replace(",", ""))
+        waiting = int(state.live["waiting"].replace(",", ""))
+        assert state.includes_today and state.updated
+        add_waiting_chat()
+        await tab.fire(f"{name}.tick")
+        state = await tab.state(StatsState)
+        assert {c["key"]: c["value"] for c in state.cards}["incoming"] == f"{before + 1:,}"
+        assert state.live["waiting"] == f"{waiting + 1:,}"
+        # A period that ended yesterday: the tick renews only the live view.
+        tab.query = {"period": "yesterday"}
+        await tab.fire(f"{name}.load_stats")
+        cards = (await tab.state(StatsState)).cards
+        add_waiting_chat()
+        await tab.fire(f"{name}.tick")
+        state = await tab.state(StatsState)
+        assert state.cards == cards and state.live["waiting"] == f"{waiting + 2:,}"
+
+    run(app, scenario)
