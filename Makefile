@@ -18,7 +18,7 @@ ifdef WORKERS
 export GRANIAN_WORKERS := $(WORKERS)
 endif
 
-.PHONY: run test deps test-deps migrate seed unit security e2e integration bench bench-history bench-embed clean
+.PHONY: run test deps test-deps migrate seed unit security e2e integration bench bench-history bench-embed bench-stats clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -84,6 +84,10 @@ bench-history: test-deps $(VENV)/.bench-installed
 # 채팅화면 삽입 코드: what /embed.js costs a site before and after the click (see README).
 bench-embed: test-deps $(VENV)/.bench-installed
 	$(PY) -m bench.embed $(BENCH_ARGS)
+
+# 통계: the whole page's figures for 30 and 90 days on bench-history's database (see README).
+bench-stats: test-deps $(VENV)/.bench-installed
+	$(PY) -m bench.stats $(BENCH_ARGS)
 
 clean:
 	rm -rf .web .states frontend.zip backend.zip

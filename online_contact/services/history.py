@@ -401,6 +401,25 @@ def handle_seconds(chat: Chat) -> int | None:
     return _seconds(chat.first_agent_reply_at, ended_at(chat))
 
 
+# The same durations in SQL (통계 computes them in the query; tested equal to the above).
+ENDED_AT_SQL = sa.func.coalesce(Chat.agent_ended_at, Chat.customer_ended_at)
+
+
+def _duration_sql(dialect: str, start, end):
+    return sa.case(
+        (sa.and_(start.is_not(None), end.is_not(None), end >= start), sa.cast(_seconds_sql(dialect, start, end), sa.Integer)),
+        else_=sa.null(),
+    )
+
+
+def wait_seconds_sql(dialect: str):
+    return _duration_sql(dialect, Chat.created_at, Chat.first_agent_reply_at)
+
+
+def handle_seconds_sql(dialect: str):
+    return _duration_sql(dialect, Chat.first_agent_reply_at, ENDED_AT_SQL)
+
+
 def state_of(chat: Chat) -> str:
     """STATE in Python, for one loaded chat."""
     from .chats import processing_status

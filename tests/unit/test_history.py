@@ -184,6 +184,15 @@ def check_processed_in_sql_is_the_python_rule(session: Session) -> None:
     for chat in session.exec(select(Chat)):
         assert in_sql[chat.id] == _state(chat), chat.id
     assert set(in_sql.values()) == set(history.STATES)
+    # The durations in SQL (통계) are the Python ones.
+    dialect = session.get_bind().dialect.name
+    durations = {
+        chat_id: (wait, handle)
+        for chat_id, wait, handle in session.exec(select(Chat.id, history.wait_seconds_sql(dialect), history.handle_seconds_sql(dialect)))
+    }
+    for chat in session.exec(select(Chat)):
+        assert durations[chat.id] == (history.wait_seconds(chat), history.handle_seconds(chat)), chat.id
+    assert any(w is not None for w, _ in durations.values()) and any(h is not None for _, h in durations.values())
     # The per-state conditions the searches use are the same rule.
     for state in history.STATES:
         matching = set(session.exec(select(Chat.id).where(history.IS_STATE[state])))

@@ -86,7 +86,13 @@ def check_every_figure_matches_the_hand_computed_values(session: Session) -> Non
     assert t.satisfaction == pytest.approx(4.0) and len(t.scores) == 3 and t.rated_share == 0.5
     assert t.distribution == [0, 0, 1, 1, 1] and t.tickets == 1
     assert t.wait_buckets == [1, 1, 0, 1, 1]
-    assert (r.previous.incoming, r.previous.processed) == (1, 1)
+    assert (r.previous.incoming, r.previous.processed, r.previous.abandoned, r.previous.tickets) == (1, 1, 0, 0)
+    assert (r.previous.wait_avg, r.previous.handle_avg, r.previous.satisfaction) == (2.0, 28.0, None)
+    # The summary the cards compare with is the same figures, summed by the database.
+    same = stats.summary(session, admin, period)
+    assert (same.incoming, same.processed, same.abandoned, same.tickets) == (t.incoming, t.processed, t.abandoned, t.tickets)
+    assert same.wait_avg == pytest.approx(t.wait_avg) and same.handle_avg == pytest.approx(t.handle_avg)
+    assert same.satisfaction == pytest.approx(t.satisfaction) and same.response_rate == t.response_rate
     # By day (one day), by hour, 요일 × 시간대.
     assert [(d, f.incoming) for d, f in r.days] == [(DAY, 6)]
     assert {h: f.incoming for h, f in enumerate(r.hours) if f.incoming} == {10: 2, 11: 1, 12: 1, 13: 1, 23: 1}

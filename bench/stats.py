@@ -1,0 +1,98 @@
+"""`make bench-stats`: the whole 통계 page's figures (services.stats.report: cards, the previous
+period, days, hours, 요일 × 시간대, 상담원별, 처리유형별, 채널별) for 30 and 90 days on the database
+of `make bench-history` (100,000 chats over three years, ~1,000,000 messages), SQLite and
+PostgreSQL, beside a plain `SELECT count(*)` over the same rows in the same run; and the live
+view (services.stats.live).
+
+    python -m bench.stats                                  # both databases, 100k chats
+    python -m bench.stats --keep /tmp/oc-hist --pg-schema oc_bench_keep   # reuse what bench.history filled
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import select
+
+from bench.history import PG_ADMIN, _ms, build
+from online_contact.models import Agent, Chat
+from online_contact.models.agent import ROLE_ADMIN
+from online_contact.services import history, stats
+from online_contact.services.db import session_scope
+
+REPEAT = 20
+
+
+def _timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def bench(url: str, label: str) -> None:
+    with session_scope(url) as session:
+        admin = session.exec(select(Agent).where(Agent.role == ROLE_ADMIN)).first()
+        agent = session.exec(select(Agent).where(Agent.role != ROLE_ADMIN).order_by(Agent.id)).first()
+        session.expunge_all()
+        print(f"\n  {label} (p50 / p95 ms over {REPEAT} runs)")
+        print(f"  {'period':24} {'chats':>8} {'whole page (admin)':>20} {'one agent':>16} {'count(*) baseline':>20}")
+        today = history.today()
+        for days in (30, 90):
+            period = stats.Period(today - timedelta(days=days - 1), today)
+            count = select(sa.func.count()).select_from(Chat).where(Chat.created_at >= period.start(), Chat.created_at < period.end())
+            n = session.exec(count).one()
+            whole = [_timed(lambda: stats.report(session, admin, period)) for _ in range(REPEAT)]
+            mine = [_timed(lambda: stats.report(session, agent, period)) for _ in range(REPEAT)]
+            baseline = [_timed(lambda: session.exec(count).one()) for _ in range(REPEAT)]
+            print(f"  {f'last {days} days':24} {n:>8,} {'%7.1f / %7.1f' % _ms(whole):>20} {'%6.1f / %6.1f' % _ms(mine):>16}"
+                  f" {'%7.1f / %7.1f' % _ms(baseline):>20}", flush=True)
+        live = [_timed(lambda: stats.live(session, admin)) for _ in range(REPEAT)]
+        print(f"  {'실시간 (live view)':24} {'':>8} {'%7.1f / %7.1f' % _ms(live):>20}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--configs", default="sqlite,postgres")
+    parser.add_argument("--chats", type=int, default=100_000)
+    parser.add_argument("--messages", type=int, default=10)
+    parser.add_argument("--keep", help="a directory for the SQLite file, kept (and reused) between runs")
+    parser.add_argument("--pg-schema", help="a PostgreSQL schema kept (and reused) between runs")
+    args = parser.parse_args()
+    tmp = Path(args.keep or tempfile.mkdtemp(prefix="oc-stats-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {os.cpu_count()} cores; {args.chats:,} chats, ~{args.messages} messages each")
+    for config in args.configs.split(","):
+        schema = None
+        if config == "sqlite":
+            url = f"sqlite:///{tmp / f'history-{args.chats}.db'}"
+        else:
+            import psycopg
+
+            schema = args.pg_schema or f"oc_bench_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            url = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
+        try:
+            print(f"\n{config}: filling …", flush=True)
+            print(f"  filled in {build(url, args.chats, args.messages):.0f} s")
+            bench(url, config)
+        finally:
+            from online_contact.services.db import engine
+
+            engine(url).dispose()
+            if schema and not args.pg_schema:
+                import psycopg
+
+                with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                    conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+if __name__ == "__main__":
+    main()
