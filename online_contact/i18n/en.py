@@ -320,6 +320,7 @@ MESSAGES = {
     "stats_col_status": "Status",
     "stats_col_open": "Open",
     "stats_satisfaction_trend": "Satisfaction over time",
+    "stats_export_intro": "The statistics tables as an Excel file. Period:",
     "stats_today": "Today",
     "stats_yesterday": "Yesterday",
     "stats_7d": "Last 7 days",

@@ -328,6 +328,7 @@ MESSAGES = {
     "stats_col_status": "상태",
     "stats_col_open": "진행 중",
     "stats_satisfaction_trend": "만족도 추이",
+    "stats_export_intro": "통계 표를 엑셀 파일로 내려받습니다. 기간:",
     "stats_today": "오늘",
     "stats_yesterday": "어제",
     "stats_7d": "최근 7일",

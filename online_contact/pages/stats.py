@@ -8,7 +8,7 @@ import reflex as rx
 from online_contact import routes
 from online_contact.components.admin_layout import admin_layout
 from online_contact.components.agent_chat import top_bar
-from online_contact.components.common import T, reconnecting_banner
+from online_contact.components.common import T, error_text, reconnecting_banner
 from online_contact.components.wire import Ticker
 from online_contact.models.agent import ROLE_AGENT
 from online_contact.states.stats import LIVE_SECONDS, StatsState as S
@@ -39,6 +39,7 @@ def _periods() -> rx.Component:
         ),
         rx.spacer(),
         rx.text(S.date_from, " – ", S.date_to, size="2", color=rx.color("gray", 10)),
+        rx.button(rx.icon("download", size=14), T["export"], variant="soft", size="2", on_click=S.open_export),
         wrap="wrap",
         align="center",
         width="100%",
@@ -299,9 +300,51 @@ def _satisfaction_chart() -> rx.Component:
     )
 
 
+def _export_dialog() -> rx.Component:
+    """데이터 추출 of the tables: the reason (사유) first, a file password if wanted (or required)."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(T["export_title"]),
+            rx.dialog.description(T["stats_export_intro"], " ", S.date_from, " – ", S.date_to, size="2"),
+            rx.form(
+                rx.vstack(
+                    rx.el.label(T["export_reason"], html_for="stats-export-reason", font_size="0.85em"),
+                    rx.text_area(id="stats-export-reason", name="reason", rows="2", width="100%", max_length=500),
+                    rx.el.label(rx.cond(S.export_password_required, T["export_password"], T["export_password_optional"]),
+                                html_for="stats-export-password", font_size="0.85em"),
+                    rx.input(id="stats-export-password", name="password", type="password", width="100%", max_length=255,
+                             auto_complete="new-password"),
+                    error_text(S.export_error),
+                    rx.hstack(
+                        rx.dialog.close(rx.button(T["close"], type="button", variant="soft", color_scheme="gray")),
+                        rx.button(T["export_start"], type="submit"),
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="2",
+                ),
+                on_submit=S.start_export,
+                reset_on_submit=False,
+            ),
+            rx.cond(
+                S.export_url != "",
+                rx.vstack(
+                    rx.text(T["export_ready"], " ", S.export_expires, size="2", role="status"),
+                    rx.link(T["export_download"], href=S.export_url, custom_attrs={"data-authed-download": "true"}),
+                    width="100%",
+                    margin_top="12px",
+                ),
+            ),
+        ),
+        open=S.export_open,
+        on_open_change=S.set_export_open,
+    )
+
+
 def _content() -> rx.Component:
     return rx.vstack(
         Ticker.create(event=f"{S.get_full_name()}.tick", seconds=LIVE_SECONDS, enabled=S.agent_id > 0),
+        _export_dialog(),
         _periods(),
         _live(),
         rx.grid(rx.foreach(S.cards, _card), columns=rx.breakpoints(initial="2", md="4"), spacing="3", width="100%"),

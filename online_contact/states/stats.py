@@ -14,13 +14,16 @@ from online_contact.config import local_time
 from online_contact.models import Agent
 from online_contact.models.agent import ROLE_ADMIN, ROLE_AGENT
 from online_contact.realtime.publish import link_desk
+from online_contact.services import export as export_service
 from online_contact.services import history, stats
+from online_contact.services import settings as settings_service
 from online_contact.services.chats import PROCESSED, UNPROCESSED
 from online_contact.services.db import session_scope
+from online_contact.services.errors import ServiceError
 
 from .auth import AuthState
 from .guard import require_role
-from .lang import tr
+from .lang import tr, tr_error
 
 PERIODS = ("today", "yesterday", "7d", "30d")
 LIVE_SECONDS = 10  # at most this often the live figures and today's cards are recomputed
@@ -99,9 +102,17 @@ class StatsState(AuthState):
     live_agents: list[dict[str, str]] = []
     includes_today: bool = False
     updated: str = ""
+    # 데이터 추출 of the tables (services.export.run_stats): a reason first, a file password when
+    # wanted (or required by 기본 설정), then a link for this login that expires.
+    export_open: bool = False
+    export_password_required: bool = False
+    export_error: str = ""
+    export_url: str = ""
+    export_expires: str = ""
 
     def _forget_screen(self) -> None:
         self.live, self.live_agents = {}, []
+        self.export_open, self.export_url, self.export_error = False, "", ""
         self.cards, self.days, self.buckets, self.distribution, self.week = [], [], [], [], []
         self.agent_rows, self.category_rows, self.channel_rows = [], [], []
 
@@ -274,3 +285,49 @@ class StatsState(AuthState):
         if not start or not end:
             return
         return rx.redirect(routes.STATS + "?" + urlencode({"from": min(start, end).isoformat(), "to": max(start, end).isoformat()}))
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    def open_export(self):
+        """데이터 추출: asks for the reason (and the file password) first."""
+        with session_scope() as session:
+            if self._agent(session) is None:
+                return
+            self.export_password_required = settings_service.get_settings(session).export_password_required
+        self.export_error, self.export_url, self.export_open = "", "", True
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    def set_export_open(self, value: bool = False):
+        self.export_open = value is True
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    async def start_export(self, form_data: dict | None = None):
+        """추출: the period on screen (its URL), for this login's own figures, audited."""
+        form = form_data if isinstance(form_data, dict) else {}
+        _key, period = period_of(dict(self.router.url.query_parameters))
+        try:
+            with session_scope() as session:
+                agent = self._agent(session)
+                if agent is None:
+                    return
+                required = settings_service.get_settings(session).export_password_required
+                reason, password = export_service.check_request(form.get("reason"), form.get("password"), required)
+                agent_id, login_id = agent.id, self._login_id
+        except ServiceError as exc:
+            self.export_error = await tr_error(self, exc)
+            return
+        export_id, ip = export_service.new_export_id(), self.router.session.client_ip or ""
+
+        def work():
+            export_service.remove_expired()
+            with session_scope() as session:
+                me = session.get(Agent, agent_id)
+                return export_service.run_stats(session, me, stats.report(session, me, period), reason=reason,
+                                                password=password, ip=ip, export_id=export_id, login_id=login_id)
+
+        await asyncio.to_thread(work)
+        self.export_error = ""
+        self.export_expires = await tr(self, "export_expires", minutes=export_service.link_minutes())
+        self.export_url = f"/api/export/{export_id}"

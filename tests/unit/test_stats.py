@@ -280,3 +280,61 @@ def test_todays_figures_and_the_live_view_follow_the_ticks(app, db_url):
         assert state.cards == cards and state.live["waiting"] == f"{waiting + 2:,}"
 
     run(app, scenario)
+
+
+def test_the_tables_export_to_excel_for_the_same_login_audited(app, db_url, monkeypatch, tmp_path):
+    from openpyxl import load_workbook
+    from starlette.testclient import TestClient
+
+    from online_contact.api import build_api
+    from online_contact.models import AuditLog
+    from online_contact.services.auth import start_session
+    from online_contact.services.db import session_scope
+    from online_contact.states.stats import StatsState
+
+    from .pipeline import Client, names, run
+
+    monkeypatch.setenv("OC_TIMEZONE", "Asia/Seoul")
+    monkeypatch.setenv("OC_EXPORT_DIR", str(tmp_path / "exports"))
+    with session_scope(db_url) as s:
+        made = build(s)
+        agent1 = made["agent1"]
+        agent1.name = "=HYPERLINK(\"http://evil\")"  # a name Excel would run as a formula
+        s.add(agent1)
+        s.commit()
+        admin = s.exec(select(Agent).where(Agent.role == "admin")).first()
+        token, other = start_session(s, admin), start_session(s, made["agent2"])
+    name = StatsState.get_full_name()
+    found: dict = {}
+
+    async def scenario():
+        tab = await Client(app, "/stats", {names().auth: token}).open()
+        tab.query = {"from": DAY.isoformat(), "to": DAY.isoformat()}
+        await tab.fire(f"{name}.load_stats")
+        await tab.fire(f"{name}.open_export")
+        await tab.fire(f"{name}.start_export", form_data={"reason": ""})
+        state = await tab.state(StatsState)
+        assert state.export_error and not state.export_url  # a reason first
+        await tab.fire(f"{name}.start_export", form_data={"reason": "월간 보고"})
+        found["url"] = (await tab.state(StatsState)).export_url
+
+    run(app, scenario)
+    assert found["url"].startswith("/api/export/")
+    client = TestClient(build_api())
+    assert client.get(found["url"], headers={"Authorization": f"Bearer {other}"}).status_code == 404
+    assert client.get(found["url"]).status_code == 404
+    response = client.get(found["url"], headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    path = tmp_path / "stats.xlsx"
+    path.write_bytes(response.content)
+    book = load_workbook(path)
+    assert book.sheetnames == ["요약", "일별", "상담원별", "처리유형별", "채널별"]
+    summary = {row[0].value: row[1].value for row in book["요약"].iter_rows(min_row=2)}
+    assert (summary["인입"], summary["응대"], summary["포기"], summary["티켓 전환"]) == (6, 3, 2, 1)
+    assert summary["응답률"] == 0.5 and summary["평균 대기 시간"] == timedelta(seconds=83)
+    agents = {row[0].value: row[1].value for row in book["상담원별"].iter_rows(min_row=2)}
+    assert agents["=HYPERLINK(\"http://evil\")"] == 4
+    assert not [c.coordinate for ws in book.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    with session_scope(db_url) as s:
+        entry = s.exec(select(AuditLog).where(AuditLog.action == "export.stats")).one()
+        assert entry.reason == "월간 보고" and '"from": "2026-11-10"' in entry.detail
