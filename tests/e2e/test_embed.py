@@ -201,7 +201,12 @@ def test_without_agents_the_launcher_leads_to_the_away_notice_or_hides(customer:
     # Nobody Online: the launcher opens to 상담원 부재중 and 문의하기; on a phone, full screen.
     customer.set_viewport_size({"width": 390, "height": 800})
     customer.goto(url)
-    _launcher(customer).click()
+    # By keyboard: the shop's link, then the launcher; Enter opens the chat.
+    customer.keyboard.press("Tab")
+    expect(customer.get_by_role("link", name="다른 페이지")).to_be_focused()
+    customer.keyboard.press("Tab")
+    expect(_launcher(customer)).to_be_focused()
+    customer.keyboard.press("Enter")
     chat = _chat(customer)
     expect(chat.get_by_role("alertdialog")).to_contain_text("상담원 부재중")
     box = customer.locator("iframe[title='채팅']").bounding_box()
