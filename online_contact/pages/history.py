@@ -59,9 +59,12 @@ def _search_form() -> rx.Component:
                 _field(T["col_channel"], select(
                     "channel", rx.el.option(T["all"], value=""), rx.el.option(T["helpcenter_channel"], value="helpcenter"),
                     rx.el.option(T["embed_channel"], value="embed"),
+                    # One embedding page (통계's 채널별).
+                    rx.cond(S.channel_page != "", rx.el.option(S.channel_page, value=S.channel_page)),
                 ), "search-channel"),
                 _field(T["history_rating"], select(
-                    "rating", rx.el.option(T["all"], value=""), *[rx.el.option(str(n), value=str(n)) for n in range(5, 0, -1)],
+                    "rating", rx.el.option(T["all"], value=""), rx.el.option(T["history_rated"], value="any"),
+                    *[rx.el.option(str(n), value=str(n)) for n in range(5, 0, -1)],
                 ), "search-rating"),
                 spacing="3",
                 wrap="wrap",
@@ -82,6 +85,10 @@ def _search_form() -> rx.Component:
                 wrap="wrap",
             ),
             rx.text(T["history_words_help"], id="search-q-help", size="1", color=rx.color("gray", 10)),
+            # 통계's click-through conditions: kept by a new search, named, dropped by 초기화.
+            *[rx.el.input(type="hidden", name=k, value=S.search.get(k, "")) for k in ("ticket", "wait", "replied")],
+            rx.cond(S.extra_conditions.length() > 0, rx.callout(
+                rx.text(T["history_extra"], " ", S.extra_conditions.join(", ")), icon="filter", size="1", role="status")),
             spacing="2",
         ),
         # A new search in the URL (or Back) shows its own values.

@@ -178,10 +178,20 @@ def _heat_map() -> rx.Component:
     )
 
 
-def _sortable(table: str, column: str, label: str) -> rx.Component:
+def _tip(label: str, tip: str) -> rx.Component:
+    """A header with its definition (services/stats.py) a hover or focus away."""
+    return rx.hstack(T[label], rx.tooltip(rx.icon("info", size=12, aria_label=T[tip]), content=T[tip]), spacing="1", align="center")
+
+
+def _sortable(table: str, column: str, label: str, tip: str = "") -> rx.Component:
     return rx.table.column_header_cell(
-        rx.button(T[label], rx.cond(S.sorts[table] == column, rx.icon("arrow-down-up", size=12)), variant="ghost", size="1",
-                  on_click=S.sort_by(table, column)),
+        rx.hstack(
+            rx.button(T[label], rx.cond(S.sorts[table] == column, rx.icon("arrow-down-up", size=12)), variant="ghost", size="1",
+                      on_click=S.sort_by(table, column)),
+            *([rx.tooltip(rx.icon("info", size=12, aria_label=T[tip]), content=T[tip])] if tip else []),
+            spacing="1",
+            align="center",
+        ),
     )
 
 
@@ -192,10 +202,11 @@ def _agents_table() -> rx.Component:
             rx.table.root(
                 rx.el.caption(T["stats_by_agent"], style={"display": "none"}),
                 rx.table.header(rx.table.row(
-                    _sortable("agents", "name", "stats_col_agent"), _sortable("agents", "assigned", "stats_col_assigned"),
+                    _sortable("agents", "name", "stats_col_agent"), _sortable("agents", "assigned", "stats_col_assigned", "stats_def_assigned"),
                     _sortable("agents", "processed", "stats_processed"), _sortable("agents", "wait", "stats_wait"),
                     _sortable("agents", "handle", "stats_handle"), _sortable("agents", "satisfaction", "stats_satisfaction"),
-                    _sortable("agents", "online", "stats_col_online"), _sortable("agents", "break", "stats_col_break"),
+                    _sortable("agents", "online", "stats_col_online", "stats_def_online"),
+                    _sortable("agents", "break", "stats_col_break", "stats_def_online"),
                 )),
                 rx.table.body(rx.foreach(S.agent_rows, lambda a: rx.table.row(
                     rx.table.row_header_cell(rx.link(a["name"].to(str), href=a["href"].to(str))),
@@ -221,11 +232,14 @@ def _simple_table(title: str, rows, first: str, first_label: str, sort_table: st
                 rx.el.caption(T[title], style={"display": "none"}),
                 rx.table.header(rx.table.row(
                     _sortable(sort_table, first, first_label), _sortable(sort_table, "count", "stats_count"),
-                    rx.table.column_header_cell(T["stats_share"]),
+                    rx.table.column_header_cell(_tip("stats_share", "stats_def_share")),
                 )),
                 rx.table.body(rx.foreach(rows, lambda r: rx.table.row(
-                    rx.table.row_header_cell(rx.link(r[first].to(str), href=r["href"].to(str), word_break="break-all")),
-                    rx.table.cell(rx.link(r["count"].to_string(), href=r["href"].to(str))),
+                    rx.table.row_header_cell(rx.cond(r["href"].to(str) != "",
+                                                     rx.link(r[first].to(str), href=r["href"].to(str), word_break="break-all"),
+                                                     rx.text(r[first].to(str)))),
+                    rx.table.cell(rx.cond(r["href"].to(str) != "", rx.link(r["count"].to_string(), href=r["href"].to(str)),
+                                          rx.text(r["count"].to_string()))),
                     rx.table.cell(r["share"].to(str)),
                 ))),
                 width="100%",
@@ -239,8 +253,12 @@ def _simple_table(title: str, rows, first: str, first_label: str, sort_table: st
 
 def _live() -> rx.Component:
     def figure(label: str, value) -> rx.Component:
-        return rx.vstack(rx.text(T[label], size="1", color=rx.color("gray", 10)), rx.text(value, size="5", weight="bold"),
-                         spacing="0", role="group", aria_label=T[label])
+        return rx.vstack(
+            rx.hstack(rx.text(T[label], size="1", color=rx.color("gray", 10)),
+                      rx.tooltip(rx.icon("info", size=12, aria_label=T[f"{label}_def"]), content=T[f"{label}_def"]),
+                      spacing="1", align="center"),
+            rx.text(value, size="5", weight="bold"),
+            spacing="0", role="group", aria_label=T[label])
 
     return rx.card(
         rx.vstack(
@@ -264,7 +282,8 @@ def _live() -> rx.Component:
                 rx.el.caption(T["stats_live"], style={"display": "none"}),
                 rx.table.header(rx.table.row(
                     rx.table.column_header_cell(T["stats_col_agent"]), rx.table.column_header_cell(T["stats_col_status"]),
-                    rx.table.column_header_cell(T["stats_col_open"]), rx.table.column_header_cell(T["awaiting_reply"]),
+                    rx.table.column_header_cell(T["stats_col_open"]),
+                    rx.table.column_header_cell(_tip("awaiting_reply", "stats_def_unanswered")),
                 )),
                 rx.table.body(rx.foreach(S.live_agents, lambda a: rx.table.row(
                     rx.table.row_header_cell(a["name"]), rx.table.cell(a["status"]), rx.table.cell(a["open"]),

@@ -23,7 +23,7 @@ from sqlmodel import select
 
 from online_contact.config import redis_url
 from online_contact.models import Agent, Chat
-from online_contact.models.agent import STATUS_OFFLINE, STATUS_ONLINE
+from online_contact.models.agent import STATUS_BREAK, STATUS_OFFLINE, STATUS_ONLINE
 from online_contact.models.assignment import RELEASE_AWAY
 from online_contact.models.chat import CHAT_OPEN, CHAT_WAITING
 from online_contact.services import agents as agent_service
@@ -62,9 +62,10 @@ async def _connected_tabs(agent_id: int) -> int:
 
 
 async def check_presence(absent_since: dict[int, float], away_after: float) -> None:
-    """One pass: mark absent agents Offline and requeue their unopened chats."""
+    """One pass: mark absent agents Offline and requeue their unopened chats. Agents on 휴식
+    too: one who closed the browser is not on a break for the rest of the day (통계's 휴식 시간)."""
     with session_scope() as session:
-        online = list(session.exec(select(Agent.id).where(Agent.status == STATUS_ONLINE)))
+        online = list(session.exec(select(Agent.id).where(Agent.status.in_((STATUS_ONLINE, STATUS_BREAK)))))
     now = time.monotonic()
     for agent_id in online:
         # Let the worker's sockets in between agents: with the in-memory state manager nothing
@@ -79,7 +80,7 @@ async def check_presence(absent_since: dict[int, float], away_after: float) -> N
         absent_since.pop(agent_id, None)
         with session_scope() as session:
             agent = session.get(Agent, agent_id)
-            if agent is None or agent.status != STATUS_ONLINE:
+            if agent is None or agent.status not in (STATUS_ONLINE, STATUS_BREAK):
                 continue
             change = agent_service.leave_online(session, agent, STATUS_OFFLINE, RELEASE_AWAY)
         logger.info("agent %s left: set Offline, %d unopened chat(s) back in the queue", agent_id, len(change.moved))

@@ -52,12 +52,20 @@ STATE = sa.case(
 # The same rule as a condition per state (`STATE == state`, written so that the planner can
 # estimate it from the columns' statistics: a CASE compared to a constant is guessed as rare,
 # and PostgreSQL then sorts the whole period instead of walking the newest rows).
+# 대기 중 이탈: the customer left before any agent opened the chat (it may have been assigned;
+# the agent may open it afterwards, to close it). Otherwise a 미처리 chat is 무응답.
+LEFT_BEFORE_OPENED_SQL = sa.or_(
+    Chat.agent_opened_at.is_(None),
+    sa.and_(Chat.customer_ended_at.is_not(None), Chat.customer_ended_at <= Chat.agent_opened_at),
+)
+# A ticket was made from the chat (티켓 전환).
+HAS_TICKET_SQL = sa.exists().where(Ticket.chat_id == Chat.id)
 IS_STATE = {
     IN_PROGRESS: Chat.status != CHAT_ENDED,
     PROCESSED: sa.and_(Chat.status == CHAT_ENDED, PROCESSED_SQL),
     UNPROCESSED: sa.and_(Chat.status == CHAT_ENDED, sa.not_(PROCESSED_SQL)),
-    LEFT_WAITING: sa.and_(Chat.status == CHAT_ENDED, Chat.agent_opened_at.is_(None)),
-    NO_REPLY: sa.and_(Chat.status == CHAT_ENDED, Chat.agent_opened_at.is_not(None), Chat.first_agent_reply_at.is_(None)),
+    LEFT_WAITING: sa.and_(Chat.status == CHAT_ENDED, sa.not_(PROCESSED_SQL), LEFT_BEFORE_OPENED_SQL),
+    NO_REPLY: sa.and_(Chat.status == CHAT_ENDED, sa.not_(PROCESSED_SQL), sa.not_(LEFT_BEFORE_OPENED_SQL)),
 }
 
 
@@ -65,7 +73,9 @@ def abandoned_kind(chat) -> str | None:
     """IS_STATE's LEFT_WAITING / NO_REPLY in Python, for a loaded chat (None unless 미처리)."""
     if state_of(chat) != UNPROCESSED:
         return None
-    return LEFT_WAITING if chat.agent_opened_at is None else NO_REPLY
+    left_first = chat.agent_opened_at is None or (
+        chat.customer_ended_at is not None and chat.customer_ended_at <= chat.agent_opened_at)
+    return LEFT_WAITING if left_first else NO_REPLY
 
 
 def wait_bucket(seconds: int) -> int:
@@ -126,6 +136,7 @@ class Conditions:
     ticket: bool = False
     wait: int = -1
     rated: bool = False
+    replied: bool = False  # an agent replied (the chats behind 평균 대기 시간)
     # Fields of the URL that were not understood (the screen says so; the default was used).
     invalid: tuple[str, ...] = field(default=(), compare=False)
 
@@ -142,6 +153,8 @@ class Conditions:
             out["wait"] = str(self.wait)
         if self.rated and not self.rating:
             out["rating"] = "any"
+        if self.replied:
+            out["replied"] = "1"
         return out
 
 
@@ -190,15 +203,22 @@ def parse_conditions(params: dict) -> Conditions:
     if channel and channel not in CHANNELS and not is_page_url(channel):
         invalid.append("channel")
         channel = ""
-    rating = text("rating", 3)
+    # Whole values only ("12" is not bucket 1, "²" is not a digit Python can read).
+    rating = text("rating", 8)
     rated = rating == "any"
-    score = int(rating) if rating.isdigit() and 1 <= int(rating) <= 5 else 0
+    score = int(rating) if rating in ("1", "2", "3", "4", "5") else 0
     if rating and not score and not rated:
         invalid.append("rating")
-    wait_text = text("wait", 1)
-    wait = int(wait_text) if wait_text.isdigit() and int(wait_text) < len(WAIT_BUCKETS) else -1
+    wait_text = text("wait", 8)
+    wait = int(wait_text) if wait_text in tuple(str(i) for i in range(len(WAIT_BUCKETS))) else -1
     if wait_text and wait < 0:
         invalid.append("wait")
+    ticket_text = text("ticket", 8)
+    if ticket_text not in ("", "1"):
+        invalid.append("ticket")
+    replied_text = text("replied", 8)
+    if replied_text not in ("", "1"):
+        invalid.append("replied")
     agent_id, category_id = parse_id(text("agent", 20)), parse_id(text("category", 20))
     for key, value in (("agent", agent_id), ("category", category_id)):
         if text(key, 20) and not value:
@@ -206,7 +226,7 @@ def parse_conditions(params: dict) -> Conditions:
     return Conditions(
         date_from=start, date_to=end, state=state, agent_id=agent_id, category_id=category_id, channel=channel,
         customer=text("customer", MAX_CUSTOMER_QUERY), rating=score, q=text("q", search.MAX_QUERY_LENGTH),
-        ticket=text("ticket", 1) == "1", wait=wait, rated=rated, invalid=tuple(dict.fromkeys(invalid)),
+        ticket=ticket_text == "1", wait=wait, rated=rated, replied=replied_text == "1", invalid=tuple(dict.fromkeys(invalid)),
     )
 
 
@@ -259,11 +279,12 @@ def where(session: Session, agent: Agent, c: Conditions) -> list:
     elif c.rated:
         clauses.append(Chat.rating_score.is_not(None))
     if c.ticket:
-        clauses.append(sa.exists().where(Ticket.chat_id == Chat.id))
+        clauses.append(HAS_TICKET_SQL)
+    if c.replied:
+        clauses.append(Chat.first_agent_reply_at.is_not(None))
     if c.wait >= 0:
         low, high = WAIT_BUCKETS[c.wait]
-        waited = _seconds_sql(dialect, Chat.created_at, Chat.first_agent_reply_at)
-        clauses.append(Chat.first_agent_reply_at.is_not(None))
+        waited = wait_seconds_sql(dialect)
         clauses.append(waited >= low)
         if high is not None:
             clauses.append(waited < high)

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from online_contact.config import display_timezone
-from online_contact.models import Agent, AgentStatusLog, Chat, ChatAssignment, Ticket
+from online_contact.models import Agent, AgentStatusLog, Chat, ChatAssignment
 from online_contact.models.agent import STATUS_BREAK, STATUS_ONLINE
 from online_contact.models.chat import CHANNEL_HELP_CENTER
 
@@ -30,6 +30,8 @@ from . import history
 from .chats import PROCESSED, UNPROCESSED
 
 from .history import LEFT_WAITING, NO_REPLY, WAIT_BUCKETS, abandoned_kind, wait_bucket
+
+MAX_CHANNELS = 30  # pages listed one by one in 채널별; the rest together
 
 # 응답률 as Korean contact centers read it.
 GOOD_RATE, FAIR_RATE = 0.85, 0.70
@@ -67,13 +69,6 @@ class Period:
 
     def end(self) -> datetime:
         return history._utc(self.date_to + timedelta(days=1))
-
-
-def local_day(moment: datetime) -> date:
-    """The day a chat counts on (created, in OC_TIMEZONE)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(display_timezone()).date()
 
 
 def rate_colour(rate: float | None) -> str:
@@ -114,7 +109,7 @@ class Figures:
         if state == PROCESSED:
             self.processed += 1
         elif state == UNPROCESSED:
-            if opened is None:  # history.abandoned_kind: LEFT_WAITING
+            if opened is None:  # not opened before the customer left: history's LEFT_WAITING
                 self.left_waiting += 1
             else:
                 self.no_reply += 1
@@ -215,7 +210,6 @@ class Report:
     days: list[tuple[date, Tally]]  # every day of the period, oldest first
     hours: list[Tally]  # 0..23, for a one-day period (and the 시간대 of any period)
     week: list[list[int]]  # 요일 (Monday first) × 시간대: chats created
-    satisfaction_by_day: list[tuple[date, float | None, int]]
     agents: list[AgentRow]
     categories: list[dict]  # {id, path, depth, count, share}, tree order, every level
     channels: list[dict]  # {channel, count, processed, share}
@@ -226,24 +220,18 @@ def _rows(session: Session, agent: Agent, period: Period):
     state, 대기 / 상담 시간 and whether it has a ticket computed by the database (history's
     definitions in SQL), only the creation time as a time."""
     dialect = session.get_bind().dialect.name
-    has_ticket = sa.exists().where(Ticket.chat_id == Chat.id).correlate(Chat)
+    has_ticket = history.HAS_TICKET_SQL.correlate(Chat)
     query = (
         sa.select(
             Chat.created_at, Chat.agent_id, Chat.category_id, Chat.channel, Chat.rating_score,
-            sa.case((Chat.agent_opened_at.is_(None), sa.null()), else_=sa.literal(1)).label("agent_opened_at"),
+            # None for 대기 중 이탈 (history.LEFT_BEFORE_OPENED_SQL), 1 otherwise.
+            sa.case((history.LEFT_BEFORE_OPENED_SQL, sa.null()), else_=sa.literal(1)).label("agent_opened_at"),
             history.STATE.label("state"), history.wait_seconds_sql(dialect).label("wait"),
             history.handle_seconds_sql(dialect).label("handle"), has_ticket.label("has_ticket"),
         )
         .where(history.visible_to(agent), Chat.created_at >= period.start(), Chat.created_at < period.end())
     )
     return session.connection().execute(query).all()
-
-
-def figures(session: Session, agent: Agent, period: Period) -> Figures:
-    total = Figures()
-    for row in _rows(session, agent, period):
-        total.add(row)
-    return total
 
 
 @dataclass(frozen=True)
@@ -264,9 +252,17 @@ class Summary:
         return self.processed / self.incoming if self.incoming else None
 
 
-def summary(session: Session, agent: Agent, period: Period) -> Summary:
+def _comparable_end(period: Period, now: datetime) -> datetime | None:
+    """While the period is still running (it includes today), the previous one is compared only
+    up to the same moment (오늘 until 10:00 against yesterday until 10:00, not all of it)."""
+    if period.end() <= now:
+        return None
+    return now - timedelta(days=period.days)
+
+
+def summary(session: Session, agent: Agent, period: Period, until: datetime | None = None) -> Summary:
     dialect = session.get_bind().dialect.name
-    has_ticket = sa.exists().where(Ticket.chat_id == Chat.id).correlate(Chat)
+    has_ticket = history.HAS_TICKET_SQL.correlate(Chat)
 
     def count_of(condition):
         return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
@@ -276,7 +272,8 @@ def summary(session: Session, agent: Agent, period: Period) -> Summary:
             sa.func.count(), count_of(history.IS_STATE[PROCESSED]), count_of(history.IS_STATE[UNPROCESSED]),
             sa.func.avg(history.wait_seconds_sql(dialect)), sa.func.avg(history.handle_seconds_sql(dialect)),
             sa.func.avg(Chat.rating_score), count_of(has_ticket),
-        ).where(history.visible_to(agent), Chat.created_at >= period.start(), Chat.created_at < period.end())
+        ).where(history.visible_to(agent), Chat.created_at >= period.start(),
+                Chat.created_at < (min(period.end(), until) if until is not None else period.end()))
     ).one()
     incoming, processed, abandoned, wait, handle, score, tickets = row
     as_float = lambda v: float(v) if v is not None else None  # noqa: E731 - PostgreSQL answers Decimal
@@ -345,7 +342,9 @@ def report(session: Session, agent: Agent, period: Period, now: datetime | None 
 
     # 상담원별: an admin sees every agent who could take chats or had one; an agent only themself.
     if agent.role == "admin":
-        people = list(session.exec(select(Agent).where(sa.or_(Agent.can_chat, Agent.id.in_(list(by_agent) or [0]))).order_by(Agent.name)))
+        had_chats = list(by_agent) or [0]
+        people = list(session.exec(select(Agent).where(
+            sa.or_(sa.and_(Agent.active, Agent.can_chat), Agent.id.in_(had_chats))).order_by(Agent.name)))
     else:
         people = [agent]
     ids = [p.id for p in people]
@@ -371,24 +370,28 @@ def report(session: Session, agent: Agent, period: Period, now: datetime | None 
         while current is not None and steps <= len(tree):
             at_level[current] += n
             current, steps = parent.get(current), steps + 1
+    share = (lambda n: n / total.incoming) if total.incoming else (lambda n: 0.0)
     categories = [
-        {"id": c["id"], "path": c["path"], "depth": c["depth"], "count": at_level[c["id"]],
-         "share": at_level[c["id"]] / total.incoming if total.incoming else 0.0}
+        {"id": c["id"], "path": c["path"], "depth": c["depth"], "count": at_level[c["id"]], "share": share(at_level[c["id"]])}
         for c in tree if at_level[c["id"]]
     ]
-    channels = sorted(
-        ({"channel": ch, "count": f.incoming, "processed": f.processed,
-          "share": f.incoming / total.incoming if total.incoming else 0.0} for ch, f in by_channel.items()),
-        key=lambda c: (-c["count"], c["channel"]),
-    )
+    uncategorized = total.incoming - sum(by_category.values())
+    if uncategorized:  # so that the shares of the top level add up (id 0, path "": 미분류)
+        categories.append({"id": 0, "path": "", "depth": 0, "count": uncategorized, "share": share(uncategorized)})
+    ranked = sorted(by_channel.items(), key=lambda item: (-item[1].incoming, item[0]))
+    channels = [{"channel": ch, "count": f.incoming, "processed": f.processed, "share": share(f.incoming)}
+                for ch, f in ranked[:MAX_CHANNELS]]
+    if len(ranked) > MAX_CHANNELS:  # the other embedding pages, together (channel "")
+        rest = ranked[MAX_CHANNELS:]
+        count = sum(f.incoming for _, f in rest)
+        channels.append({"channel": "", "count": count, "processed": sum(f.processed for _, f in rest), "share": share(count)})
     return Report(
         period=period,
         total=total,
-        previous=summary(session, agent, period.previous()),
+        previous=summary(session, agent, period.previous(), until=_comparable_end(period, now)),
         days=days,
         hours=by_hour,
         week=week,
-        satisfaction_by_day=[(d, f.satisfaction, f.score_n) for d, f in days],
         agents=agents,
         categories=categories,
         channels=channels,

@@ -29,11 +29,14 @@ from .lang import tr, tr_error
 
 TRANSCRIPT_PAGE = 100
 SEARCH_FIELDS = ("from", "to", "state", "agent", "category", "channel", "customer", "rating", "q")
+# Conditions that only 통계's click-through sets: kept in the URL and on a new search (hidden
+# fields), named on the screen, and dropped by 검색 초기화.
+EXTRA_FIELDS = ("ticket", "wait", "replied")
 _WHEN = "%Y-%m-%d %H:%M"
 # The search fields' labels, to say in the reader's language which ones were not understood.
 INVALID_LABELS = {"from": "history_from", "to": "history_to", "state": "col_state", "agent": "history_agent",
                   "category": "col_category", "channel": "col_channel", "rating": "history_rating",
-                  "wait": "col_wait"}
+                  "wait": "col_wait", "ticket": "history_extra_ticket", "replied": "history_extra_replied"}
 
 
 def _when(moment) -> str:
@@ -48,6 +51,7 @@ class HistoryState(HistoryExportMixin, ChatInfoMixin, AuthState):
     # The search (as in the URL) and the page shown.
     search: dict[str, str] = {}
     invalid: list[str] = []
+    extra_conditions: list[str] = []
     rows: list[dict[str, str | int]] = []
     total: int = 0
     page_no: int = 1
@@ -84,6 +88,12 @@ class HistoryState(HistoryExportMixin, ChatInfoMixin, AuthState):
         return urlencode(self.search)
 
     @rx.var
+    def channel_page(self) -> str:
+        """The one embedding page the search is for (통계's 채널별), else ''."""
+        channel = self.search.get("channel", "")
+        return channel if "://" in channel else ""
+
+    @rx.var
     def transcript_newest_first(self) -> list[dict[str, str | int]]:
         return list(reversed(self.transcript))
 
@@ -107,7 +117,7 @@ class HistoryState(HistoryExportMixin, ChatInfoMixin, AuthState):
         self._forget_info()
         self._forget_export()
         self.rows, self.total, self.search, self.invalid = [], 0, {}, []
-        self._total_key = ""
+        self._total_key, self.extra_conditions = "", []
         self.agent_options, self.category_options = [], []
         self.older_url = self.newer_url = ""
         self._close_panel()
@@ -147,7 +157,8 @@ class HistoryState(HistoryExportMixin, ChatInfoMixin, AuthState):
 
         result, self.rows, self.agent_options, self.category_options = await asyncio.to_thread(read)
         self.is_admin = is_admin
-        self.search = {k: query.get(k, "") for k in SEARCH_FIELDS}
+        self.search = {k: query.get(k, "") for k in (*SEARCH_FIELDS, *EXTRA_FIELDS)}
+        self.extra_conditions = await self._extra_labels(conditions)
         self.invalid = [await tr(self, INVALID_LABELS[k]) for k in conditions.invalid]
         self.page_no = 1 if not paging else max(1, page_no)
         self.older_url = self._url({**query, "after": result.older.encode(), "page": str(self.page_no + 1)}) if result.older else ""
@@ -202,8 +213,20 @@ class HistoryState(HistoryExportMixin, ChatInfoMixin, AuthState):
     def run_search(self, form_data: dict | None = None):
         """검색: the conditions go into the URL (bookmarkable; Back returns to the last search)."""
         form = form_data if isinstance(form_data, dict) else {}
-        conditions = history.parse_conditions({k: form.get(k, "") for k in SEARCH_FIELDS})
+        conditions = history.parse_conditions({k: form.get(k, "") for k in (*SEARCH_FIELDS, *EXTRA_FIELDS)})
         return rx.redirect(self._url(conditions.to_query()))
+
+    async def _extra_labels(self, c: history.Conditions) -> list[str]:
+        """The conditions the form does not show, as the screen names them."""
+        labels = []
+        if c.ticket:
+            labels.append(await tr(self, "history_extra_ticket"))
+        if c.replied:
+            labels.append(await tr(self, "history_extra_replied"))
+        if c.wait >= 0:
+            low, high = history.WAIT_BUCKETS[c.wait]
+            labels.append(await tr(self, "history_extra_wait", range=f"{low}–{high}s" if high else f"> {low}s"))
+        return labels
 
     @rx.event
     @require_role(ROLE_AGENT)

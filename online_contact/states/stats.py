@@ -4,7 +4,8 @@ linked to the 채팅 기록 search of exactly its chats. Admins see everyone; an
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+import time
+from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 import reflex as rx
@@ -13,6 +14,7 @@ from online_contact import routes
 from online_contact.config import local_time
 from online_contact.models import Agent
 from online_contact.models.agent import ROLE_ADMIN, ROLE_AGENT
+from online_contact.models.chat import CHANNEL_HELP_CENTER
 from online_contact.realtime.publish import link_desk
 from online_contact.services import export as export_service
 from online_contact.services import history, stats
@@ -23,9 +25,11 @@ from online_contact.services.errors import ServiceError
 
 from .auth import AuthState
 from .guard import require_role
+from .history_export import _RUNNING
 from .lang import tr, tr_error
 
 PERIODS = ("today", "yesterday", "7d", "30d")
+EARLIEST = date(2000, 1, 1)
 LIVE_SECONDS = 10  # at most this often the live figures and today's cards are recomputed
 MAX_DAYS = 366
 SORTS = {
@@ -43,6 +47,9 @@ def period_of(params: dict) -> tuple[str, stats.Period]:
     end = history._date(params.get("to", "")) if isinstance(params.get("to"), str) else None
     if key not in PERIODS and start and end:
         start, end = min(start, end), max(start, end)
+        # Days a contact center can have chats on (and dates the computations can step past).
+        start, end = max(start, EARLIEST), min(end, today + timedelta(days=1))
+        start = min(start, end)
         return "custom", stats.Period(max(start, end - timedelta(days=MAX_DAYS - 1)), end)
     if key == "today":
         return key, stats.Period(today, today)
@@ -109,6 +116,7 @@ class StatsState(AuthState):
     export_error: str = ""
     export_url: str = ""
     export_expires: str = ""
+    _last_tick: float = 0.0
 
     def _forget_screen(self) -> None:
         self.live, self.live_agents = {}, []
@@ -150,6 +158,9 @@ class StatsState(AuthState):
     async def tick(self):
         """The page's timer (every LIVE_SECONDS while visible): 실시간, and the period's figures
         when it includes today. One computation per tick, none per message."""
+        if time.time() - self._last_tick < LIVE_SECONDS - 1:
+            return  # the page's timer is the only reason to come here this often
+        self._last_tick = time.time()
         key, period = period_of(dict(self.router.url.query_parameters))
         with session_scope() as session:
             agent = self._agent(session)
@@ -157,6 +168,9 @@ class StatsState(AuthState):
                 return
             agent_id = agent.id
         refresh = period.date_to >= history.today()
+        # Past midnight, 오늘 is another day: the header follows the figures.
+        self.period_key, self.one_day = key, period.days == 1
+        self.date_from, self.date_to = period.date_from.isoformat(), period.date_to.isoformat()
 
         def compute():
             with session_scope() as session:
@@ -205,8 +219,9 @@ class StatsState(AuthState):
                        detail={"left_href": self._href(p, state=history.LEFT_WAITING), "no_reply_href": self._href(p, state=history.NO_REPLY),
                                "left": f"{left} {t.left_waiting:,}", "no_reply": f"{no_reply} {t.no_reply:,}"}),
             await card("response_rate", "stats_response_rate", _pct(t.response_rate), _delta(t.response_rate, b.response_rate, "pct"),
-                       self._href(p, state=PROCESSED), colour=stats.rate_colour(t.response_rate)),
-            await card("wait", "stats_wait", _secs(t.wait_avg), _delta(t.wait_avg, b.wait_avg, "secs"), self._href(p, state=PROCESSED),
+                       self._href(p, state=PROCESSED),
+                       colour=stats.rate_colour(round(t.response_rate, 3) if t.response_rate is not None else None)),
+            await card("wait", "stats_wait", _secs(t.wait_avg), _delta(t.wait_avg, b.wait_avg, "secs"), self._href(p, replied="1"),
                        sub=f"{median} {_secs(t.wait_median)} · {p90} {_secs(t.wait_p90)}"),
             await card("handle", "stats_handle", _secs(t.handle_avg), _delta(t.handle_avg, b.handle_avg, "secs"), self._href(p, state=PROCESSED)),
             await card("satisfaction", "stats_satisfaction", _score(t.satisfaction), _delta(t.satisfaction, b.satisfaction, "score"),
@@ -247,15 +262,17 @@ class StatsState(AuthState):
              "href": self._href(p, agent=str(a.agent_id)), "href_processed": self._href(p, agent=str(a.agent_id), state=PROCESSED)}
             for a in r.agents
         ]
+        uncategorized = await tr(self, "stats_uncategorized")
         self.category_rows = [
-            {"id": c["id"], "path": c["path"], "depth": c["depth"], "count": c["count"], "share": _pct(c["share"]),
-             "href": self._href(p, category=str(c["id"]))}
+            {"id": c["id"], "path": c["path"] or uncategorized, "depth": c["depth"], "count": c["count"], "share": _pct(c["share"]),
+             "href": self._href(p, category=str(c["id"])) if c["id"] else ""}
             for c in r.categories
         ]
-        help_center = await tr(self, "helpcenter_channel")
+        help_center, others = await tr(self, "helpcenter_channel"), await tr(self, "stats_other_pages")
         self.channel_rows = [
-            {"channel": help_center if c["channel"] == "helpcenter" else c["channel"], "count": c["count"],
-             "processed": c["processed"], "share": _pct(c["share"]), "href": self._href(p, channel=c["channel"])}
+            {"channel": help_center if c["channel"] == CHANNEL_HELP_CENTER else others if c["channel"] == "" else c["channel"],
+             "count": c["count"], "processed": c["processed"], "share": _pct(c["share"]),
+             "href": self._href(p, channel=c["channel"]) if c["channel"] else ""}
             for c in r.channels
         ]
         for table, column in self.sorts.items():
@@ -318,6 +335,9 @@ class StatsState(AuthState):
         except ServiceError as exc:
             self.export_error = await tr_error(self, exc)
             return
+        if login_id in _RUNNING:  # one export at a time per login (채팅 기록's too)
+            self.export_error = await tr(self, "error.export_running")
+            return
         export_id, ip = export_service.new_export_id(), self.router.session.client_ip or ""
 
         def work():
@@ -327,7 +347,11 @@ class StatsState(AuthState):
                 return export_service.run_stats(session, me, stats.report(session, me, period), reason=reason,
                                                 password=password, ip=ip, export_id=export_id, login_id=login_id)
 
-        await asyncio.to_thread(work)
+        _RUNNING.add(login_id)
+        try:
+            await asyncio.to_thread(work)
+        finally:
+            _RUNNING.discard(login_id)
         self.export_error = ""
         self.export_expires = await tr(self, "export_expires", minutes=export_service.link_minutes())
         self.export_url = f"/api/export/{export_id}"

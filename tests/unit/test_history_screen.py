@@ -50,6 +50,18 @@ def test_the_search_comes_from_the_url_and_an_agent_cannot_open_anothers_chat(ap
         assert state.search["state"] == "processed" and state.rows and {r["state"] for r in state.rows} == {"processed"}
         assert state.is_admin and state.agent_options
         # A condition the URL got wrong is named as the screen labels it, and the default used.
+        # 통계's click-through conditions stay with the search (and its export), named on screen.
+        waited = await _history_tab(app, tokens["admin@example.com"], {"from": "2020-01-01", "wait": "4", "replied": "1"})
+        state = await waited.state(HistoryState)
+        assert state.search["wait"] == "4" and state.search["replied"] == "1" and len(state.extra_conditions) == 2
+        await waited.fire(f"{h}.open_export")
+        with session_scope(db_url) as s:
+            admin_agent = s.exec(select(Agent).where(Agent.email == "admin@example.com")).one()
+            from online_contact.services import history as history_service
+
+            narrowed = history_service.count(s, admin_agent, history_service.parse_conditions({"from": "2020-01-01", "wait": "4"}))
+            everything = history_service.count(s, admin_agent, history_service.parse_conditions({"from": "2020-01-01"}))
+        assert (await waited.state(HistoryState)).export_count == narrowed < everything
         bad = await _history_tab(app, tokens["admin@example.com"], {"state": "x", "rating": "9"})
         state = await bad.state(HistoryState)
         assert state.invalid == ["상태", "평가"] and state.search["state"] == "" and state.rows

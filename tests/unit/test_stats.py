@@ -51,8 +51,9 @@ def build(session: Session) -> dict:
     b = chat(_at(10, 10, 30), agent1, opened=20, reply=25, ended=325, rating_score=3, channel=SHOP)
     # C: 무응답 (opened, never answered; the customer left).
     c = chat(_at(10, 11), agent2, opened=30, customer_ended_at=_at(10, 11) + timedelta(seconds=100))
-    # D: 대기 중 이탈, after being reassigned: agent1 went 휴식 (released), then agent2, never opened.
-    d = chat(_at(10, 12), agent2, customer_ended_at=_at(10, 12) + timedelta(seconds=40))
+    # D: 대기 중 이탈, after being reassigned: agent1 went 휴식 (released), then agent2, who opened
+    # it only after the customer had left (to close it).
+    d = chat(_at(10, 12), agent2, opened=90, customer_ended_at=_at(10, 12) + timedelta(seconds=40))
     session.add(ChatAssignment(chat_id=d.id, agent_id=agent1.id, reason="balanced", assigned_at=_at(10, 12),
                                released_at=_at(10, 12) + timedelta(seconds=10), release_reason="agent_break"))
     # E: created 23:50 in Seoul, ended after midnight: counts on the 10th. 처리, wait 100 s, 4점.
@@ -106,7 +107,8 @@ def check_every_figure_matches_the_hand_computed_values(session: Session) -> Non
     assert (one.online_seconds, one.break_seconds) == (3 * 3600 + 11 * 3600 + 30 * 60, 30 * 60)
     assert (two.online_seconds, two.break_seconds) == (0, 0)
     # 처리유형별 at every level; 채널별.
-    assert [(c["path"], c["count"]) for c in r.categories] == [("주문", 1), ("주문 › 배송", 1), ("주문 › 배송 › 배송지연", 1)]
+    assert [(c["path"], c["count"]) for c in r.categories] == [
+        ("주문", 1), ("주문 › 배송", 1), ("주문 › 배송 › 배송지연", 1), ("", 5)]  # the last: no 처리유형
     assert {c["channel"]: c["count"] for c in r.channels} == {"helpcenter": 5, SHOP: 1}
 
     # Click-through: the 채팅 기록 search of each figure lists exactly its chats.
@@ -270,11 +272,16 @@ def test_todays_figures_and_the_live_view_follow_the_ticks(app, db_url):
         state = await tab.state(StatsState)
         assert {c["key"]: c["value"] for c in state.cards}["incoming"] == f"{before + 1:,}"
         assert state.live["waiting"] == f"{waiting + 1:,}"
+        # Ticks closer together than the page's timer are ignored (a client could send them).
+        add_waiting_chat()
+        await tab.fire(f"{name}.tick")
+        state = await tab.state(StatsState)
+        assert state.live["waiting"] == f"{waiting + 1:,}"
+        state._last_tick = 0.0  # ten seconds later
         # A period that ended yesterday: the tick renews only the live view.
         tab.query = {"period": "yesterday"}
         await tab.fire(f"{name}.load_stats")
         cards = (await tab.state(StatsState)).cards
-        add_waiting_chat()
         await tab.fire(f"{name}.tick")
         state = await tab.state(StatsState)
         assert state.cards == cards and state.live["waiting"] == f"{waiting + 2:,}"
@@ -338,3 +345,35 @@ def test_the_tables_export_to_excel_for_the_same_login_audited(app, db_url, monk
     with session_scope(db_url) as s:
         entry = s.exec(select(AuditLog).where(AuditLog.action == "export.stats")).one()
         assert entry.reason == "월간 보고" and '"from": "2026-11-10"' in entry.detail
+
+
+def test_a_running_period_is_compared_with_the_same_part_of_the_one_before(session, monkeypatch):
+    monkeypatch.setenv("OC_TIMEZONE", "Asia/Seoul")
+    build(session)
+    admin = session.exec(select(Agent).where(Agent.role == "admin")).first()
+    period = stats.Period(DAY, DAY)
+    # At 09:00 on the 10th, the 9th is compared until 09:00 (H, created at 10:00, not yet) …
+    assert stats.report(session, admin, period, now=_at(10, 9)).previous.incoming == 0
+    # … at 12:05 until 12:05; once the period is over, all of the day before.
+    assert stats.report(session, admin, period, now=_at(10, 12, 5)).previous.incoming == 1
+    assert stats.report(session, admin, period, now=_at(12, 0)).previous.incoming == 1
+
+
+def test_an_agent_who_left_while_on_a_break_goes_offline_and_the_break_ends(session, db_url, monkeypatch):
+    from online_contact.realtime import presence
+    from tests.support import run_async
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    agent = session.exec(select(Agent).where(Agent.email == "agent1@example.com")).one()
+    agent_service.set_status(session, agent, "break")
+
+    async def no_tabs(agent_id):
+        return 0
+
+    monkeypatch.setattr(presence, "_connected_tabs", no_tabs)
+    monkeypatch.setattr(presence, "publish_status_change", lambda change: None)
+    run_async(presence.check_presence({}, 0))
+    session.expire_all()
+    assert session.get(Agent, agent.id).status == "offline"
+    logs = session.exec(select(AgentStatusLog).where(AgentStatusLog.agent_id == agent.id).order_by(AgentStatusLog.id)).all()
+    assert [log.status for log in logs] == ["break", "offline"] and logs[0].ended_at is not None
