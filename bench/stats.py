@@ -1,7 +1,7 @@
 """`make bench-stats`: the whole 통계 page's figures (services.stats.report: cards, the previous
 period, days, hours, 요일 × 시간대, 상담원별, 처리유형별, 채널별) for 30 and 90 days on the database
-of `make bench-history` (100,000 chats over three years, ~1,000,000 messages), SQLite and
-PostgreSQL, beside a plain `SELECT count(*)` over the same rows in the same run; and the live
+of `make bench-history` (100,000 chats over three years, ~1,000,000 messages; plus the
+assignments, tickets and status history a contact center has: `enrich`), SQLite and PostgreSQL, beside a plain `SELECT count(*)` over the same rows in the same run; and the live
 view (services.stats.live).
 
     python -m bench.stats                                  # both databases, 100k chats
@@ -34,6 +34,50 @@ def _timed(fn) -> float:
     started = time.perf_counter()
     fn()
     return time.perf_counter() - started
+
+
+def enrich(url: str) -> None:
+    """What a contact center's database also holds and the page reads (bench.history's generator
+    makes chats and messages only): an assignment per chat with an agent and a second one for
+    every tenth (handed on), a ticket for every twentieth chat, and each agent's status history
+    (온라인 09–12, 휴식 12–13, 온라인 13–18, every day of the three years)."""
+    from datetime import datetime, time as day_time, timezone
+
+    from online_contact.config import display_timezone
+    from online_contact.models import AgentStatusLog, ChatAssignment, Ticket
+
+    with session_scope(url) as session:
+        if session.exec(select(sa.func.count()).select_from(ChatAssignment)).one():
+            return
+        agents = [a.id for a in session.exec(select(Agent))]
+        rows = session.exec(select(Chat.id, Chat.agent_id, Chat.created_at).where(Chat.agent_id.is_not(None))).all()
+        table = ChatAssignment.__table__
+        batch = []
+        for chat_id, agent_id, created in rows:
+            if chat_id % 10 == 0:
+                other = agents[(agents.index(agent_id) + 1) % len(agents)]
+                batch.append({"chat_id": chat_id, "agent_id": other, "reason": "balanced", "assigned_at": created,
+                              "released_at": created, "release_reason": "agent_break"})
+            batch.append({"chat_id": chat_id, "agent_id": agent_id, "reason": "balanced", "assigned_at": created,
+                          "released_at": None, "release_reason": ""})
+        session.connection().execute(table.insert(), batch)
+        session.connection().execute(Ticket.__table__.insert(), [
+            {"source": "chat", "subject": "bench", "body": "", "status": "open", "chat_id": chat_id, "requester_name": "",
+             "requester_email": "", "created_at": created} for chat_id, _agent, created in rows if chat_id % 20 == 0
+        ])
+        zone, logs = display_timezone(), []
+        first = min(created for _, _, created in rows).astimezone(zone).date()
+        for n in range((history.today() - first).days + 1):
+            day = first + timedelta(days=n)
+            at = lambda hour: datetime.combine(day, day_time(hour), zone).astimezone(timezone.utc)  # noqa: E731
+            for agent_id in agents:
+                for status, start, end in (("online", 9, 12), ("break", 12, 13), ("online", 13, 18), ("offline", 18, None)):
+                    logs.append({"agent_id": agent_id, "status": status, "started_at": at(start),
+                                 "ended_at": at(end) if end else at(9) + timedelta(days=1)})
+        session.connection().execute(AgentStatusLog.__table__.insert(), logs)
+        session.commit()
+        session.exec(sa.text("ANALYZE"))
+        session.commit()
 
 
 def bench(url: str, label: str) -> None:
@@ -82,6 +126,7 @@ def main() -> None:
         try:
             print(f"\n{config}: filling …", flush=True)
             print(f"  filled in {build(url, args.chats, args.messages):.0f} s")
+            enrich(url)
             bench(url, config)
         finally:
             from online_contact.services.db import engine

@@ -13,6 +13,7 @@ figure can name the 채팅 기록 search that lists exactly its chats (`history_
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -252,6 +253,14 @@ class Summary:
         return self.processed / self.incoming if self.incoming else None
 
 
+_BESIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="stats")
+
+
+def _summary_apart(bind, agent_id: int, period: Period, until: datetime | None) -> "Summary":
+    with Session(bind) as session:
+        return summary(session, session.get(Agent, agent_id), period, until)
+
+
 def _comparable_end(period: Period, now: datetime) -> datetime | None:
     """While the period is still running (it includes today), the previous one is compared only
     up to the same moment (오늘 until 10:00 against yesterday until 10:00, not all of it)."""
@@ -311,6 +320,10 @@ def report(session: Session, agent: Agent, period: Period, now: datetime | None 
     from . import categories as category_service
 
     now = now or datetime.now(timezone.utc)
+    # The previous period's sums, meanwhile, on a connection of their own (the database works
+    # on them while this thread reads and counts the period's rows).
+    bind, agent_id = session.get_bind(), agent.id
+    previous = _BESIDE.submit(_summary_apart, bind, agent_id, period.previous(), _comparable_end(period, now))
     rows = _rows(session, agent, period)
     total = Figures()
     by_day: dict[date, Tally] = defaultdict(Tally)
@@ -388,7 +401,7 @@ def report(session: Session, agent: Agent, period: Period, now: datetime | None 
     return Report(
         period=period,
         total=total,
-        previous=summary(session, agent, period.previous(), until=_comparable_end(period, now)),
+        previous=previous.result(),
         days=days,
         hours=by_hour,
         week=week,
