@@ -9,7 +9,7 @@ from online_contact import routes
 from online_contact.components.admin_layout import admin_layout
 from online_contact.components.agent_chat import top_bar
 from online_contact.components.common import T, error_text, reconnecting_banner
-from online_contact.components.wire import Ticker
+from online_contact.components.wire import LinkedBar, Ticker
 from online_contact.models.agent import ROLE_AGENT
 from online_contact.states.stats import LIVE_SECONDS, StatsState as S
 
@@ -94,16 +94,17 @@ def _daily_chart() -> rx.Component:
                 rx.recharts.y_axis(allow_decimals=False),
                 rx.recharts.graphing_tooltip(),
                 rx.recharts.legend(),
-                rx.recharts.bar(data_key="processed", name=T["stats_processed"], stack_id="a", fill=rx.color("grass", 9)),
-                rx.recharts.bar(data_key="abandoned", name=T["stats_abandoned"], stack_id="a", fill=rx.color("tomato", 9)),
-                rx.recharts.bar(data_key="in_progress", name=T["state_in_progress"], stack_id="a", fill=rx.color("blue", 8)),
+                # Each bar opens 채팅 기록 on its chats.
+                *[LinkedBar.create(data_key=key, name=T[label], stack_id="a", fill=rx.color(colour, 9), cursor="pointer",
+                                   on_click=lambda item, key=key: S.go(item["payload"].to(dict)[f"href_{key}"].to(str)))
+                  for key, label, colour in (("processed", "stats_processed", "grass"), ("abandoned", "stats_abandoned", "tomato"),
+                                             ("in_progress", "state_in_progress", "blue"))],
                 data=S.days,
                 width="100%",
                 height=260,
             ),
             # The chart's numbers, each opening 채팅 기록 on its chats.
-            rx.cond(
-                ~S.one_day,
+            rx.fragment(
                 rx.scroll_area(
                     rx.hstack(
                         rx.foreach(S.days, lambda d: rx.vstack(
@@ -162,7 +163,7 @@ def _heat_map() -> rx.Component:
                 rx.el.tbody(rx.foreach(S.week, lambda row, i: rx.el.tr(
                     rx.el.th(S.weekdays[i], style={"font_size": "12px", "padding_right": "6px"}),
                     rx.foreach(row, lambda cell: rx.el.td(
-                        cell["n"],
+                        rx.link(cell["n"], href=cell["href"], color="inherit", underline="hover"),
                         style={"width": "26px", "height": "22px", "text_align": "center", "font_size": "10px",
                                "background": "rgba(62, 99, 221, " + cell["alpha"] + ")",
                                "color": rx.cond(cell["dark"] == "1", "white", rx.color("gray", 11))},

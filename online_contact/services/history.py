@@ -40,6 +40,7 @@ WAIT_BUCKETS = ((0, 10), (10, 30), (30, 60), (60, 180), (180, None))
 CHANNEL_EMBED = "embed"  # any page that pasted the embed code
 CHANNELS = (CHANNEL_HELP_CENTER, CHANNEL_EMBED)
 MAX_CUSTOMER_QUERY = 100
+MAX_CLOCK_DAYS = 367  # the longest period an hour / weekday condition spans (통계's longest)
 
 # ---- defined once ------------------------------------------------------------------------------
 # 처리: an agent opened the chat from the list and replied (chats.processing_status in SQL).
@@ -137,6 +138,8 @@ class Conditions:
     wait: int = -1
     rated: bool = False
     replied: bool = False  # an agent replied (the chats behind 평균 대기 시간)
+    hour: int = -1  # created in this local hour (0–23) of a day of the period (통계's charts)
+    dow: int = -1  # created on this weekday (0 = Monday) of the period (요일 × 시간대)
     # Fields of the URL that were not understood (the screen says so; the default was used).
     invalid: tuple[str, ...] = field(default=(), compare=False)
 
@@ -155,6 +158,10 @@ class Conditions:
             out["rating"] = "any"
         if self.replied:
             out["replied"] = "1"
+        if self.hour >= 0:
+            out["hour"] = str(self.hour)
+        if self.dow >= 0:
+            out["dow"] = str(self.dow)
         return out
 
 
@@ -219,6 +226,15 @@ def parse_conditions(params: dict) -> Conditions:
     replied_text = text("replied", 8)
     if replied_text not in ("", "1"):
         invalid.append("replied")
+    hour_text, dow_text = text("hour", 8), text("dow", 8)
+    hour = int(hour_text) if hour_text in tuple(str(i) for i in range(24)) else -1
+    dow = int(dow_text) if dow_text in tuple(str(i) for i in range(7)) else -1
+    for key, typed, value in (("hour", hour_text, hour), ("dow", dow_text, dow)):
+        if typed and value < 0:
+            invalid.append(key)
+    if (hour >= 0 or dow >= 0) and (end - start).days >= MAX_CLOCK_DAYS:
+        invalid.append("hour" if hour >= 0 else "dow")  # one range per day: at most a year of them
+        hour = dow = -1
     agent_id, category_id = parse_id(text("agent", 20)), parse_id(text("category", 20))
     for key, value in (("agent", agent_id), ("category", category_id)):
         if text(key, 20) and not value:
@@ -226,8 +242,34 @@ def parse_conditions(params: dict) -> Conditions:
     return Conditions(
         date_from=start, date_to=end, state=state, agent_id=agent_id, category_id=category_id, channel=channel,
         customer=text("customer", MAX_CUSTOMER_QUERY), rating=score, q=text("q", search.MAX_QUERY_LENGTH),
-        ticket=ticket_text == "1", wait=wait, rated=rated, replied=replied_text == "1", invalid=tuple(dict.fromkeys(invalid)),
+        ticket=ticket_text == "1", wait=wait, rated=rated, replied=replied_text == "1", hour=hour, dow=dow,
+        invalid=tuple(dict.fromkeys(invalid)),
     )
+
+
+def _clock_ranges(c: Conditions):
+    """The chats created in local hour `c.hour` (any hour when -1) of the period's days that fall
+    on weekday `c.dow` (any day when -1): one stored-time range per day (time zones may shift an
+    hour between days), at most MAX_CLOCK_DAYS of them."""
+    zone = display_timezone()
+    ranges = []
+    day = c.date_from
+    while day <= c.date_to:
+        if c.dow < 0 or day.weekday() == c.dow:
+            if c.hour >= 0:
+                start = datetime.combine(day, time(c.hour), zone).astimezone(timezone.utc)
+                end = (datetime.combine(day, time(c.hour), zone) + timedelta(hours=1)).astimezone(timezone.utc)
+            else:
+                start, end = _utc(day), _utc(day + timedelta(days=1))
+            ranges.append(sa.and_(Chat.created_at >= start, Chat.created_at < end))
+        day += timedelta(days=1)
+    return sa.or_(*ranges) if ranges else sa.false()
+
+
+def local_clock(moment: datetime) -> tuple[int, int]:
+    """(local hour, weekday) of a stored time: `_clock_ranges` in Python."""
+    local = moment.astimezone(display_timezone())
+    return local.hour, local.weekday()
 
 
 def is_page_url(text: str) -> bool:
@@ -282,6 +324,8 @@ def where(session: Session, agent: Agent, c: Conditions) -> list:
         clauses.append(HAS_TICKET_SQL)
     if c.replied:
         clauses.append(Chat.first_agent_reply_at.is_not(None))
+    if c.hour >= 0 or c.dow >= 0:
+        clauses.append(_clock_ranges(c))
     if c.wait >= 0:
         low, high = WAIT_BUCKETS[c.wait]
         waited = wait_seconds_sql(dialect)

@@ -228,21 +228,18 @@ class StatsState(AuthState):
                        self._href(p, rating="any"), sub=ratings),
             await card("tickets", "stats_tickets", _count(t.tickets), _delta(t.tickets, b.tickets, "count"), self._href(p, ticket="1")),
         ]
+        def bar(label, f, period, **clock):
+            """One bar of the chart: its numbers and the 채팅 기록 search of each part."""
+            return {"label": label, "processed": f.processed, "abandoned": f.abandoned, "in_progress": f.in_progress,
+                    "incoming": f.incoming, "satisfaction": round(f.satisfaction, 2) if f.satisfaction is not None else None,
+                    "href": self._href(period, **clock), "href_processed": self._href(period, state=PROCESSED, **clock),
+                    "href_abandoned": self._href(period, state=UNPROCESSED, **clock),
+                    "href_in_progress": self._href(period, state=history.IN_PROGRESS, **clock)}
+
         if self.one_day:
-            self.days = [
-                {"label": f"{h:02d}", "processed": f.processed, "abandoned": f.abandoned, "in_progress": f.in_progress,
-                 "incoming": f.incoming, "href": self._href(p)}
-                for h, f in enumerate(r.hours)
-            ]
+            self.days = [bar(f"{h:02d}", f, p, hour=str(h)) for h, f in enumerate(r.hours)]
         else:
-            self.days = [
-                {"label": d.strftime("%m-%d"), "processed": f.processed, "abandoned": f.abandoned, "in_progress": f.in_progress,
-                 "incoming": f.incoming, "href": self._href(stats.Period(d, d)),
-                 "satisfaction": round(f.satisfaction, 2) if f.satisfaction is not None else None,
-                 "href_processed": self._href(stats.Period(d, d), state=PROCESSED),
-                 "href_abandoned": self._href(stats.Period(d, d), state=UNPROCESSED)}
-                for d, f in r.days
-            ]
+            self.days = [bar(d.strftime("%m-%d"), f, stats.Period(d, d)) for d, f in r.days]
         bucket_labels = ("< 10s", "10–30s", "30–60s", "1–3m", "> 3m")
         self.buckets = [{"label": bucket_labels[i], "count": n, "href": self._href(p, wait=str(i))}
                         for i, n in enumerate(t.wait_buckets)]
@@ -250,8 +247,9 @@ class StatsState(AuthState):
                              for score, n in zip(range(1, 6), t.distribution)]
         self.weekdays = [await tr(self, f"stats_dow_{i}") for i in range(7)]
         peak = max((max(row) for row in r.week), default=0) or 1
-        self.week = [[{"n": str(n), "alpha": f"{n / peak:.2f}", "dark": "1" if n / peak > 0.5 else "0"} for n in row]
-                     for row in r.week]
+        self.week = [[{"n": str(n), "alpha": f"{n / peak:.2f}", "dark": "1" if n / peak > 0.5 else "0",
+                       "href": self._href(p, dow=str(dow), hour=str(hour))} for hour, n in enumerate(row)]
+                     for dow, row in enumerate(r.week)]
         self.agent_rows = [
             {"id": a.agent_id, "name": a.name, "assigned": a.assigned, "processed": a.figures.processed,
              "wait": a.figures.wait_avg or 0, "wait_text": _secs(a.figures.wait_avg),
@@ -355,3 +353,11 @@ class StatsState(AuthState):
         self.export_error = ""
         self.export_expires = await tr(self, "export_expires", minutes=export_service.link_minutes())
         self.export_url = f"/api/export/{export_id}"
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    def go(self, href: str = ""):
+        """A chart's bar: 채팅 기록 on its chats. Only a 채팅 기록 search, whatever a client sends
+        (the list then shows only what the caller may see)."""
+        if isinstance(href, str) and href.startswith(routes.HISTORY + "?") and len(href) <= 4000 and "\n" not in href:
+            return rx.redirect(href)

@@ -66,6 +66,17 @@ def test_an_admin_reads_today_and_opens_the_chats_behind_a_number(browser, reset
         assert "state=left_waiting" in admin.url
         expect(admin.get_by_role("table", name="채팅 기록").get_by_text(f"{tag}이탈")).to_be_visible()
         expect(admin.get_by_role("table", name="채팅 기록").get_by_text(f"{tag}처리")).to_have_count(0)
+        # A bar of the chart: 최근 7일, the 포기 part of today's bar (the chart's second series,
+        # its newest bar) opens 채팅 기록 on today's 미처리 chats.
+        admin.goto(reset.url + "/stats")
+        admin.get_by_role("button", name="최근 7일").click()
+        expect(admin).to_have_url(reset.url + "/stats?period=7d")
+        abandoned_bars = admin.locator(".recharts-bar").nth(1).locator(".recharts-bar-rectangle")
+        expect(abandoned_bars.last).to_be_visible()
+        abandoned_bars.last.click()
+        expect(admin.get_by_role("heading", name="채팅 기록", level=1)).to_be_visible()
+        assert "state=unprocessed" in admin.url
+        expect(admin.get_by_role("table", name="채팅 기록").get_by_text(f"{tag}이탈")).to_be_visible()
     finally:
         ctx.close()
 

@@ -86,6 +86,9 @@ def _expected(session: Session, agent: Agent, c: history.Conditions, texts: dict
             continue
         if c.wait >= 0 and (history.wait_seconds(chat) is None or history.wait_bucket(history.wait_seconds(chat)) != c.wait):
             continue
+        hour, dow = history.local_clock(chat.created_at)
+        if (c.hour >= 0 and hour != c.hour) or (c.dow >= 0 and dow != c.dow):
+            continue
         if words and not search.chat_matches(texts.get(chat.id, []), words):
             continue
         found.append(chat)
@@ -107,6 +110,7 @@ def check_every_condition_matches_a_brute_force_scan(session: Session) -> None:
         {}, {"state": "processed"}, {"state": "unprocessed"}, {"state": "in_progress"},
         {"state": "left_waiting"}, {"state": "no_reply"}, {"channel": page_url}, {"rating": "any"}, {"ticket": "1"},
         *({"wait": str(i)} for i in range(len(history.WAIT_BUCKETS))), {"wait": "1", "state": "processed", "ticket": "1"},
+        {"hour": "10"}, {"hour": "0"}, {"dow": "2"}, {"dow": "6", "hour": "23"}, {"hour": "14", "state": "processed"},
         {"agent": str(agent.id)}, {"category": str(top.id)}, {"category": str(leaf.id)},
         {"channel": "helpcenter"}, {"channel": "embed"}, {"customer": "김민"}, {"customer": "EXAMPLE.COM"},
         {"rating": "5"}, {"rating": "1"}, {"q": "환불"}, {"q": "배송지연"}, {"q": "refund"}, {"q": "REFUNDS"},

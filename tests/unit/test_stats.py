@@ -125,6 +125,8 @@ def check_every_figure_matches_the_hand_computed_values(session: Session) -> Non
     assert listed(state="left_waiting") == {ids["D"]} and listed(state="no_reply") == {ids["C"]}
     assert listed(ticket="1") == {ids["A"]} and listed(rating="any") == {ids["A"], ids["B"], ids["E"]}
     assert listed(wait="0") == {ids["A"]} and listed(wait="3") == {ids["E"]} and listed(wait="4") == {ids["G"]}
+    assert listed(hour="10") == {ids["A"], ids["B"]} and listed(dow="1", hour="23") == {ids["E"]}
+    assert listed(hour="10", state="processed") == {ids["A"], ids["B"]} and listed(dow="2") == set()
     assert listed(channel=SHOP) == {ids["B"]} and listed(agent=str(made["agent1"].id)) == {ids["A"], ids["B"], ids["G"]}
     assert listed(category=str(session.exec(select(Category).where(Category.name == "주문")).one().id)) == {ids["A"]}
 
@@ -176,6 +178,8 @@ def test_the_screen_shows_the_figures_and_links_each_to_its_chats(app, db_url, m
     def query_of(href: str) -> dict:
         return {k: v[0] for k, v in parse_qs(urlsplit(href).query).items()}
 
+    sent: list = []
+
     async def scenario():
         tab = await open_stats(tokens["admin"], {"from": DAY.isoformat(), "to": DAY.isoformat()})
         state = await tab.state(StatsState)
@@ -195,13 +199,22 @@ def test_the_screen_shows_the_figures_and_links_each_to_its_chats(app, db_url, m
         state = await tab.state(StatsState)
         assert [r["assigned"] for r in state.agent_rows] == sorted((r["assigned"] for r in state.agent_rows), reverse=True)
         await tab.fire(f"{name}.sort_by", table="agents", column="nonsense")  # ignored
+        # A bar of the chart (one day: an hour) and a cell of 요일 × 시간대 open exactly their chats.
+        hour10 = next(d for d in state.days if d["label"] == "10")
+        assert query_of(hour10["href_processed"]) == {"from": "2026-11-10", "to": "2026-11-10", "state": "processed", "hour": "10"}
+        assert query_of(state.week[1][23]["href"])["dow"] == "1" and query_of(state.week[1][23]["href"])["hour"] == "23"
+        sent.clear()
+        for href in ("https://evil.example/", "/settings", "javascript:alert(1)", hour10["href_processed"]):
+            await tab.fire(f"{name}.go", href=href)
+        redirects = [e.payload.get("path") for _sid, u in sent for e in (getattr(u, "events", None) or []) if e.name == "_redirect"]
+        assert redirects == [hour10["href_processed"]]
         # An agent: their own figures and their own row only.
         mine = await open_stats(tokens["agent2"], {"from": DAY.isoformat(), "to": DAY.isoformat()})
         state = await mine.state(StatsState)
         assert {c["key"]: c["value"] for c in state.cards}["incoming"] == "3"
         assert [r["name"] for r in state.agent_rows] == [made["agent2"].name] and not state.is_admin
 
-    run(app, scenario)
+    run(app, scenario, sent)
 
 
 def check_the_live_view(session: Session) -> None:
