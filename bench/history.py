@@ -266,29 +266,36 @@ def main() -> None:
     tmp.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OC_EXPORT_DIR", str(tmp / "exports"))
     print(f"machine: {os.cpu_count()} cores; {args.chats:,} chats, ~{args.messages} messages each")
-    for config in args.configs.split(","):
+    for config, url in databases(args.configs, tmp, args.chats, args.pg_schema):
+        print(f"\n{config}: filling …", flush=True)
+        took = build(url, args.chats, args.messages)
+        print(f"  filled in {took:.0f} s")
+        bench_search(url, config)
+        if not args.no_export:
+            bench_export(url, config, tmp)
+
+
+def databases(configs: str, tmp: Path, chats: int, pg_schema: str | None):
+    """(config, URL) of each database to measure: a SQLite file in `tmp`, a PostgreSQL schema
+    (new, and dropped afterwards, unless `pg_schema` names one to keep)."""
+    for config in configs.split(","):
         schema = None
         if config == "sqlite":
-            url = f"sqlite:///{tmp / f'history-{args.chats}.db'}"
+            url = f"sqlite:///{tmp / f'history-{chats}.db'}"
         else:
             import psycopg
 
-            schema = args.pg_schema or f"oc_bench_{uuid.uuid4().hex[:8]}"
+            schema = pg_schema or f"oc_bench_{uuid.uuid4().hex[:8]}"
             with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             url = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}" + os.environ.get("BENCH_PG_OPTIONS", "")
         try:
-            print(f"\n{config}: filling …", flush=True)
-            took = build(url, args.chats, args.messages)
-            print(f"  filled in {took:.0f} s")
-            bench_search(url, config)
-            if not args.no_export:
-                bench_export(url, config, tmp)
+            yield config, url
         finally:
             from online_contact.services.db import engine
 
             engine(url).dispose()
-            if schema and not args.pg_schema:
+            if schema and not pg_schema:
                 import psycopg
 
                 with psycopg.connect(PG_ADMIN, autocommit=True) as conn:

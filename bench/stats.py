@@ -14,14 +14,13 @@ import argparse
 import os
 import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlmodel import select
 
-from bench.history import PG_ADMIN, _ms, build
+from bench.history import _ms, build, databases
 from online_contact.models import Agent, Chat
 from online_contact.models.agent import ROLE_ADMIN
 from online_contact.services import history, stats
@@ -112,31 +111,11 @@ def main() -> None:
     tmp = Path(args.keep or tempfile.mkdtemp(prefix="oc-stats-"))
     tmp.mkdir(parents=True, exist_ok=True)
     print(f"machine: {os.cpu_count()} cores; {args.chats:,} chats, ~{args.messages} messages each")
-    for config in args.configs.split(","):
-        schema = None
-        if config == "sqlite":
-            url = f"sqlite:///{tmp / f'history-{args.chats}.db'}"
-        else:
-            import psycopg
-
-            schema = args.pg_schema or f"oc_bench_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            url = f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}"
-        try:
-            print(f"\n{config}: filling …", flush=True)
-            print(f"  filled in {build(url, args.chats, args.messages):.0f} s")
-            enrich(url)
-            bench(url, config)
-        finally:
-            from online_contact.services.db import engine
-
-            engine(url).dispose()
-            if schema and not args.pg_schema:
-                import psycopg
-
-                with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                    conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    for config, url in databases(args.configs, tmp, args.chats, args.pg_schema):
+        print(f"\n{config}: filling …", flush=True)
+        print(f"  filled in {build(url, args.chats, args.messages):.0f} s")
+        enrich(url)
+        bench(url, config)
 
 
 if __name__ == "__main__":

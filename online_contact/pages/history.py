@@ -7,6 +7,7 @@ import reflex as rx
 
 from online_contact import routes
 from online_contact.components.admin_layout import admin_layout
+from online_contact.components.export_dialog import export_dialog
 from online_contact.components.agent_chat import top_bar
 from online_contact.components.chat_info import info_fields, readonly, ticket_dialog, unsaved_dialog
 from online_contact.components.common import T, error_text, notice_text, reconnecting_banner, unsaved_badge
@@ -272,56 +273,7 @@ def _panel() -> rx.Component:
 
 
 def _export_dialog() -> rx.Component:
-    """데이터 추출: the reason (사유) first, a file password if wanted (or required), then the
-    progress and a download link that expires."""
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(T["export_title"]),
-            rx.dialog.description(S.export_intro, size="2"),
-            rx.form(
-                rx.vstack(
-                    rx.el.label(T["export_reason"], html_for="export-reason", font_size="0.85em"),
-                    rx.text_area(id="export-reason", name="reason", rows="2", width="100%", max_length=500),
-                    rx.el.label(rx.cond(S.export_password_required, T["export_password"], T["export_password_optional"]),
-                                html_for="export-password", font_size="0.85em"),
-                    rx.input(id="export-password", name="password", type="password", width="100%", max_length=255,
-                             auto_complete="new-password", custom_attrs={"aria-describedby": "export-password-help"}),
-                    rx.text(T["export_password_help"], id="export-password-help", size="1", color=rx.color("gray", 10)),
-                    error_text(S.export_error),
-                    rx.hstack(
-                        rx.dialog.close(rx.button(T["close"], type="button", variant="soft", color_scheme="gray")),
-                        rx.button(T["export_start"], type="submit", disabled=S.export_running),
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="2",
-                ),
-                on_submit=S.start_export,
-                reset_on_submit=False,
-            ),
-            rx.cond(
-                S.export_running,
-                rx.vstack(
-                    rx.text(T["export_running"], " ", S.export_done, " / ", S.export_count, size="2", role="status"),
-                    rx.progress(value=rx.cond(S.export_count > 0, S.export_done * 100 / S.export_count, 0), max=100,
-                                width="100%", aria_label=T["export_running"]),
-                    width="100%",
-                    margin_top="12px",
-                ),
-            ),
-            rx.cond(
-                S.export_url != "",
-                rx.vstack(
-                    rx.text(T["export_ready"], " ", S.export_expires, size="2", role="status"),
-                    rx.link(T["export_download"], href=S.export_url, custom_attrs={"data-authed-download": "true"}),
-                    width="100%",
-                    margin_top="12px",
-                ),
-            ),
-        ),
-        open=S.export_open,
-        on_open_change=S.set_export_open,
-    )
+    return export_dialog(S, S.export_intro, "export", progress=True)
 
 
 def _content() -> rx.Component:

@@ -8,7 +8,8 @@ import reflex as rx
 from online_contact import routes
 from online_contact.components.admin_layout import admin_layout
 from online_contact.components.agent_chat import top_bar
-from online_contact.components.common import T, error_text, reconnecting_banner
+from online_contact.components.common import T, reconnecting_banner
+from online_contact.components.export_dialog import export_dialog
 from online_contact.components.wire import LinkedBar, Ticker
 from online_contact.models.agent import ROLE_AGENT
 from online_contact.states.stats import LIVE_SECONDS, StatsState as S
@@ -321,44 +322,7 @@ def _satisfaction_chart() -> rx.Component:
 
 
 def _export_dialog() -> rx.Component:
-    """데이터 추출 of the tables: the reason (사유) first, a file password if wanted (or required)."""
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title(T["export_title"]),
-            rx.dialog.description(T["stats_export_intro"], " ", S.date_from, " – ", S.date_to, size="2"),
-            rx.form(
-                rx.vstack(
-                    rx.el.label(T["export_reason"], html_for="stats-export-reason", font_size="0.85em"),
-                    rx.text_area(id="stats-export-reason", name="reason", rows="2", width="100%", max_length=500),
-                    rx.el.label(rx.cond(S.export_password_required, T["export_password"], T["export_password_optional"]),
-                                html_for="stats-export-password", font_size="0.85em"),
-                    rx.input(id="stats-export-password", name="password", type="password", width="100%", max_length=255,
-                             auto_complete="new-password"),
-                    error_text(S.export_error),
-                    rx.hstack(
-                        rx.dialog.close(rx.button(T["close"], type="button", variant="soft", color_scheme="gray")),
-                        rx.button(T["export_start"], type="submit"),
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="2",
-                ),
-                on_submit=S.start_export,
-                reset_on_submit=False,
-            ),
-            rx.cond(
-                S.export_url != "",
-                rx.vstack(
-                    rx.text(T["export_ready"], " ", S.export_expires, size="2", role="status"),
-                    rx.link(T["export_download"], href=S.export_url, custom_attrs={"data-authed-download": "true"}),
-                    width="100%",
-                    margin_top="12px",
-                ),
-            ),
-        ),
-        open=S.export_open,
-        on_open_change=S.set_export_open,
-    )
+    return export_dialog(S, rx.text(T["stats_export_intro"], " ", S.date_from, " – ", S.date_to), "stats-export")
 
 
 def _content() -> rx.Component:

@@ -31,7 +31,7 @@ from sqlmodel import Session, select
 
 from online_contact.config import display_timezone
 from online_contact.models import Agent, Message, Ticket
-from online_contact.models.chat import AUTHOR_AGENT, AUTHOR_CUSTOMER
+from online_contact.models.chat import AUTHOR_AGENT, AUTHOR_CUSTOMER, CHANNEL_HELP_CENTER
 
 from . import audit, history
 from .errors import ServiceError
@@ -261,13 +261,13 @@ def new_export_id() -> str:
     return secrets.token_urlsafe(24)
 
 
-def run(session: Session, agent: Agent, conditions: history.Conditions, *, reason: str, password: str, ip: str,
-        export_id: str, login_id: int, progress=None) -> Result:
-    """The whole export: the file, its password, its download record, the audit entry."""
+def _store(export_id: str, write, *, password: str, agent: Agent, login_id: int, name: str) -> Path:
+    """Write the file (through `write(path)`), encrypt it when a password was given, and keep
+    the record its download is checked against: this login, this role, until it expires."""
     path, record = _paths(export_id)
     partial = path.with_suffix(".part")
     try:
-        result = write_xlsx(session, agent, conditions, partial, progress)
+        write(partial)
         if password:
             encrypt(partial, password)
         os.replace(partial, path)
@@ -276,8 +276,18 @@ def run(session: Session, agent: Agent, conditions: history.Conditions, *, reaso
     stamp = datetime.now(display_timezone()).strftime("%Y%m%d-%H%M")
     record.write_text(json.dumps({
         "agent_id": agent.id, "login_id": login_id, "role": agent.role, "expires": time.time() + link_minutes() * 60,
-        "filename": f"chat-history-{stamp}.xlsx",
+        "filename": f"{name}-{stamp}.xlsx",
     }))
+    return path
+
+
+def run(session: Session, agent: Agent, conditions: history.Conditions, *, reason: str, password: str, ip: str,
+        export_id: str, login_id: int, progress=None) -> Result:
+    """The whole export: the file, its password, its download record, the audit entry."""
+    written: list[Result] = []
+    path = _store(export_id, lambda p: written.append(write_xlsx(session, agent, conditions, p, progress)),
+                  password=password, agent=agent, login_id=login_id, name="chat-history")
+    result = written[0]
     session.commit()  # the export only read; SQLite: the audit's own connection must not wait on this one
     audit.record(session, "export.history", actor_id=agent.id, target_type="chat", ip=ip, reason=reason,
                  detail=json.dumps({"conditions": conditions.to_query(), "chats": result.chats, "messages": result.messages,
@@ -367,20 +377,8 @@ def write_stats_xlsx(report, path: Path, labels: dict[str, str]) -> None:
 def run_stats(session: Session, agent: Agent, report, *, reason: str, password: str, ip: str, export_id: str,
               login_id: int) -> Path:
     """통계's 데이터 추출: the file, its password, its download record, the audit entry."""
-    path, record = _paths(export_id)
-    partial = path.with_suffix(".part")
-    try:
-        write_stats_xlsx(report, partial, {"helpcenter": "헬프센터"})
-        if password:
-            encrypt(partial, password)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-    stamp = datetime.now(display_timezone()).strftime("%Y%m%d-%H%M")
-    record.write_text(json.dumps({
-        "agent_id": agent.id, "login_id": login_id, "role": agent.role, "expires": time.time() + link_minutes() * 60,
-        "filename": f"chat-statistics-{stamp}.xlsx",
-    }))
+    path = _store(export_id, lambda p: write_stats_xlsx(report, p, {CHANNEL_HELP_CENTER: "헬프센터"}),
+                  password=password, agent=agent, login_id=login_id, name="chat-statistics")
     session.commit()
     audit.record(session, "export.stats", actor_id=agent.id, target_type="stats", ip=ip, reason=reason,
                  detail=json.dumps({"from": report.period.date_from.isoformat(), "to": report.period.date_to.isoformat(),
