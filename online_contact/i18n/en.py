@@ -338,6 +338,8 @@ MESSAGES = {
     "history_extra_hour": "{hour}:00–{hour}:59",
     "history_extra_hour_label": "Hour",
     "history_extra_dow_label": "Weekday",
+    "history_extra_assigned": "once assigned to {name}",
+    "masking_note": "Resident registration, card, phone, account and passport numbers are hidden automatically for your protection.",
     "stats_today": "Today",
     "stats_yesterday": "Yesterday",
     "stats_7d": "Last 7 days",

@@ -346,6 +346,8 @@ MESSAGES = {
     "history_extra_hour": "{hour}시대",
     "history_extra_hour_label": "시간대",
     "history_extra_dow_label": "요일",
+    "history_extra_assigned": "{name}에게 배정된 적 있음",
+    "masking_note": "주민등록번호·카드·전화·계좌·여권 번호는 보호를 위해 자동으로 가려집니다.",
     "stats_today": "오늘",
     "stats_yesterday": "어제",
     "stats_7d": "최근 7일",

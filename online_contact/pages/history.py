@@ -87,7 +87,7 @@ def _search_form() -> rx.Component:
             ),
             rx.text(T["history_words_help"], id="search-q-help", size="1", color=rx.color("gray", 10)),
             # 통계's click-through conditions: kept by a new search, named, dropped by 초기화.
-            *[rx.el.input(type="hidden", name=k, value=S.search.get(k, "")) for k in ("ticket", "wait", "replied", "hour", "dow")],
+            *[rx.el.input(type="hidden", name=k, value=S.search.get(k, "")) for k in ("ticket", "wait", "replied", "hour", "dow", "assigned")],
             rx.cond(S.extra_conditions.length() > 0, rx.callout(
                 rx.text(T["history_extra"], " ", S.extra_conditions.join(", ")), icon="filter", size="1", role="status")),
             spacing="2",

@@ -212,9 +212,11 @@ def _agents_table() -> rx.Component:
                 )),
                 rx.table.body(rx.foreach(S.agent_rows, lambda a: rx.table.row(
                     rx.table.row_header_cell(rx.link(a["name"].to(str), href=a["href"].to(str))),
-                    rx.table.cell(a["assigned"].to_string()),
+                    rx.table.cell(rx.link(a["assigned"].to_string(), href=a["href_assigned"].to(str))),
                     rx.table.cell(rx.link(a["processed"].to_string(), href=a["href_processed"].to(str))),
-                    rx.table.cell(a["wait_text"].to(str)), rx.table.cell(a["handle_text"].to(str)), rx.table.cell(a["satisfaction_text"].to(str)),
+                    rx.table.cell(rx.link(a["wait_text"].to(str), href=a["href_wait"].to(str))),
+                    rx.table.cell(rx.link(a["handle_text"].to(str), href=a["href_processed"].to(str))),
+                    rx.table.cell(rx.link(a["satisfaction_text"].to(str), href=a["href_rated"].to(str))),
                     rx.table.cell(a["online_text"].to(str)), rx.table.cell(a["break_text"].to(str)),
                 ))),
                 width="100%",

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from online_contact.config import display_timezone
-from online_contact.models import Agent, Chat, Ticket
+from online_contact.models import Agent, Chat, ChatAssignment, Ticket
 from online_contact.models.agent import ROLE_ADMIN
 from online_contact.models.chat import CHANNEL_HELP_CENTER, CHAT_ENDED
 
@@ -140,6 +140,7 @@ class Conditions:
     replied: bool = False  # an agent replied (the chats behind 평균 대기 시간)
     hour: int = -1  # created in this local hour (0–23) of a day of the period (통계's charts)
     dow: int = -1  # created on this weekday (0 = Monday) of the period (요일 × 시간대)
+    assigned: int = 0  # ever assigned to this agent (the assignment history: 통계's 배정)
     # Fields of the URL that were not understood (the screen says so; the default was used).
     invalid: tuple[str, ...] = field(default=(), compare=False)
 
@@ -162,6 +163,8 @@ class Conditions:
             out["hour"] = str(self.hour)
         if self.dow >= 0:
             out["dow"] = str(self.dow)
+        if self.assigned:
+            out["assigned"] = str(self.assigned)
         return out
 
 
@@ -236,13 +239,14 @@ def parse_conditions(params: dict) -> Conditions:
         invalid.append("hour" if hour >= 0 else "dow")  # one range per day: at most a year of them
         hour = dow = -1
     agent_id, category_id = parse_id(text("agent", 20)), parse_id(text("category", 20))
-    for key, value in (("agent", agent_id), ("category", category_id)):
+    assigned = parse_id(text("assigned", 20))
+    for key, value in (("agent", agent_id), ("category", category_id), ("assigned", assigned)):
         if text(key, 20) and not value:
             invalid.append(key)
     return Conditions(
         date_from=start, date_to=end, state=state, agent_id=agent_id, category_id=category_id, channel=channel,
         customer=text("customer", MAX_CUSTOMER_QUERY), rating=score, q=text("q", search.MAX_QUERY_LENGTH),
-        ticket=ticket_text == "1", wait=wait, rated=rated, replied=replied_text == "1", hour=hour, dow=dow,
+        ticket=ticket_text == "1", wait=wait, rated=rated, replied=replied_text == "1", hour=hour, dow=dow, assigned=assigned,
         invalid=tuple(dict.fromkeys(invalid)),
     )
 
@@ -326,6 +330,8 @@ def where(session: Session, agent: Agent, c: Conditions) -> list:
         clauses.append(Chat.first_agent_reply_at.is_not(None))
     if c.hour >= 0 or c.dow >= 0:
         clauses.append(_clock_ranges(c))
+    if c.assigned:
+        clauses.append(sa.exists().where(ChatAssignment.chat_id == Chat.id, ChatAssignment.agent_id == c.assigned))
     if c.wait >= 0:
         low, high = WAIT_BUCKETS[c.wait]
         waited = wait_seconds_sql(dialect)

@@ -31,13 +31,14 @@ TRANSCRIPT_PAGE = 100
 SEARCH_FIELDS = ("from", "to", "state", "agent", "category", "channel", "customer", "rating", "q")
 # Conditions that only 통계's click-through sets: kept in the URL and on a new search (hidden
 # fields), named on the screen, and dropped by 검색 초기화.
-EXTRA_FIELDS = ("ticket", "wait", "replied", "hour", "dow")
+EXTRA_FIELDS = ("ticket", "wait", "replied", "hour", "dow", "assigned")
 _WHEN = "%Y-%m-%d %H:%M"
 # The search fields' labels, to say in the reader's language which ones were not understood.
 INVALID_LABELS = {"from": "history_from", "to": "history_to", "state": "col_state", "agent": "history_agent",
                   "category": "col_category", "channel": "col_channel", "rating": "history_rating",
                   "wait": "col_wait", "ticket": "history_extra_ticket", "replied": "history_extra_replied",
-                  "hour": "history_extra_hour_label", "dow": "history_extra_dow_label"}
+                  "hour": "history_extra_hour_label", "dow": "history_extra_dow_label",
+                  "assigned": "stats_col_assigned"}
 
 
 def _when(moment) -> str:
@@ -231,6 +232,10 @@ class HistoryState(HistoryExportMixin, ChatInfoMixin, AuthState):
             labels.append(await tr(self, f"stats_dow_{c.dow}"))
         if c.hour >= 0:
             labels.append(await tr(self, "history_extra_hour", hour=f"{c.hour:02d}"))
+        if c.assigned:
+            with session_scope() as session:
+                name = history.agent_names(session).get(c.assigned, f"#{c.assigned}")
+            labels.append(await tr(self, "history_extra_assigned", name=name))
         return labels
 
     @rx.event

@@ -257,7 +257,10 @@ class StatsState(AuthState):
              "satisfaction": a.figures.satisfaction or 0, "satisfaction_text": _score(a.figures.satisfaction),
              "online": a.online_seconds, "online_text": history.duration_text(a.online_seconds),
              "break": a.break_seconds, "break_text": history.duration_text(a.break_seconds),
-             "href": self._href(p, agent=str(a.agent_id)), "href_processed": self._href(p, agent=str(a.agent_id), state=PROCESSED)}
+             "href": self._href(p, agent=str(a.agent_id)), "href_processed": self._href(p, agent=str(a.agent_id), state=PROCESSED),
+             "href_assigned": self._href(p, assigned=str(a.agent_id)),
+             "href_wait": self._href(p, agent=str(a.agent_id), replied="1"),
+             "href_rated": self._href(p, agent=str(a.agent_id), rating="any")}
             for a in r.agents
         ]
         uncategorized = await tr(self, "stats_uncategorized")

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from bench.history_data import generate, texts_by_chat
 from online_contact.config import display_timezone
-from online_contact.models import Agent, Category, Chat, Customer, Ticket
+from online_contact.models import Agent, Category, Chat, ChatAssignment, Customer, Ticket
 from online_contact.models.agent import ROLE_ADMIN
 from online_contact.models.chat import CHAT_ENDED
 from online_contact.services import chats as chat_service
@@ -86,6 +86,9 @@ def _expected(session: Session, agent: Agent, c: history.Conditions, texts: dict
             continue
         if c.wait >= 0 and (history.wait_seconds(chat) is None or history.wait_bucket(history.wait_seconds(chat)) != c.wait):
             continue
+        if c.assigned and not session.exec(select(ChatAssignment).where(
+                ChatAssignment.chat_id == chat.id, ChatAssignment.agent_id == c.assigned)).first():
+            continue
         hour, dow = history.local_clock(chat.created_at)
         if (c.hour >= 0 and hour != c.hour) or (c.dow >= 0 and dow != c.dow):
             continue
@@ -103,6 +106,14 @@ def check_every_condition_matches_a_brute_force_scan(session: Session) -> None:
     top = session.exec(select(Category).where(Category.parent_id.is_(None))).first()
     leaf = session.exec(select(Category).where(Category.depth == 2)).first()
     page_url = session.exec(select(Chat.channel).where(Chat.channel != "helpcenter")).first()
+    # The assignment history (the generator makes none): every chat to its agent, every third
+    # first to another one who let it go.
+    agents = [a.id for a in session.exec(select(Agent))]
+    for chat in session.exec(select(Chat).where(Chat.agent_id.is_not(None))):
+        session.add(ChatAssignment(chat_id=chat.id, agent_id=chat.agent_id, reason="balanced"))
+        if chat.id % 3 == 0:
+            session.add(ChatAssignment(chat_id=chat.id, agent_id=agents[(agents.index(chat.agent_id) + 1) % len(agents)],
+                                       reason="balanced", release_reason="agent_break"))
     for chat in session.exec(select(Chat).where(Chat.agent_id.is_not(None)).limit(25)):
         session.add(Ticket(chat_id=chat.id, source="chat", subject="t"))
     session.commit()
@@ -110,6 +121,7 @@ def check_every_condition_matches_a_brute_force_scan(session: Session) -> None:
         {}, {"state": "processed"}, {"state": "unprocessed"}, {"state": "in_progress"},
         {"state": "left_waiting"}, {"state": "no_reply"}, {"channel": page_url}, {"rating": "any"}, {"ticket": "1"},
         *({"wait": str(i)} for i in range(len(history.WAIT_BUCKETS))), {"wait": "1", "state": "processed", "ticket": "1"},
+        {"assigned": str(agent.id)}, {"assigned": str(agent.id), "state": "processed"},
         {"hour": "10"}, {"hour": "0"}, {"dow": "2"}, {"dow": "6", "hour": "23"}, {"hour": "14", "state": "processed"},
         {"agent": str(agent.id)}, {"category": str(top.id)}, {"category": str(leaf.id)},
         {"channel": "helpcenter"}, {"channel": "embed"}, {"customer": "김민"}, {"customer": "EXAMPLE.COM"},

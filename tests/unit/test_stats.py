@@ -127,7 +127,9 @@ def check_every_figure_matches_the_hand_computed_values(session: Session) -> Non
     assert listed(wait="0") == {ids["A"]} and listed(wait="3") == {ids["E"]} and listed(wait="4") == {ids["G"]}
     assert listed(hour="10") == {ids["A"], ids["B"]} and listed(dow="1", hour="23") == {ids["E"]}
     assert listed(hour="10", state="processed") == {ids["A"], ids["B"]} and listed(dow="2") == set()
-    assert listed(channel=SHOP) == {ids["B"]} and listed(agent=str(made["agent1"].id)) == {ids["A"], ids["B"], ids["G"]}
+    assert listed(channel=SHOP) == {ids["B"]}
+    # 배정: every chat the agent was given, also one handed on since (D).
+    assert listed(assigned=str(made["agent1"].id)) == {ids["A"], ids["B"], ids["D"], ids["G"]} and listed(agent=str(made["agent1"].id)) == {ids["A"], ids["B"], ids["G"]}
     assert listed(category=str(session.exec(select(Category).where(Category.name == "주문")).one().id)) == {ids["A"]}
 
     # An agent's figures are their own chats only, and only their row.
