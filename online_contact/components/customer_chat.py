@@ -158,7 +158,13 @@ def chat_step() -> rx.Component:
             padding="0 10px",
             spacing="2",
         ),
-        rx.box(composer(S.send, "customer-input", S.send_error, disabled=ended, draft_key="customer-" + ChatRoom.chat_id.to_string()), padding="8px 10px", width="100%"),
+        rx.box(
+            composer(S.send, "customer-input", S.send_error, disabled=ended, draft_key="customer-" + ChatRoom.chat_id.to_string()),
+            # services.masking: what the customer sends is masked before anyone sees it, them too.
+            rx.text(rx.icon("shield-check", size=12), " ", T["masking_note"], size="1", color=rx.color("gray", 10)),
+            padding="8px 10px",
+            width="100%",
+        ),
         spacing="1",
         height="100%",
         width="100%",
