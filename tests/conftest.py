@@ -49,3 +49,18 @@ def reset(server: Server) -> Server:
         s.exec(update(Chat).where(Chat.status != "ended").values(status="ended"))
         s.exec(update(ChatSettings).values(chat_enabled=True, default_max_open_chats=None, embed_origins="", embed_hide_when_offline=False))
     return server
+
+
+@pytest.fixture
+def steady_clock(monkeypatch):
+    """The throttles' counting windows are fixed (this minute, this hour): a test whose attempts
+    straddled a boundary saw its count start over and its limit not reached (the per-IP chat
+    test failed so once, run across 16:00:00). Within a test the throttles' clock stands still;
+    a test that wants the next window passes `now` itself."""
+    import time as real_time
+    from types import SimpleNamespace
+
+    from online_contact.services import limits
+
+    frozen = real_time.time()
+    monkeypatch.setattr(limits, "time", SimpleNamespace(time=lambda: frozen, monotonic=real_time.monotonic))

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import redis
 
 from online_contact.services import limits
+
+# The throttles' windows are fixed (this minute, this hour): see tests/conftest.steady_clock.
+pytestmark = pytest.mark.usefixtures("steady_clock")
 
 
 def test_parallel_attempts_on_redis_cannot_all_slip_in(redis_url, monkeypatch):

@@ -19,6 +19,10 @@ from online_contact.services.errors import ServiceError
 from tests.unit.pipeline import Client, names, only_agent1_online, run
 
 
+# The throttles' windows are fixed (this minute, this hour): see tests/conftest.steady_clock.
+pytestmark = pytest.mark.usefixtures("steady_clock")
+
+
 def agent_of(session, chat):
     from online_contact.models import Agent
 
