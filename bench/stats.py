@@ -2,7 +2,7 @@
 period, days, hours, 요일 × 시간대, 상담원별, 처리유형별, 채널별) for 30 and 90 days on the database
 of `make bench-history` (100,000 chats over three years, ~1,000,000 messages; plus the
 assignments, tickets and status history a contact center has: `enrich`), SQLite and PostgreSQL, beside a plain `SELECT count(*)` over the same rows in the same run; and the live
-view (services.stats.live).
+view (services.live.now_view).
 
     python -m bench.stats                                  # both databases, 100k chats
     python -m bench.stats --keep /tmp/oc-hist --pg-schema oc_bench_keep   # reuse what bench.history filled
@@ -23,7 +23,7 @@ from sqlmodel import select
 from bench.history import _ms, build, databases
 from online_contact.models import Agent, Chat
 from online_contact.models.agent import ROLE_ADMIN
-from online_contact.services import history, stats
+from online_contact.services import history, live, stats
 from online_contact.services.db import session_scope
 
 REPEAT = 20
@@ -96,8 +96,8 @@ def bench(url: str, label: str) -> None:
             baseline = [_timed(lambda: session.exec(count).one()) for _ in range(REPEAT)]
             print(f"  {f'last {days} days':24} {n:>8,} {'%7.1f / %7.1f' % _ms(whole):>20} {'%6.1f / %6.1f' % _ms(mine):>16}"
                   f" {'%7.1f / %7.1f' % _ms(baseline):>20}", flush=True)
-        live = [_timed(lambda: stats.live(session, admin)) for _ in range(REPEAT)]
-        print(f"  {'실시간 (live view)':24} {'':>8} {'%7.1f / %7.1f' % _ms(live):>20}")
+        live_times = [_timed(lambda: live.now_view(session, admin)) for _ in range(REPEAT)]
+        print(f"  {'실시간 (live view)':24} {'':>8} {'%7.1f / %7.1f' % _ms(live_times):>20}")
 
 
 def main() -> None:

@@ -13,8 +13,8 @@ figure can name the 채팅 기록 search that lists exactly its chats (`history_
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 import statistics
+from concurrent.futures import ThreadPoolExecutor
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -30,7 +30,7 @@ from online_contact.models.chat import CHANNEL_HELP_CENTER
 from . import history
 from .chats import PROCESSED, UNPROCESSED
 
-from .history import LEFT_WAITING, NO_REPLY, WAIT_BUCKETS, abandoned_kind, wait_bucket
+from .history import WAIT_BUCKETS, wait_bucket
 
 MAX_CHANNELS = 30  # pages listed one by one in 채널별; the rest together
 
@@ -100,10 +100,6 @@ class Figures:
     handles: list[int] = field(default_factory=list)
     scores: list[int] = field(default_factory=list)
     tickets: int = 0
-
-    def add(self, row) -> None:
-        """One chat of `_rows` (its state, durations and the rest already computed in SQL)."""
-        self.add_values(row.state, row.agent_opened_at, row.wait, row.handle, row.rating_score, row.has_ticket)
 
     def add_values(self, state, opened, wait, handle, score, ticket) -> None:
         self.incoming += 1
@@ -416,63 +412,3 @@ def history_query(period: Period, **conditions: str) -> dict[str, str]:
     query = {"from": period.date_from.isoformat(), "to": period.date_to.isoformat()}
     query.update({k: v for k, v in conditions.items() if v})
     return query
-
-
-# ---- 실시간 ------------------------------------------------------------------------------------
-@dataclass
-class LiveAgent:
-    agent_id: int
-    name: str
-    status: str
-    open_chats: int = 0
-    unanswered: int = 0  # open chats whose last message is the customer's (답변 대기)
-
-
-@dataclass
-class Live:
-    waiting: int  # in the queue now (no agent yet)
-    longest_wait: int | None  # seconds the oldest of them has waited
-    open_chats: int  # not ended (queued or with an agent)
-    statuses: dict[str, int]  # 온라인 / 휴식 / 오프라인 → agents who may chat
-    agents: list[LiveAgent]
-
-
-def live(session: Session, agent: Agent, now: datetime | None = None) -> Live:
-    """What is happening now: the queue and its longest wait, open chats, agents by status and
-    each agent's open and unanswered chats. An agent sees only their own row and chats."""
-    from online_contact.models import Message
-    from online_contact.models.agent import STATUS_OFFLINE, STATUSES
-    from online_contact.models.chat import AUTHOR_CUSTOMER, CHAT_OPEN, CHAT_WAITING
-
-    now = now or datetime.now(timezone.utc)
-    mine = history.visible_to(agent)
-    waiting_count, oldest = session.exec(
-        select(sa.func.count(), sa.func.min(Chat.created_at)).where(Chat.status == CHAT_WAITING, mine)
-    ).one()
-    # Not ended = queued or with an agent (named, so that the index on the status serves it).
-    open_count = session.exec(select(sa.func.count()).select_from(Chat).where(Chat.status.in_((CHAT_WAITING, CHAT_OPEN)), mine)).one()
-    last_author = (
-        select(Message.author).where(Message.chat_id == Chat.id, Message.seq == Chat.last_seq).correlate(Chat).scalar_subquery()
-    )
-    per_agent = {
-        agent_id: (n, unanswered or 0)
-        for agent_id, n, unanswered in session.exec(
-            select(Chat.agent_id, sa.func.count(),
-                   sa.func.sum(sa.case((last_author == AUTHOR_CUSTOMER, 1), else_=0)))
-            .where(Chat.status == CHAT_OPEN, Chat.agent_id.is_not(None), mine)
-            .group_by(Chat.agent_id)
-        )
-    }
-    if agent.role == "admin":
-        people = list(session.exec(select(Agent).where(Agent.active, Agent.can_chat).order_by(Agent.name)))
-    else:
-        people = [agent]
-    statuses = Counter({status: 0 for status in STATUSES})
-    statuses.update(p.status or STATUS_OFFLINE for p in people)
-    return Live(
-        waiting=waiting_count,
-        longest_wait=int((now - _aware(oldest)).total_seconds()) if oldest is not None else None,
-        open_chats=open_count,
-        statuses=dict(statuses),
-        agents=[LiveAgent(p.id, p.name, p.status, *per_agent.get(p.id, (0, 0))) for p in people],
-    )

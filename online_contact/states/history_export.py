@@ -26,18 +26,31 @@ _JOBS: dict[str, dict] = {}
 _RUNNING: set[int] = set()
 
 
-class HistoryExportMixin(rx.State, mixin=True):
-    """데이터 추출 of the search on screen (`search`, as the state using it loads it from the URL)."""
+class ExportDialogMixin(rx.State, mixin=True):
+    """What components/export_dialog.py shows, for 채팅 기록's and 통계's 데이터 추출."""
 
     export_open: bool = False
-    export_count: int = 0
     export_password_required: bool = False
     export_error: str = ""
+    export_url: str = ""
+    export_expires: str = ""
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    def set_export_open(self, value: bool = False):
+        self.export_open = value is True
+
+    def _read_password_rule(self, session) -> None:
+        self.export_password_required = settings_service.get_settings(session).export_password_required
+
+
+class HistoryExportMixin(ExportDialogMixin, mixin=True):
+    """데이터 추출 of the search on screen (`search`, as the state using it loads it from the URL)."""
+
+    export_count: int = 0
     export_running: bool = False
     export_done: int = 0
-    export_url: str = ""
     export_intro: str = ""
-    export_expires: str = ""
     _export_job: dict = {}
 
     def _forget_export(self) -> None:
@@ -57,7 +70,7 @@ class HistoryExportMixin(rx.State, mixin=True):
             if agent is None:
                 return
             count = history.count(session, agent, self._conditions())
-            self.export_password_required = settings_service.get_settings(session).export_password_required
+            self._read_password_rule(session)
         if not self.export_running:
             self.export_count = count
         self.export_intro = await tr(self, "export_intro", n=f"{count:,}")
@@ -65,11 +78,6 @@ class HistoryExportMixin(rx.State, mixin=True):
         if not self.export_running:
             self.export_url, self.export_done = "", 0
         self.export_open = True
-
-    @rx.event
-    @require_role(ROLE_AGENT)
-    def set_export_open(self, value: bool = False):
-        self.export_open = value is True
 
     @rx.event
     @require_role(ROLE_AGENT)

@@ -17,7 +17,7 @@ from online_contact.models.agent import ROLE_ADMIN, ROLE_AGENT
 from online_contact.models.chat import CHANNEL_HELP_CENTER
 from online_contact.realtime.publish import link_desk
 from online_contact.services import export as export_service
-from online_contact.services import history, stats
+from online_contact.services import history, live, stats
 from online_contact.services import settings as settings_service
 from online_contact.services.chats import PROCESSED, UNPROCESSED
 from online_contact.services.db import session_scope
@@ -25,7 +25,7 @@ from online_contact.services.errors import ServiceError
 
 from .auth import AuthState
 from .guard import require_role
-from .history_export import _RUNNING
+from .history_export import _RUNNING, ExportDialogMixin
 from .lang import tr, tr_error
 
 PERIODS = ("today", "yesterday", "7d", "30d")
@@ -87,7 +87,9 @@ def _delta(now: float | None, before: float | None, kind: str) -> tuple[str, str
     return f"{arrow} {text}", "up" if diff > 0 else "down"
 
 
-class StatsState(AuthState):
+class StatsState(ExportDialogMixin, AuthState):
+    """(데이터 추출 of the tables, services.export.run_stats: ExportDialogMixin's dialog.)"""
+
     period_key: str = "7d"
     date_from: str = ""
     date_to: str = ""
@@ -109,13 +111,6 @@ class StatsState(AuthState):
     live_agents: list[dict[str, str]] = []
     includes_today: bool = False
     updated: str = ""
-    # 데이터 추출 of the tables (services.export.run_stats): a reason first, a file password when
-    # wanted (or required by 기본 설정), then a link for this login that expires.
-    export_open: bool = False
-    export_password_required: bool = False
-    export_error: str = ""
-    export_url: str = ""
-    export_expires: str = ""
     _last_tick: float = 0.0
 
     def _forget_screen(self) -> None:
@@ -142,7 +137,7 @@ class StatsState(AuthState):
         def compute():
             with session_scope() as session:
                 me = session.get(Agent, agent_id)
-                return stats.report(session, me, period), stats.live(session, me)
+                return stats.report(session, me, period), live.now_view(session, me)
 
         report, now = await asyncio.to_thread(compute)
         self.period_key, self.is_admin, self.one_day = key, is_admin, period.days == 1
@@ -175,14 +170,14 @@ class StatsState(AuthState):
         def compute():
             with session_scope() as session:
                 me = session.get(Agent, agent_id)
-                return (stats.report(session, me, period) if refresh else None), stats.live(session, me)
+                return (stats.report(session, me, period) if refresh else None), live.now_view(session, me)
 
         report, now = await asyncio.to_thread(compute)
         if report is not None:
             await self._fill(report)
         await self._fill_live(now)
 
-    async def _fill_live(self, now: stats.Live) -> None:
+    async def _fill_live(self, now: live.Live) -> None:
         labels = {s: await tr(self, s) for s in now.statuses}
         self.live = {
             "waiting": f"{now.waiting:,}", "longest": history.duration_text(now.longest_wait) or "–",
@@ -311,13 +306,8 @@ class StatsState(AuthState):
         with session_scope() as session:
             if self._agent(session) is None:
                 return
-            self.export_password_required = settings_service.get_settings(session).export_password_required
+            self._read_password_rule(session)
         self.export_error, self.export_url, self.export_open = "", "", True
-
-    @rx.event
-    @require_role(ROLE_AGENT)
-    def set_export_open(self, value: bool = False):
-        self.export_open = value is True
 
     @rx.event
     @require_role(ROLE_AGENT)

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from online_contact.models import Agent, AgentStatusLog, Category, Chat, ChatAssignment, Customer, Ticket
 from online_contact.models.chat import CHAT_OPEN, CHAT_ENDED
 from online_contact.services import agents as agent_service
-from online_contact.services import history, stats
+from online_contact.services import history, live, stats
 
 SEOUL = ZoneInfo("Asia/Seoul")
 DAY = date(2026, 11, 10)  # a Tuesday
@@ -237,13 +237,13 @@ def check_the_live_view(session: Session) -> None:
         who.status = status
         session.add(who)
     session.commit()
-    view = stats.live(session, admin, now=now)
+    view = live.now_view(session, admin, now=now)
     assert (view.waiting, view.longest_wait, view.open_chats) == (2, 300, 3)  # and G, open
     assert view.statuses["online"] >= 1 and view.statuses["break"] >= 1
     rows = {a.name: a for a in view.agents}
     assert (rows[made["agent1"].name].open_chats, rows[made["agent1"].name].unanswered) == (1, 1)  # G (F ended)
     assert (rows[made["agent2"].name].open_chats, rows[made["agent2"].name].unanswered) == (0, 0)
-    mine = stats.live(session, made["agent2"], now=now)
+    mine = live.now_view(session, made["agent2"], now=now)
     assert [a.name for a in mine.agents] == [made["agent2"].name] and mine.waiting == 0
 
 
