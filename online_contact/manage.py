@@ -1,5 +1,5 @@
 """Command line: `python -m online_contact.manage migrate | seed | create-admin EMAIL NAME |
-deactivate EMAIL`.
+deactivate EMAIL | retention`.
 
 create-admin reads the password from OC_ADMIN_PASSWORD or asks for it (never from argv, which
 other users of the machine can see).
@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         help="deactivate an account (e.g. the demo accounts): it can no longer log in; the running server signs its tabs out within a second",
     )
     off.add_argument("email")
+    sub.add_parser("retention", help="delete or anonymize now what is past its retention (설정 › 개인정보); the server does it hourly")
     args = parser.parse_args(argv)
 
     if args.cmd == "migrate":
@@ -86,6 +87,13 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             change = deactivate(session, agent)
         print(f"{args.email} deactivated; {len(change.moved)} unopened chat(s) handed back to the queue.")
+        return 0
+    if args.cmd == "retention":
+        from online_contact.services.db import engine
+        from online_contact.services.retention import run_once
+
+        counts = run_once(engine())
+        print("retention: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         return 0
     return 1
 

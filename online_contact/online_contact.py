@@ -9,6 +9,7 @@ from online_contact.realtime import reflex_internals, wire
 from online_contact.realtime.logins import login_sweep
 from online_contact.realtime.presence import presence_loop
 from online_contact.realtime.publish import is_shared_token
+from online_contact.services.retention import retention_loop
 from online_contact.services.search import indexer_loop
 from online_contact.services.seed import demo_warning_loop
 
@@ -25,5 +26,6 @@ app.register_lifespan_task(presence_loop)
 app.register_lifespan_task(login_sweep)
 app.register_lifespan_task(demo_warning_loop)
 app.register_lifespan_task(indexer_loop)
+app.register_lifespan_task(retention_loop)
 wire.install(app)
 add_pages(app)

@@ -65,6 +65,9 @@ class Chat(SQLModel, table=True):
     # the statement that stores the message.
     burst_started_at: datetime | None = None
     burst_count: int = 0
+    # Past its retention (services.privacy): the messages and the customer's details are gone,
+    # the times and counts stay (통계, 채팅 기록's totals).
+    purged_at: datetime | None = None
 
 
 class Message(SQLModel, table=True):

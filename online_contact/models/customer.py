@@ -16,6 +16,8 @@ class Customer(SQLModel, table=True):
     email: str = Field(default="", max_length=254)
     memo: str = Field(default="", max_length=2000)
     created_at: datetime = Field(default_factory=utcnow)
+    # 고객 정보 삭제 (or the retention job): the personal data is gone; the chats stay for the counts.
+    erased_at: datetime | None = None
 
 
 class ConsentRecord(SQLModel, table=True):
@@ -26,4 +28,4 @@ class ConsentRecord(SQLModel, table=True):
     version: str = Field(max_length=32)
     language: str = Field(default="ko", max_length=8)
     ip: str = Field(default="", max_length=64)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, index=True)

@@ -29,6 +29,18 @@ class ChatSettings(SQLModel, table=True):
     # site), and whether the launcher hides while no agent is Online.
     embed_origins: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
     embed_hide_when_offline: bool = False
+    # 설정 › 개인정보: which personal numbers are masked automatically (services.masking), and how
+    # many months chats (with their messages), consent records, inquiries and the audit log are
+    # kept (services.privacy; the defaults and their legal basis are in the README).
+    mask_rrn: bool = True
+    mask_card: bool = True
+    mask_phone: bool = True
+    mask_account: bool = True
+    mask_passport: bool = True
+    keep_chats_months: int = 36
+    keep_consents_months: int = 36
+    keep_inquiries_months: int = 36
+    keep_audit_months: int = 24
 
 
 class ChatSettingsText(SQLModel, table=True):

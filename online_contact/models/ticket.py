@@ -26,4 +26,6 @@ class Ticket(SQLModel, table=True):
     requester_name: str = Field(default="", max_length=100)
     requester_email: str = Field(default="", max_length=254)
     created_by_agent_id: int | None = Field(default=None, foreign_key="agent.id")
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    # Past its retention, or its customer's data erased: subject, body and requester are gone.
+    erased_at: datetime | None = None

@@ -110,16 +110,17 @@ async def keep_rooms_alive() -> int:
 LEADER_KEY = "oc-presence-leader"
 
 
-async def leading(redis, me: str, ttl_ms: int) -> bool:
-    """Whether this worker runs the presence pass: one worker does, for as long as it lives.
+async def leading(redis, me: str, ttl_ms: int, key: str = LEADER_KEY) -> bool:
+    """Whether this worker runs the presence pass (or another job named by `key`): one worker
+    does, for as long as it lives.
 
     A pass touches every Online agent's desk (a state lock cycle each); run by every worker it
     was done N times per interval, a burst that showed in the message latency under load.
     """
-    if await redis.set(LEADER_KEY, me, nx=True, px=ttl_ms):
+    if await redis.set(key, me, nx=True, px=ttl_ms):
         return True
-    if await redis.get(LEADER_KEY) == me.encode():
-        await redis.pexpire(LEADER_KEY, ttl_ms)
+    if await redis.get(key) == me.encode():
+        await redis.pexpire(key, ttl_ms)
         return True
     return False
 

@@ -26,7 +26,7 @@ from online_contact.models.chat import (
 )
 
 from . import categories as category_service
-from . import masking, routing, search, settings as settings_service
+from . import privacy, routing, search, settings as settings_service
 from .auth import MAX_TOKEN_LENGTH, hash_token, live_login
 from .customers import clean_contact, customer_for_visitor, record_consent
 from .devices import describe_device
@@ -105,7 +105,7 @@ def validate_text(text: str) -> str:
     if len(cleaned) > MAX_MESSAGE_LENGTH:
         raise ServiceError("error.message_too_long", max=MAX_MESSAGE_LENGTH, length=len(cleaned))
     # Personal numbers never get further than here: not stored, indexed, sent or logged.
-    return masking.mask(cleaned).text
+    return privacy.mask_text(cleaned)
 
 
 # The message path runs on every message of every chat. It executes Core statements built once
@@ -576,7 +576,7 @@ def save_info(
     memo = clean(memo if isinstance(memo, str) else "").strip()
     if len(memo) > LIMITS["memo"]:
         raise ServiceError("error.memo_too_long", max=LIMITS["memo"])
-    memo = masking.mask(memo).text[: LIMITS["memo"]]
+    memo = privacy.mask_text(memo)[: LIMITS["memo"]]
     if category_id is not None and category_id != chat.category_id:
         # A new choice must be an active category; the one the chat already has stays readable
         # (and saveable) after it was deactivated.

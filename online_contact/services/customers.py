@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from online_contact.config import CONSENT_VERSION
 from online_contact.models import ConsentRecord, Customer
 
-from . import masking
+from . import privacy
 from .errors import ServiceError
 from .text import LIMITS, clean
 
@@ -30,7 +30,7 @@ def clean_contact(name: str, email: str) -> tuple[str, str]:
         raise ServiceError("error.name_too_long", max=LIMITS["name"])
     if email and (len(email) > LIMITS["email"] or not EMAIL_RE.match(email)):
         raise ServiceError("error.email_invalid")
-    return masking.mask(name).text[: LIMITS["name"]], email
+    return privacy.mask_text(name)[: LIMITS["name"]], email
 
 
 def customer_for_visitor(session: Session, visitor_key: str, create: bool = False) -> Customer | None:

@@ -218,6 +218,66 @@ def index_many(conn: sa.Connection, messages, immediate: bool = False) -> None:
         conn.execute(_PG_INSERT, [{"chat_id": chat_id, "terms": " ".join(parts)} for chat_id, parts in chats.items()])
 
 
+# ---- a stored message changed or went (masking by hand, 고객 정보 삭제, retention) -----------------
+# SQLite's index holds no content, so a row can only be taken out with the terms it was put in
+# with ('delete' command): the caller changes `message` first (which takes SQLite's write lock, so
+# the indexer cannot index the old text meanwhile), the index is then brought up to date in the
+# same transaction, and only rows indexed before that are taken out by their old text.
+_SQLITE_DELETE = sa.text(f"INSERT INTO {INDEX_TABLE} ({INDEX_TABLE}, rowid, terms) VALUES ('delete', :key, :terms)")
+
+
+def _sqlite_catch_up_all(conn: sa.Connection) -> int:
+    """In a transaction that already wrote: index every pending message; returns the mark before."""
+    before = conn.execute(_UPTO).scalar_one()
+    while catch_up(conn):
+        pass
+    return before
+
+
+def _pg_rebuild(conn: sa.Connection, chat_ids: list[int], keep: bool) -> None:
+    """PostgreSQL: the chats' rows made again from their messages (or dropped). The rows are
+    locked first, so a message stored meanwhile appends after the rebuild, not before it."""
+    if not chat_ids:
+        return
+    conn.execute(sa.select(PG_INDEX.c.chat_id).where(PG_INDEX.c.chat_id.in_(chat_ids)).with_for_update())
+    conn.execute(sa.delete(PG_INDEX).where(PG_INDEX.c.chat_id.in_(chat_ids)))
+    if keep:
+        message = sa.table("message", sa.column("chat_id"), sa.column("seq"), sa.column("text"))
+        rows = conn.execute(
+            sa.select(message.c.chat_id, message.c.seq, message.c.text)
+            .where(message.c.chat_id.in_(chat_ids)).order_by(message.c.chat_id, message.c.seq)
+        ).all()
+        index_many(conn, [tuple(r) for r in rows])
+
+
+def message_changed(conn: sa.Connection, chat_id: int, message_id: int, seq: int, old_text: str, new_text: str) -> None:
+    """The caller just changed a stored message's text in this transaction: the index follows."""
+    if conn.dialect.name == "postgresql":
+        _pg_rebuild(conn, [chat_id], keep=True)
+        return
+    if message_id > _sqlite_catch_up_all(conn):
+        return  # indexed just now, with the new text
+    key = (chat_id << SEQ_BITS) | seq
+    conn.execute(_SQLITE_DELETE, {"key": key, "terms": " ".join(terms(old_text))})
+    conn.execute(_SQLITE_INSERT, {"key": key, "terms": " ".join(terms(new_text))})
+
+
+def forget_chats(conn: sa.Connection, chat_ids: list[int]) -> None:
+    """Take the chats' messages out of the index, before the caller deletes or blanks them in
+    this transaction (it wrote already: SQLite's write lock is held). Their texts are then
+    found by no search, and never indexed again."""
+    if not chat_ids:
+        return
+    if conn.dialect.name == "postgresql":
+        _pg_rebuild(conn, chat_ids, keep=False)
+        return
+    _sqlite_catch_up_all(conn)
+    message = sa.table("message", sa.column("chat_id"), sa.column("seq"), sa.column("text"))
+    rows = conn.execute(sa.select(message.c.chat_id, message.c.seq, message.c.text).where(message.c.chat_id.in_(chat_ids))).all()
+    if rows:
+        conn.execute(_SQLITE_DELETE, [{"key": (r.chat_id << SEQ_BITS) | r.seq, "terms": " ".join(terms(r.text))} for r in rows])
+
+
 def create_index(conn: sa.Connection) -> None:
     """Create the index table (migration 0007)."""
     if conn.dialect.name == "postgresql":

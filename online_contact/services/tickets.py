@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 from online_contact.models import Agent, Chat, Ticket
 from online_contact.models.ticket import SOURCE_CHAT, SOURCE_INQUIRY
 
-from . import masking
+from . import privacy
 from . import limits
 from .customers import clean_contact
 from .errors import NotAllowed, ServiceError
@@ -28,7 +28,7 @@ def _clean_subject_body(subject: str, body: str, body_required: bool) -> tuple[s
         raise ServiceError("error.body_required")
     if len(body) > MAX_BODY:
         raise ServiceError("error.body_too_long", max=MAX_BODY)
-    return masking.mask(subject).text[:MAX_SUBJECT], masking.mask(body).text[:MAX_BODY]
+    return privacy.mask_text(subject)[:MAX_SUBJECT], privacy.mask_text(body)[:MAX_BODY]
 
 
 def create_from_inquiry(session: Session, name: str, email: str, subject: str, body: str, ip: str = "") -> Ticket:

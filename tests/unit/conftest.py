@@ -72,15 +72,20 @@ def _copy_db(template: Path, tmp_path: Path, name: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def db_url(db_templates, tmp_path) -> Iterator[str]:
-    """URL of a fresh copy of the demo database."""
-    yield from _copy_db(db_templates["demo"], tmp_path, "demo.db")
+def db_url(db_templates, tmp_path, monkeypatch) -> Iterator[str]:
+    """URL of a fresh copy of the demo database, also the configured one (DATABASE_URL: what
+    the services read without a session, e.g. the masking switches, read the test's database)."""
+    for url in _copy_db(db_templates["demo"], tmp_path, "demo.db"):
+        monkeypatch.setenv("DATABASE_URL", url)
+        yield url
 
 
 @pytest.fixture
-def empty_db_url(db_templates, tmp_path) -> Iterator[str]:
-    """URL of a fresh copy of the migrated, empty database."""
-    yield from _copy_db(db_templates["empty"], tmp_path, "empty.db")
+def empty_db_url(db_templates, tmp_path, monkeypatch) -> Iterator[str]:
+    """URL of a fresh copy of the migrated, empty database (also the configured one)."""
+    for url in _copy_db(db_templates["empty"], tmp_path, "empty.db"):
+        monkeypatch.setenv("DATABASE_URL", url)
+        yield url
 
 
 @pytest.fixture

@@ -1,0 +1,264 @@
+"""개인정보 보호 (issue 15), the rules defined once: which personal numbers are masked (설정 ›
+개인정보), masking a message by hand (마스킹), and 고객 정보 삭제. Retention is in retention.py.
+
+The message path asks `masking_kinds()` on every message, so the switches are read from the
+database at most every CACHE_SECONDS per process (and at once in the process that saved them):
+no query per message."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from online_contact.models import Agent, Chat, ConsentRecord, Customer, Message, Rating, Ticket
+from online_contact.models._base import utcnow
+from online_contact.models.agent import ROLE_ADMIN
+from online_contact.models.chat import AUTHOR_SYSTEM, CHAT_ENDED
+
+from . import audit, masking, search
+from .errors import FormErrors, NotAllowed, ServiceError
+
+MASK = "privacy.mask"
+ERASE = "privacy.erase"
+RETENTION = "privacy.retention"
+VIEWED = "access.chat"  # a chat's transcript and customer information opened in 채팅 기록
+
+# 설정 › 개인정보: a switch per kind of number, and the months each kind of record is kept.
+MASK_FIELDS = {
+    masking.RRN: "mask_rrn",
+    masking.CARD: "mask_card",
+    masking.PHONE: "mask_phone",
+    masking.ACCOUNT: "mask_account",
+    masking.PASSPORT: "mask_passport",
+}
+# (least, most) months. The audit log holds the access records that 개인정보의 안전성 확보조치
+# 기준 (제8조) asks to keep for at least a year (two for large or sensitive processing).
+KEEP_LIMITS = {
+    "keep_chats_months": (1, 120),
+    "keep_consents_months": (1, 120),
+    "keep_inquiries_months": (1, 120),
+    "keep_audit_months": (12, 120),
+}
+CACHE_SECONDS = 10.0
+
+_cache: dict[str, tuple[tuple[str, ...], float]] = {}
+_cache_lock = threading.Lock()
+
+
+def kinds_of(settings) -> tuple[str, ...]:
+    """The kinds of number the settings mask."""
+    return tuple(kind for kind, field in MASK_FIELDS.items() if getattr(settings, field))
+
+
+def masking_kinds() -> tuple[str, ...]:
+    """The kinds masked now (see the module docstring). The database away: every kind."""
+    from .db import engine
+    from .settings import get_settings
+
+    bind = engine()
+    key = str(bind.url)
+    now = time.monotonic()
+    cached = _cache.get(key)
+    if cached is not None and now - cached[1] < CACHE_SECONDS:
+        return cached[0]
+    try:
+        with Session(bind) as session:
+            kinds = kinds_of(get_settings(session))
+            session.commit()
+    except Exception:  # noqa: BLE001 - fail closed: mask everything rather than nothing
+        return masking.KINDS
+    with _cache_lock:
+        _cache[key] = (kinds, now)
+    return kinds
+
+
+def forget_cached_kinds() -> None:
+    """The switches changed here: the next message reads them again."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def mask_text(text: str) -> str:
+    """`text` with the personal numbers of the enabled kinds masked (the message path, names,
+    memos, tickets)."""
+    return masking.mask(text, masking_kinds()).text
+
+
+def form_of(settings) -> dict[str, str]:
+    """설정 › 개인정보 as the form shows it: switches "1"/"0", months as text."""
+    values = {field: "1" if getattr(settings, field) else "0" for field in MASK_FIELDS.values()}
+    values.update({field: str(getattr(settings, field)) for field in KEEP_LIMITS})
+    return values
+
+
+def _months(value, field: str) -> int:
+    least, most = KEEP_LIMITS[field]
+    text = value.strip() if isinstance(value, str) else ""
+    if not (text.isascii() and text.isdigit()) or not least <= int(text) <= most:
+        raise ServiceError("error.months_invalid", min=least, max=most)
+    return int(text)
+
+
+def save(session: Session, actor_id: int, form: dict, ip: str = "") -> bool:
+    """설정 › 개인정보 › 저장. Every field checked first (FormErrors names each wrong one), then one
+    transaction, audited (before → after). Applies to the next message at once here, within
+    CACHE_SECONDS in the other workers; the next retention pass uses the new periods."""
+    from .settings import get_settings
+
+    errors: dict[str, ServiceError] = {}
+    values: dict[str, bool | int] = {}
+    for field in MASK_FIELDS.values():
+        if form.get(field) not in ("1", "0"):
+            errors[field] = ServiceError("error.value_invalid")
+        else:
+            values[field] = form[field] == "1"
+    for field in KEEP_LIMITS:
+        try:
+            values[field] = _months(form.get(field), field)
+        except ServiceError as exc:
+            errors[field] = exc
+    if errors:
+        raise FormErrors(errors)
+    settings = get_settings(session)
+    before = {field: getattr(settings, field) for field in values}
+    for field, value in values.items():
+        setattr(settings, field, value)
+    session.add(settings)
+    session.commit()
+    forget_cached_kinds()
+    return audit.record_change(session, audit.SETTINGS_CHANGED, actor_id=actor_id, target_type="privacy",
+                               target_id=settings.id, before=before, after=values, ip=ip)
+
+
+# ---- 마스킹 by hand ---------------------------------------------------------------------------------
+def hide(text: str, start: int | None = None, end: int | None = None) -> str:
+    """`text` with the characters from `start` to `end` (the whole text without them) starred,
+    spaces and line breaks kept (so the rest still reads as it did)."""
+    if start is None or end is None:
+        start, end = 0, len(text)
+    return text[:start] + "".join(ch if ch.isspace() else "*" for ch in text[start:end]) + text[end:]
+
+
+def _range(text: str, start, end) -> tuple[int | None, int | None]:
+    """The part chosen (character offsets), or (None, None) for the whole message."""
+    if start is None and end is None:
+        return None, None
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)) or not 0 <= start < end <= len(text):
+        raise ServiceError("error.mask_range")
+    return start, end
+
+
+@dataclass(frozen=True)
+class MaskedMessage:
+    chat_id: int
+    seq: int
+    text: str  # as stored now
+    agent_id: int | None  # the chat's agent (whose desk shows its preview)
+    changed: bool
+
+
+def _message(session: Session, agent: Agent, chat_id, seq) -> tuple[Chat, Message]:
+    from .history import chat_for
+
+    chat = chat_for(session, agent, chat_id)  # who may see it may mask it: an admin any chat
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        raise ServiceError("error.message_not_found")
+    message = session.exec(select(Message).where(Message.chat_id == chat.id, Message.seq == seq)).first()
+    if message is None or not message.text:
+        raise ServiceError("error.message_not_found")
+    if message.author == AUTHOR_SYSTEM:
+        raise ServiceError("error.mask_system")
+    return chat, message
+
+
+def preview(session: Session, agent: Agent, chat_id, seq, start=None, end=None) -> str:
+    """What the message will read once masked (the confirmation shows it; nothing changes)."""
+    _chat, message = _message(session, agent, chat_id, seq)
+    return hide(message.text, *_range(message.text, start, end))
+
+
+def mask_message(session: Session, agent: Agent, chat_id, seq, start=None, end=None, ip: str = "") -> MaskedMessage:
+    """마스킹: the chosen part of a message (or all of it) starred in the database and the index,
+    in one transaction, audited with who, when and which message (never the removed text).
+    The caller then shows it on every screen (realtime.publish.publish_masked). Commits."""
+    chat, message = _message(session, agent, chat_id, seq)
+    old = message.text
+    new = hide(old, *_range(old, start, end))
+    if new == old:
+        return MaskedMessage(chat.id, message.seq, old, chat.agent_id, False)
+    conn = session.connection()
+    conn.execute(sa.update(Message).where(Message.id == message.id).values(text=new))
+    search.message_changed(conn, chat.id, message.id, message.seq, old, new)
+    session.commit()
+    audit.record(session, MASK, actor_id=agent.id, target_type="chat", target_id=chat.id, ip=ip,
+                 detail=json.dumps({"seq": message.seq, "whole": start is None, "characters": sum(a != b for a, b in zip(old, new))}))
+    return MaskedMessage(chat.id, message.seq, new, chat.agent_id, True)
+
+
+# ---- 고객 정보 삭제 -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Erased:
+    customer_id: int
+    chats: int
+    messages: int
+    tickets: int
+    chat_ids: tuple[int, ...]
+
+
+CHAT_PERSONAL = {"customer_name": "", "customer_email": "", "ip": "", "user_agent": "", "device": "", "memo": ""}
+TICKET_PERSONAL = {"subject": "", "body": "", "requester_name": "", "requester_email": ""}
+
+
+def erase_customer(session: Session, admin: Agent, customer_id, reason, ip: str = "") -> Erased:
+    """고객 정보 삭제, on the customer's request: their name, email, memo, the IP and device of
+    their chats and consents, and every message text of their chats (replaced by nothing; the
+    screens say 삭제된 메시지) go, in one transaction; the chats, their times, statuses and
+    scores stay, so 통계 counts what it counted. The customer's browser key stops matching.
+    Admins only; a reason is required; audited (counts, never content). Commits."""
+    from .text import clean
+
+    if admin.role != ROLE_ADMIN:
+        raise NotAllowed()
+    reason = clean(reason if isinstance(reason, str) else "").strip()
+    if not reason:
+        raise ServiceError("error.reason_required")
+    if len(reason) > 500:
+        raise ServiceError("error.reason_too_long", max=500)
+    customer = session.get(Customer, customer_id) if isinstance(customer_id, int) and not isinstance(customer_id, bool) else None
+    if customer is None:
+        raise ServiceError("error.customer_not_found")
+    chat_ids = list(session.exec(select(Chat.id).where(Chat.customer_id == customer.id).order_by(Chat.id)))
+    if session.exec(select(Chat.id).where(Chat.customer_id == customer.id, Chat.status != CHAT_ENDED)).first():
+        raise ServiceError("error.erase_open_chat")
+    now = utcnow()
+    conn = session.connection()
+    # The customer first (a write: SQLite's lock is taken before the index catches up).
+    conn.execute(sa.update(Customer).where(Customer.id == customer.id)
+                 .values(name="", email="", memo="", visitor_key=None, erased_at=now))
+    messages = 0
+    if chat_ids:
+        conn.execute(sa.update(Chat).where(Chat.id.in_(chat_ids)).values(**CHAT_PERSONAL))
+        search.forget_chats(conn, chat_ids)
+        messages = conn.execute(sa.update(Message).where(Message.chat_id.in_(chat_ids), Message.author != AUTHOR_SYSTEM)
+                                .values(text="")).rowcount
+        conn.execute(sa.update(Rating).where(Rating.chat_id.in_(chat_ids)).values(comment=""))
+    tickets = conn.execute(
+        sa.update(Ticket).where(sa.or_(Ticket.customer_id == customer.id, Ticket.chat_id.in_(chat_ids or [0])))
+        .values(**TICKET_PERSONAL, erased_at=now)
+    ).rowcount
+    conn.execute(sa.update(ConsentRecord).where(ConsentRecord.customer_id == customer.id).values(ip=""))
+    session.commit()
+    erased = Erased(customer.id, len(chat_ids), messages, tickets, tuple(chat_ids))
+    audit.record(session, ERASE, actor_id=admin.id, target_type="customer", target_id=customer.id, ip=ip, reason=reason,
+                 detail=json.dumps({"chats": erased.chats, "messages": messages, "tickets": tickets}))
+    return erased
+
+
+def record_view(bind, agent_id: int, chat_id: int, ip: str = "") -> None:
+    """채팅 기록: a chat's transcript and customer information were opened (접속기록)."""
+    audit.record(bind, VIEWED, actor_id=agent_id, target_type="chat", target_id=chat_id, ip=ip)

@@ -1,0 +1,308 @@
+"""개인정보 보호 (services.privacy, services.retention): the switches of 설정 › 개인정보, 마스킹 by
+hand, 고객 정보 삭제 and retention, on SQLite (PostgreSQL: tests/integration/test_postgresql.py)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from online_contact.models import Agent, AuditLog, Chat, ConsentRecord, Customer, Message, Rating, Ticket
+from online_contact.models.agent import ROLE_ADMIN
+from online_contact.models.chat import AUTHOR_AGENT, AUTHOR_CUSTOMER, CHAT_ENDED, CHAT_OPEN
+from online_contact.services import chats as chat_service
+from online_contact.services import history, privacy, retention, stats
+from online_contact.services import settings as settings_service
+from online_contact.services.errors import FormErrors, NotAllowed, ServiceError
+
+CARD = "4111 1111 1111 1111"
+PHONE = "010-1234-5678"
+
+
+def _admin(session: Session) -> Agent:
+    return session.exec(select(Agent).where(Agent.role == ROLE_ADMIN)).first()
+
+
+def _form(session: Session, **changes) -> dict:
+    return {**privacy.form_of(settings_service.get_settings(session)), **changes}
+
+
+def _found(session: Session, agent: Agent, word: str) -> list[int]:
+    c = history.parse_conditions({"from": "2000-01-01", "to": history.today().isoformat(), "q": word})
+    return [chat.id for batch in history.rows_in_batches(session, agent, c) for chat in batch]
+
+
+def _texts(session: Session, chat_id: int) -> list[str]:
+    session.commit()
+    return [m.text for m in session.exec(select(Message).where(Message.chat_id == chat_id).order_by(Message.seq))]
+
+
+def _put(session: Session, chat: Chat, text: str, author: str = AUTHOR_CUSTOMER) -> None:
+    """A message of an ended chat, as it was stored while the chat went on."""
+    chat = session.get(Chat, chat.id)
+    chat.last_seq += 1
+    session.add(Message(chat_id=chat.id, seq=chat.last_seq, author=author, text=text, client_msg_id=f"put-{chat.id}-{chat.last_seq}",
+                        created_at=chat.created_at))
+    session.add(chat)
+    session.commit()
+
+
+def _opened_chat(make, agent: Agent) -> Chat:
+    """A chat started the real way (greeting first), given to `agent`, who opened it."""
+    chat = make.reload(Chat, make.start(language="ko").id)
+    chat.agent_id, chat.status, chat.agent_opened_at = agent.id, CHAT_OPEN, datetime.now(timezone.utc)
+    make.session.add(chat)
+    make.session.commit()
+    return chat
+
+
+# ---- 설정 › 개인정보 ---------------------------------------------------------------------------------
+def test_the_switches_choose_what_the_message_path_masks_and_every_change_is_audited(session, make):
+    admin = _admin(session)
+    agent = make.agent()
+    chat = _opened_chat(make, agent)
+    chat_service.post_message(session, chat, AUTHOR_CUSTOMER, f"카드 {CARD} 전화 {PHONE}", "m-1")
+    assert _texts(session, chat.id)[-1] == "카드 **** **** **** 1111 전화 010-****-5678"
+    # Phone numbers off (a center that needs them, e.g. for call-backs): cards are still masked.
+    assert privacy.save(session, admin.id, _form(session, mask_phone="0"), ip="10.0.0.1")
+    chat_service.post_message(session, chat, AUTHOR_CUSTOMER, f"카드 {CARD} 전화 {PHONE}", "m-2")
+    assert _texts(session, chat.id)[-1] == f"카드 **** **** **** 1111 전화 {PHONE}"
+    entry = session.exec(select(AuditLog).where(AuditLog.target_type == "privacy")).one()
+    assert json.loads(entry.detail) == {"mask_phone": [True, False]} and entry.ip == "10.0.0.1"
+    # The same values again: nothing to audit.
+    assert not privacy.save(session, admin.id, _form(session))
+
+
+def test_bad_retention_months_name_their_fields_and_change_nothing(session):
+    admin = _admin(session)
+    before = privacy.form_of(settings_service.get_settings(session))
+    with pytest.raises(FormErrors) as caught:
+        privacy.save(session, admin.id, _form(session, keep_chats_months="0", keep_audit_months="6",
+                                              keep_inquiries_months="열두", mask_card="yes"))
+    assert set(caught.value.errors) == {"keep_chats_months", "keep_audit_months", "keep_inquiries_months", "mask_card"}
+    # The audit log's access records are kept at least a year (안전성 확보조치 기준 제8조).
+    assert caught.value.errors["keep_audit_months"].params == {"min": 12, "max": 120}
+    session.expire_all()
+    assert privacy.form_of(settings_service.get_settings(session)) == before
+    assert privacy.save(session, admin.id, _form(session, keep_chats_months=" 12 "))
+    assert settings_service.get_settings(session).keep_chats_months == 12
+
+
+# ---- 마스킹 by hand ---------------------------------------------------------------------------------
+def test_masking_a_part_or_a_whole_message_changes_it_in_the_database_and_the_index(session, make):
+    admin = _admin(session)
+    agent = make.agent()
+    chat = _opened_chat(make, agent)
+    first, _ = chat_service.post_message(session, chat, AUTHOR_CUSTOMER, "제 이름은 홍길동 주소는 서울시 마포구", "m-1")
+    assert _found(session, admin, "홍길동") == [chat.id]  # indexed now (the search caught up)
+    second, _ = chat_service.post_message(session, chat, AUTHOR_CUSTOMER, "비밀번호는 qwerty123", "m-2")  # not indexed yet
+    text = "제 이름은 홍길동 주소는 서울시 마포구"
+    start = text.index("홍길동")
+    assert privacy.preview(session, agent, chat.id, first.seq, start, start + 3) == "제 이름은 *** 주소는 서울시 마포구"
+    assert _texts(session, chat.id)[first.seq - 1] == text  # a preview changes nothing
+    done = privacy.mask_message(session, agent, chat.id, first.seq, start, start + 3, ip="10.0.0.2")
+    assert done.changed and done.text == "제 이름은 *** 주소는 서울시 마포구" and done.agent_id == agent.id
+    whole = privacy.mask_message(session, admin, chat.id, second.seq)
+    assert whole.text == "***** *********"
+    assert _texts(session, chat.id)[first.seq - 1:] == ["제 이름은 *** 주소는 서울시 마포구", "***** *********"]
+    assert _found(session, admin, "홍길동") == [] and _found(session, admin, "qwerty123") == []
+    assert _found(session, admin, "마포구") == [chat.id]  # the rest of the message is still found
+    entries = session.exec(select(AuditLog).where(AuditLog.action == privacy.MASK).order_by(AuditLog.id)).all()
+    assert [(e.actor_agent_id, e.target_id, json.loads(e.detail)["seq"]) for e in entries] == [
+        (agent.id, chat.id, first.seq), (admin.id, chat.id, second.seq)]
+    assert all("홍길동" not in e.detail and "qwerty" not in e.detail for e in entries) and entries[0].ip == "10.0.0.2"
+    # Masked again: nothing changes, nothing is audited.
+    assert not privacy.mask_message(session, admin, chat.id, second.seq).changed
+    assert len(session.exec(select(AuditLog).where(AuditLog.action == privacy.MASK)).all()) == 2
+
+
+def test_masking_is_refused_for_other_agents_chats_system_messages_and_bad_ranges(session, make):
+    agent, other = make.agent(), make.agent()
+    chat = _opened_chat(make, agent)
+    message, _ = chat_service.post_message(session, chat, AUTHOR_AGENT, "안녕하세요", "a-1", agent_id=agent.id)
+    with pytest.raises(NotAllowed):
+        privacy.mask_message(session, other, chat.id, message.seq)
+    greeting = session.exec(select(Message).where(Message.chat_id == chat.id, Message.seq == 1)).one()
+    assert greeting.author == "system"
+    with pytest.raises(ServiceError, match="error.mask_system"):
+        privacy.mask_message(session, agent, chat.id, 1)
+    for start, end in ((3, 2), (-1, 2), (0, 99), ("0", 2), (True, 2)):
+        with pytest.raises(ServiceError, match="error.mask_range"):
+            privacy.mask_message(session, agent, chat.id, message.seq, start, end)
+    with pytest.raises(ServiceError, match="error.message_not_found"):
+        privacy.mask_message(session, agent, chat.id, 999)
+    assert _texts(session, chat.id)[-1] == "안녕하세요"
+    assert not session.exec(select(AuditLog).where(AuditLog.action == privacy.MASK)).all()
+
+
+def _figures(r: stats.Report) -> tuple:
+    """Every number of a 통계 report (its tallies compared by their counts)."""
+    def counts(t: stats.Tally) -> tuple:
+        return tuple(getattr(t, name) for name in stats.Tally.__slots__)
+
+    return (r.total, r.previous, [(d, counts(t)) for d, t in r.days], [counts(t) for t in r.hours], r.week, r.agents,
+            r.categories, r.channels)
+
+
+# ---- 고객 정보 삭제 -----------------------------------------------------------------------------
+def test_erasing_a_customer_removes_their_data_and_keeps_every_statistics_count(session, make):
+    from tests.unit.test_stats import DAY, _at, build
+
+    made = build(session)
+    admin = _admin(session)
+    agent1 = made["agent1"]
+    customer = Customer(visitor_key="e" * 32, name="김고객", email="kim@example.com", memo="VIP 010-9999-8888")
+    session.add(customer)
+    session.commit()
+    consent = ConsentRecord(customer_id=customer.id, version="ko-v1", ip="203.0.113.9")
+    session.add(consent)
+    session.commit()
+    ids = []
+    for hour, score in ((14, 5), (15, 2)):
+        chat = Chat(customer_id=customer.id, created_at=_at(10, hour), agent_id=agent1.id, status=CHAT_ENDED,
+                    agent_opened_at=_at(10, hour, 1), first_agent_reply_at=_at(10, hour, 2), agent_ended_at=_at(10, hour, 9),
+                    customer_name="김고객", customer_email="kim@example.com", ip="203.0.113.9", device="Chrome",
+                    user_agent="Mozilla/5.0", memo="단골", rating_score=score, consent_id=consent.id)
+        session.add(chat)
+        session.commit()
+        _put(session, chat, "환불 요청합니다 김고객입니다")
+        session.add(Rating(chat_id=chat.id, score=score, comment="친절했어요 김고객"))
+        session.add(Ticket(source="chat", subject="김고객 환불", body="주소 서울", chat_id=chat.id, customer_id=customer.id,
+                           requester_name="김고객", requester_email="kim@example.com"))
+        session.commit()
+        ids.append(chat.id)
+    period, now = stats.Period(DAY, DAY), _at(11, 1)
+    before = stats.report(session, admin, period, now=now)
+    assert _found(session, admin, "환불") == sorted(ids, reverse=True)
+
+    with pytest.raises(ServiceError, match="error.reason_required"):
+        privacy.erase_customer(session, admin, customer.id, "  ")
+    with pytest.raises(NotAllowed):
+        privacy.erase_customer(session, agent1, customer.id, "요청")
+    erased = privacy.erase_customer(session, admin, customer.id, "정보주체 삭제 요청 (전화 접수)", ip="10.0.0.3")
+    assert (erased.chats, erased.messages, erased.tickets) == (2, 2, 2)
+
+    session.expire_all()
+    after = stats.report(session, admin, period, now=now)
+    assert _figures(after) == _figures(before)
+    c = session.get(Customer, customer.id)
+    assert (c.name, c.email, c.memo, c.visitor_key) == ("", "", "", None) and c.erased_at is not None
+    for chat in session.exec(select(Chat).where(Chat.id.in_(ids))):
+        assert (chat.customer_name, chat.customer_email, chat.ip, chat.device, chat.user_agent, chat.memo) == ("",) * 6
+        assert chat.rating_score is not None and chat.agent_ended_at is not None
+    assert {m.text for m in session.exec(select(Message).where(Message.chat_id.in_(ids), Message.author != "system"))} == {""}
+    assert {r.comment for r in session.exec(select(Rating).where(Rating.chat_id.in_(ids)))} == {""}
+    assert {(t.subject, t.body, t.requester_name) for t in session.exec(select(Ticket).where(Ticket.customer_id == customer.id))} == {("", "", "")}
+    assert session.get(ConsentRecord, consent.id).ip == ""
+    assert _found(session, admin, "환불") == []
+    entry = session.exec(select(AuditLog).where(AuditLog.action == privacy.ERASE)).one()
+    assert (entry.target_id, entry.reason, json.loads(entry.detail)) == (customer.id, "정보주체 삭제 요청 (전화 접수)",
+                                                                          {"chats": 2, "messages": 2, "tickets": 2})
+    assert "김고객" not in entry.detail
+
+
+def test_a_customer_with_a_chat_going_on_is_not_erased(session, make):
+    chat = make.start(language="ko")
+    with pytest.raises(ServiceError, match="error.erase_open_chat"):
+        privacy.erase_customer(session, _admin(session), chat.customer_id, "요청")
+    assert make.reload(Customer, chat.customer_id).erased_at is None
+
+
+# ---- retention ------------------------------------------------------------------------------
+NOW = datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc)
+
+
+def test_months_before_counts_calendar_months():
+    assert retention.months_before(NOW, 36) == datetime(2023, 12, 1, 3, 0, tzinfo=timezone.utc)
+    assert retention.months_before(datetime(2026, 3, 31, tzinfo=timezone.utc), 1) == datetime(2026, 2, 28, tzinfo=timezone.utc)
+    assert retention.months_before(datetime(2026, 1, 15, tzinfo=timezone.utc), 13) == datetime(2024, 12, 15, tzinfo=timezone.utc)
+
+
+def check_retention_deletes_exactly_what_is_due(session: Session) -> None:
+    """Shared with tests/integration (PostgreSQL): the defaults (36 / 36 / 36 / 24 months)
+    against records a day either side of each limit."""
+    admin = session.exec(select(Agent).where(Agent.role == ROLE_ADMIN)).first()
+    old, recent = NOW - timedelta(days=365 * 3 + 2), NOW - timedelta(days=365 * 3 - 30)
+    made = {}
+    for name, created in (("old", old), ("recent", recent)):
+        customer = Customer(visitor_key=f"{name:x<32}"[:32], name=f"{name} 고객", email=f"{name}@example.com", created_at=created)
+        session.add(customer)
+        session.commit()
+        consent = ConsentRecord(customer_id=customer.id, version="ko-v1", ip="203.0.113.1", created_at=created)
+        session.add(consent)
+        session.commit()
+        chat = Chat(customer_id=customer.id, created_at=created, status=CHAT_ENDED, agent_id=admin.id, customer_name=f"{name} 고객",
+                    ip="203.0.113.1", agent_opened_at=created, first_agent_reply_at=created, agent_ended_at=created,
+                    rating_score=4, consent_id=consent.id)
+        session.add(chat)
+        session.commit()
+        for n in range(3):
+            _put(session, chat, f"보관기간{name} 메시지 {n}")
+        session.add(Rating(chat_id=chat.id, score=4, comment=f"{name} 좋아요"))
+        session.add(Ticket(source="inquiry", subject=f"{name} 문의", body="내용", customer_id=customer.id, created_at=created,
+                           requester_name=f"{name} 고객"))
+        session.add(AuditLog(action="login.success", actor_agent_id=admin.id, created_at=NOW - timedelta(days=(731 if name == "old" else 700))))
+        session.commit()
+        made[name] = (customer.id, chat.id, consent.id)
+    # An old chat still going on is left alone, whatever its age.
+    going = Chat(customer_id=made["old"][0], created_at=old, status=CHAT_OPEN, agent_id=admin.id, customer_name="진행")
+    session.add(going)
+    session.commit()
+    assert _found(session, admin, "보관기간old")  # indexed
+
+    counts = retention.run_once(session.get_bind(), now=NOW, batch=1)  # batches of one: every step loops
+    assert counts == {"chats": 1, "messages": 3, "customers": 0, "consents": 1, "tickets": 1, "audit": 1}
+    session.expire_all()
+    old_customer, old_chat, old_consent = made["old"]
+    new_customer, new_chat, new_consent = made["recent"]
+    purged = session.get(Chat, old_chat)
+    assert purged.purged_at is not None and purged.customer_name == "" and purged.ip == "" and purged.consent_id is None
+    assert purged.rating_score == 4 and purged.agent_ended_at is not None  # what 통계 counts stays
+    assert session.exec(select(Message).where(Message.chat_id == old_chat)).all() == []
+    assert len(session.exec(select(Message).where(Message.chat_id == new_chat)).all()) == 3
+    assert session.get(ConsentRecord, old_consent) is None and session.get(ConsentRecord, new_consent) is not None
+    assert session.exec(select(Rating.comment).where(Rating.chat_id == old_chat)).one() == ""
+    assert session.exec(select(Ticket.subject).where(Ticket.customer_id == old_customer)).one() == ""
+    assert session.exec(select(Ticket.subject).where(Ticket.customer_id == new_customer)).one() == "recent 문의"
+    assert session.get(Chat, going.id).customer_name == "진행"
+    # The old customer still has a chat going on: not anonymized.
+    assert session.get(Customer, old_customer).name == "old 고객"
+    assert _found(session, admin, "보관기간old") == [] and _found(session, admin, "보관기간recent") == [new_chat]
+    entry = session.exec(select(AuditLog).where(AuditLog.action == privacy.RETENTION)).one()
+    assert json.loads(entry.detail) == counts
+    logins = session.exec(select(AuditLog).where(AuditLog.action == "login.success")).all()
+    assert all(e.created_at >= NOW - timedelta(days=731) for e in logins)
+
+    # Once that chat has ended and been purged too, the customer goes as well; a second pass
+    # finds nothing more and writes nothing.
+    going = session.get(Chat, going.id)
+    going.status = CHAT_ENDED
+    session.add(going)
+    session.commit()
+    counts = retention.run_once(session.get_bind(), now=NOW)
+    assert counts == {"chats": 1, "messages": 0, "customers": 1, "consents": 0, "tickets": 0, "audit": 0}
+    session.expire_all()
+    assert session.get(Customer, old_customer).name == "" and session.get(Customer, new_customer).name == "recent 고객"
+    assert retention.run_once(session.get_bind(), now=NOW) == dict.fromkeys(retention.COUNTS, 0)
+    assert len(session.exec(select(AuditLog).where(AuditLog.action == privacy.RETENTION)).all()) == 2
+
+
+def test_retention_deletes_exactly_what_is_due(session):
+    check_retention_deletes_exactly_what_is_due(session)
+
+
+def test_retention_follows_the_settings(session):
+    admin = _admin(session)
+    privacy.save(session, admin.id, _form(session, keep_chats_months="1"))
+    customer = Customer(visitor_key="r" * 32)
+    session.add(customer)
+    session.commit()
+    chat = Chat(customer_id=customer.id, created_at=NOW - timedelta(days=40), status=CHAT_ENDED)
+    session.add(chat)
+    session.commit()
+    assert retention.run_once(session.get_bind(), now=NOW)["chats"] == 1
+    session.expire_all()
+    assert session.get(Chat, chat.id).purged_at is not None
