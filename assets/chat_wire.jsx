@@ -6,7 +6,8 @@
 // arriving messages into the client-only list ChatRoom.live, which the transcript shows after the
 // room's messages (only entries newer than the room's last_seq, so nothing shows twice). On an
 // agent's page it also updates the preview of the chat's line in the chat list (AgentDesk.chats),
-// and re-applies it whenever the server sends an older copy of the list.
+// and re-applies it whenever the server sends an older copy of the list. A message masked by hand
+// (``masked``) is changed in whatever copies the tab holds.
 //
 // window.ocWire.send(chatId, clientId, text) is what chat_input.js calls on submit; sends go in
 // order, a message refused as too fast is sent again a second later; it resolves false whenever
@@ -23,7 +24,7 @@ const TOO_FAST_RETRY_MS = 1100;
 const TOO_FAST_RETRIES = 20;
 const CREDENTIAL_KEY = { customer: "oc_visitor", agent: "oc_auth" };
 
-export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskState, deskChats, siteState, categoriesEvent, credential }) {
+export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskState, deskChats, siteState, categoriesEvent, maskedEvent, credential }) {
   const dispatch = useContext(DispatchContext);
   const [addEvents] = useContext(EventLoopContext);
   const now = useRef({});
@@ -132,6 +133,28 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskSt
     // deactivated one of the open chat still shows as such).
     s.on("categories", () => {
       if (categoriesEvent) addEvents([ReflexEvent(categoriesEvent)]);
+    });
+    // A message shown already was masked (마스킹): the copies this tab holds itself change too
+    // (the room's window is reloaded by the server; the older messages it loaded are asked for
+    // again, from the server).
+    s.on("masked", (m) => {
+      if (!m || typeof m.text !== "string") return;
+      const live = now.current.live;
+      if (live.some((x) => x.chat_id === m.chat_id && x.seq === m.seq)) {
+        const next = live.map((x) => (x.chat_id === m.chat_id && x.seq === m.seq ? { ...x, text: m.text } : x));
+        now.current.live = next;
+        dispatch[roomState]({ live_rx_state_: next });
+      }
+      const p = previews.current[m.chat_id];
+      if (p && p.seq === m.seq) p.preview = String(m.text).slice(0, PREVIEW_LENGTH);
+      if (deskState && now.current.deskChats.some((c) => c.id === m.chat_id && Number(c.seq) === m.seq)) {
+        const chats = now.current.deskChats.map((c) =>
+          c.id === m.chat_id && Number(c.seq) === m.seq ? { ...c, preview: String(m.text).slice(0, PREVIEW_LENGTH) } : c,
+        );
+        now.current.deskChats = chats;
+        dispatch[deskState]({ chats_rx_state_: chats });
+      }
+      if (maskedEvent && m.chat_id === now.current.chatId) addEvents([ReflexEvent(maskedEvent, {})]);
     });
     s.on("message", (m) => {
       const before = known();

@@ -16,6 +16,7 @@ SETTINGS_SECTIONS = (
     (routes.SETTINGS_EMBED, "nav_embed"),
     (routes.SETTINGS_CATEGORIES, "nav_categories"),
     (routes.SETTINGS_AGENTS, "nav_agents"),
+    (routes.SETTINGS_PRIVACY, "nav_privacy"),
     (routes.SETTINGS_AUDIT, "nav_audit"),
 )
 # Filled in by the history and statistics issues; shown once a page is registered there.

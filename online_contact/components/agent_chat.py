@@ -9,7 +9,7 @@ from online_contact.realtime import AgentDesk, ChatRoom
 from online_contact.states.agent_console import AgentConsoleState as S
 
 from .chat_info import info_fields
-from .common import T, composer, error_text, language_switch, message_log, notice_text, unsaved_badge
+from .common import T, composer, error_text, language_switch, mask_dialog, message_log, notice_text, unsaved_badge
 
 
 def status_switch() -> rx.Component:
@@ -183,7 +183,8 @@ def chat_window() -> rx.Component:
     return rx.vstack(
         chat_header(),
         rx.cond(ChatRoom.customer_ended, rx.box(rx.callout(T["customer_ended"], icon="info", size="1", role="status"), padding="0 8px", width="100%")),
-        message_log(ChatRoom, "agent", "agent-log", S.older, S.older_next, S.load_older),
+        message_log(ChatRoom, "agent", "agent-log", S.older, S.older_next, S.load_older, masking=S),
+        mask_dialog(S),
         rx.box(composer(S.send, "agent-input", S.composer_error, disabled=ChatRoom.agent_ended, draft_key="agent-" + S.active_chat_id.to_string()), width="100%", padding="8px"),
         flex="1",
         min_width="0",

@@ -37,9 +37,61 @@ def labelled(label, control: rx.Component) -> rx.Component:
     return rx.vstack(rx.el.label(label, html_for=control.id, font_size="0.85em", font_weight="500"), control, spacing="1", width="100%")
 
 
-def message_log(room, me: str, id: str, older=None, older_next=None, load_older=None) -> rx.Component:
+def message_text(m) -> rx.Component:
+    """A message's text (selectable for 마스킹), or 삭제된 메시지 when 고객 정보 삭제 blanked it."""
+    return rx.cond(
+        m["text"] == "",
+        rx.text(T["message_erased"], size="2", color=rx.color("gray", 10), font_style="italic"),
+        rx.text(m["text"], size="2", class_name="oc-bubble"),
+    )
+
+
+def mask_button(masking, m) -> rx.Component:
+    """마스킹 beside a customer's or agent's message (`masking`: a state with MaskingMixin)."""
+    from online_contact.components.wire import MaskAction
+
+    return rx.cond(
+        (m["author"] != "system") & (m["text"] != ""),
+        MaskAction.create(rx.icon("eye-off", size=12), seq=m["seq"].to(int), label=T["mask_action"], on_pick=masking.start_mask),
+    )
+
+
+def mask_dialog(masking) -> rx.Component:
+    """The confirmation of 마스킹: the message as it will read, then 선택 부분 / 메시지 전체."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(T["mask_title"]),
+            rx.alert_dialog.description(rx.cond(masking.mask_part, T["mask_selected_help"], T["mask_whole_help"]), size="2"),
+            rx.cond(
+                masking.mask_preview != "",
+                rx.vstack(
+                    rx.text(T["mask_preview"], size="1", weight="medium"),
+                    rx.text(masking.mask_preview, size="2", class_name="oc-bubble", id="mask-preview",
+                            style={"background": rx.color("gray", 3), "padding": "6px 10px", "border_radius": "8px"}),
+                    spacing="1",
+                    width="100%",
+                    padding_top="8px",
+                ),
+            ),
+            rx.text(T["mask_audit_note"], size="1", color=rx.color("gray", 10), padding_top="8px"),
+            error_text(masking.mask_error),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button(T["cancel"], variant="soft", color_scheme="gray", on_click=masking.cancel_mask)),
+                rx.spacer(),
+                rx.cond(masking.mask_part, rx.button(T["mask_selected"], on_click=masking.confirm_mask(False))),
+                rx.button(T["mask_whole"], color_scheme="red", variant=rx.cond(masking.mask_part, "soft", "solid"),
+                          on_click=masking.confirm_mask(True), disabled=masking.mask_preview == ""),
+                width="100%",
+                padding_top="12px",
+            ),
+        ),
+        open=masking.mask_open,
+    )
+
+
+def message_log(room, me: str, id: str, older=None, older_next=None, load_older=None, masking=None) -> rx.Component:
     """The transcript of the ChatRoom `room`: a screen-reader friendly live log, own messages on
-    the right.
+    the right (with 마스킹 beside each message when `masking` is the state that does it).
 
     `room.messages` is the room's bounded window, `room.recent` the messages appended since and
     `room.live` what arrived over the message path after them (only entries of this chat newer
@@ -57,8 +109,13 @@ def message_log(room, me: str, id: str, older=None, older_next=None, load_older=
                 is_system,
                 rx.text(m["text"], size="2", color=rx.color("gray", 11), class_name="oc-bubble", text_align="center"),
                 rx.box(
-                    rx.text(m["text"], size="2", class_name="oc-bubble"),
-                    rx.text(m["time"], size="1", color=rx.color("gray", 10)),
+                    message_text(m),
+                    rx.hstack(
+                        rx.text(m["time"], size="1", color=rx.color("gray", 10)),
+                        mask_button(masking, m) if masking is not None else rx.fragment(),
+                        spacing="2",
+                        align="center",
+                    ),
                     background=rx.cond(is_me, rx.color("accent", 4), rx.color("gray", 3)),
                     padding="6px 10px",
                     border_radius="10px",

@@ -24,6 +24,7 @@ class ChatWire(rx.Component):
     desk_chats: rx.Var[list]
     site_state: rx.Var[str]
     categories_event: rx.Var[str]
+    masked_event: rx.Var[str]
     credential: rx.Var[str]
 
 
@@ -46,6 +47,7 @@ def chat_wire(role: str) -> rx.Component:
         desk_chats=AgentDesk.chats if agent else [],
         site_state="" if agent else CustomerChatState.get_full_name(),
         categories_event=f"{AgentConsoleState.get_full_name()}.refresh_categories" if agent else "",
+        masked_event=f"{(AgentConsoleState if agent else CustomerChatState).get_full_name()}.reload_older",
         credential="" if agent else CustomerChatState.hosted_key,
     )
 
@@ -122,6 +124,22 @@ class Ticker(rx.Component):
     event: rx.Var[str]
     seconds: rx.Var[int]
     enabled: rx.Var[bool]
+
+
+def _picked(seq: rx.Var, start: rx.Var, end: rx.Var) -> tuple[rx.Var[int], rx.Var[int], rx.Var[int]]:
+    return (seq.to(int), start.to(int), end.to(int))
+
+
+class MaskAction(rx.Component):
+    """마스킹 beside a message: hands the server the selected part of it (character offsets), or
+    -1, -1 for the whole message (assets/mask_action.jsx)."""
+
+    library = "$/public/mask_action.jsx"
+    tag = "MaskAction"
+
+    seq: rx.Var[int]
+    label: rx.Var[str]
+    on_pick: rx.EventHandler[_picked]
 
 
 def _bar_item(item: rx.Var) -> tuple[rx.Var[dict]]:

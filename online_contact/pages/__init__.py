@@ -13,6 +13,7 @@ from . import (  # noqa: F401
     settings_basic,
     settings_categories,
     settings_embed,
+    settings_privacy,
     stats,
     tickets,
     widget,

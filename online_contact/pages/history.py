@@ -10,7 +10,9 @@ from online_contact.components.admin_layout import admin_layout
 from online_contact.components.export_dialog import export_dialog
 from online_contact.components.agent_chat import top_bar
 from online_contact.components.chat_info import info_fields, readonly, ticket_dialog, unsaved_dialog
-from online_contact.components.common import T, error_text, notice_text, reconnecting_banner, unsaved_badge
+from online_contact.components.common import (
+    T, error_text, mask_button, mask_dialog, message_text, notice_text, reconnecting_banner, unsaved_badge,
+)
 from online_contact.models.agent import ROLE_AGENT
 from online_contact.states.history import HistoryState as S
 
@@ -185,9 +187,16 @@ def _transcript() -> rx.Component:
     scrolling up to 이전 메시지 보기 loads the older messages (assets/chat_input.js), as does a click."""
     return rx.flex(
         rx.foreach(S.transcript_newest_first, lambda m: rx.box(
-            rx.text(rx.text.span(m["time"], color=rx.color("gray", 10)), " ",
-                    rx.match(m["author"], ("customer", T["customer"]), ("agent", T["agent"]), "—"), size="1"),
-            rx.text(m["text"], size="2", white_space="pre-wrap", word_break="break-word"),
+            rx.hstack(
+                rx.text(rx.text.span(m["time"], color=rx.color("gray", 10)), " ",
+                        rx.match(m["author"], ("customer", T["customer"]), ("agent", T["agent"]), "—"), size="1"),
+                mask_button(S, m),
+                spacing="2",
+                align="center",
+            ),
+            message_text(m),
+            class_name="oc-message",
+            data_seq=m["seq"],
             padding="4px 6px",
             border_radius="6px",
             background=rx.cond(m["author"] == "agent", rx.color("accent", 2), rx.color("gray", 2)),
@@ -206,6 +215,37 @@ def _transcript() -> rx.Component:
     )
 
 
+def _erase() -> rx.Component:
+    """고객 정보 삭제 (admins): a reason, then everything personal of the customer goes."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(rx.button(T["erase_customer"], size="1", color_scheme="red", variant="soft", on_click=S.open_erase)),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(T["erase_customer"]),
+            rx.alert_dialog.description(T["erase_help"], size="2"),
+            rx.form(
+                rx.vstack(
+                    rx.el.label(T["erase_reason"], html_for="erase-reason", font_weight="500", font_size="0.9em"),
+                    rx.text_area(id="erase-reason", name="reason", rows="2", width="100%", max_length=500),
+                    error_text(S.erase_error),
+                    rx.hstack(
+                        rx.alert_dialog.cancel(rx.button(T["cancel"], type="button", variant="soft", color_scheme="gray",
+                                                         on_click=S.cancel_erase)),
+                        rx.spacer(),
+                        rx.button(T["erase_confirm"], type="submit", color_scheme="red"),
+                        width="100%",
+                    ),
+                    spacing="2",
+                    width="100%",
+                    padding_top="8px",
+                ),
+                on_submit=S.erase_customer,
+                reset_on_submit=False,
+            ),
+        ),
+        open=S.erase_open,
+    )
+
+
 def _panel() -> rx.Component:
     return rx.cond(
         S.selected_id > 0,
@@ -221,6 +261,8 @@ def _panel() -> rx.Component:
             ),
             rx.text(S.started, " · ", _state_badge(S.state_key), " · ", S.agent_label, size="1"),
             error_text(S.panel_error),
+            rx.cond(S.customer_erased, rx.callout(T["customer_erased"], icon="shield-check", size="1", role="status")),
+            mask_dialog(S),
             rx.vstack(
                 *info_fields(S),
                 error_text(S.error),
@@ -249,7 +291,12 @@ def _panel() -> rx.Component:
                               readonly(T["consent_at"], S.consent["at"]), readonly(T["ip"], S.consent["ip"]), spacing="1", width="100%"),
                     rx.text(T["no_consent"], size="1", color=rx.color("gray", 10)),
                 )),
-                _section("transcript", _transcript()),
+                _section("transcript", rx.cond(
+                    S.chat_purged,
+                    rx.text(T["chat_purged"], size="1", color=rx.color("gray", 10)),
+                    _transcript(),
+                )),
+                rx.cond(S.is_admin & ~S.customer_erased, rx.fragment(rx.divider(), _erase())),
                 spacing="3",
                 width="100%",
             ),

@@ -101,17 +101,18 @@ def _set(obj, name: str, value) -> None:
         setattr(obj, name, value)
 
 
-def refresh_room_now(room: ChatRoom, session: Session, chat_id: int) -> None:
+def refresh_room_now(room: ChatRoom, session: Session, chat_id: int, reload: bool = False) -> None:
     """Bring a (linked) room up to date with the database.
 
     Incremental: a room that already shows this chat only reads the messages after its last
     seq (sequence numbers are assigned in the same transaction as the insert, so what follows
-    `last_seq` is contiguous); anything unexpected falls back to a full reload of the window.
+    `last_seq` is contiguous); anything unexpected falls back to a full reload of the window,
+    as does `reload` (a message already shown changed: 마스킹, 고객 정보 삭제).
     """
     chat = session.get(Chat, chat_id, populate_existing=True)
     if chat is None:
         return
-    reload = room.chat_id != chat.id or chat.last_seq < room.last_seq
+    reload = reload or room.chat_id != chat.id or chat.last_seq < room.last_seq
     if not reload and chat.last_seq > room.last_seq:
         # One more than the window: more new messages than that means a full reload.
         new = chat_service.messages_after(session, chat.id, room.last_seq, MESSAGE_WINDOW + 1)
@@ -301,9 +302,9 @@ async def refresh_desk_here(state: rx.State, agent_id: int) -> None:
         refresh_desk_now(desk, session, agent_id)
 
 
-def publish_room(chat_id: int) -> None:
-    """Every tab showing this chat re-reads it."""
-    spawn(refresh_shared(room_token(chat_id), ChatRoom, lambda r, s: refresh_room_now(r, s, chat_id)))
+def publish_room(chat_id: int, reload: bool = False) -> None:
+    """Every tab showing this chat re-reads it (`reload`: its whole window)."""
+    spawn(refresh_shared(room_token(chat_id), ChatRoom, lambda r, s: refresh_room_now(r, s, chat_id, reload)))
 
 
 def publish_desk(agent_id: int | None) -> None:
@@ -318,7 +319,7 @@ def publish_chat(chat_id: int, agent_id: int | None) -> None:
     publish_desk(agent_id)
 
 
-async def publish_chat_from(state: rx.State, chat_id: int, agent_id: int | None) -> None:
+async def publish_chat_from(state: rx.State, chat_id: int, agent_id: int | None, reload: bool = False) -> None:
     """Like publish_chat, from a handler of a tab that may itself be linked to those rooms.
 
     A room this tab is linked to is already loaded and locked for the event, so it is
@@ -332,13 +333,25 @@ async def publish_chat_from(state: rx.State, chat_id: int, agent_id: int | None)
     if room is not None or desk is not None:
         with session_scope() as session:
             if room is not None:
-                refresh_room_now(room, session, chat_id)
+                refresh_room_now(room, session, chat_id, reload)
             if desk is not None:
                 refresh_desk_now(desk, session, agent_id)
     if not room_here:
-        publish_room(chat_id)
+        publish_room(chat_id, reload)
     if not desk_here:
         publish_desk(agent_id)
+
+
+async def publish_masked_from(state: rx.State, chat_id: int, agent_id: int | None, seq: int, text: str) -> None:
+    """A stored message changed (마스킹 by hand): the chat's room reloads its window, its agent's
+    desk its preview, and every tab of the chat on any worker gets ``masked {chat_id, seq, text}``
+    on the message path for the copies it holds itself (assets/chat_wire.jsx: what arrived live,
+    the older messages it loaded, the chat list's preview)."""
+    from .wire import WIRE, chat_room, desk_room
+
+    await publish_chat_from(state, chat_id, agent_id, reload=True)
+    rooms = [chat_room(chat_id)] + ([desk_room(agent_id)] if agent_id else [])
+    await WIRE.broadcast("masked", {"chat_id": chat_id, "seq": seq, "text": text}, rooms)
 
 
 def is_linked(state: rx.State, cls: type, token: str) -> bool:

@@ -20,7 +20,6 @@ ACCOUNT_CHANGED = "account.changed"
 ACCOUNT_PASSWORD_RESET = "account.password_reset"
 ACCOUNT_DEACTIVATED = "account.deactivated"
 ACCOUNT_ACTIVATED = "account.activated"
-REFUSED = "access.refused"
 ACTIONS = (
     LOGIN_SUCCESS, LOGIN_FAILED, LOGIN_THROTTLED, SETTINGS_CHANGED, CONSENT_VERSION, CATEGORY_CHANGED,
     ACCOUNT_CREATED, ACCOUNT_CHANGED, ACCOUNT_PASSWORD_RESET, ACCOUNT_DEACTIVATED, ACCOUNT_ACTIVATED,
@@ -84,13 +83,17 @@ def record(
 
 
 def recent(
-    session: Session, action_prefix: str = "", limit: int = 200, actor_id: int | None = None, before_id: int | None = None,
+    session: Session, action_prefix: str | tuple[str, ...] = "", limit: int = 200, actor_id: int | None = None,
+    before_id: int | None = None,
 ) -> list[AuditLog]:
-    """The newest entries (older than `before_id` for the next page), optionally of one kind of
-    action ("login.", "account.") and of one admin."""
+    """The newest entries (older than `before_id` for the next page), optionally of some kinds
+    of action (prefixes: "login.", ("access.", "export.")) and of one person."""
+    from sqlalchemy import or_
+
     query = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
-    if action_prefix:
-        query = query.where(AuditLog.action.startswith(action_prefix))
+    prefixes = (action_prefix,) if isinstance(action_prefix, str) else action_prefix
+    if any(prefixes):
+        query = query.where(or_(*[AuditLog.action.startswith(p) for p in prefixes if p]))
     if actor_id:
         query = query.where(AuditLog.actor_agent_id == actor_id)
     if before_id:

@@ -27,9 +27,10 @@ from .auth import AuthState
 from .guard import require_role
 from .lang import tr, tr_error
 from .chat_info import ChatInfoMixin, offered_categories
+from .masking import MaskingMixin
 from .transcript import TranscriptMixin, put_back
 
-class AgentConsoleState(ChatInfoMixin, TranscriptMixin, AuthState):
+class AgentConsoleState(MaskingMixin, ChatInfoMixin, TranscriptMixin, AuthState):
     """One agent tab. Shared parts (chat list, the open chat) live in AgentDesk / ChatRoom."""
 
     screen_open: bool = False
@@ -65,6 +66,7 @@ class AgentConsoleState(ChatInfoMixin, TranscriptMixin, AuthState):
         """The login ended (realtime.logins): nothing of the chats stays in this tab."""
         self._clear_info()
         self._forget_info()
+        self._close_mask()
         self.screen_open = False
         self.composer_error = ""
         self.confirm_open = False
@@ -109,6 +111,18 @@ class AgentConsoleState(ChatInfoMixin, TranscriptMixin, AuthState):
     async def load_older(self):
         """이전 메시지 보기 on the open chat (only the agent's own)."""
         await self._load_older()
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    async def reload_older(self):
+        """A message of the open chat was masked: its older messages, if loaded, read again."""
+        await self._reload_older()
+
+    def _mask_chat_id(self) -> int:
+        return self.active_chat_id
+
+    async def _after_mask(self, done) -> None:
+        await self._reload_older()
 
     def _transcript_chat_id(self, session) -> int:
         agent = self._agent(session)

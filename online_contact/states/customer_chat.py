@@ -165,6 +165,11 @@ class CustomerChatState(TranscriptMixin, rx.State):
         """이전 메시지 보기 (the chat of this browser's customer only)."""
         await self._load_older()
 
+    @rx.event
+    async def reload_older(self):
+        """A message of the chat was masked: its older messages, if loaded, read again."""
+        await self._reload_older()
+
     def _transcript_chat_id(self, session) -> int:
         chat = self._own_chat(session)
         return chat.id if chat else 0

@@ -24,6 +24,7 @@ from online_contact.services.text import parse_id
 from .auth import AuthState
 from .chat_info import ChatInfoMixin
 from .history_export import HistoryExportMixin
+from .history_privacy import HistoryPrivacyMixin
 from .guard import require_role
 from .lang import tr, tr_error
 
@@ -49,7 +50,7 @@ def _channel(chat: Chat) -> str:
     return "" if chat.channel == "helpcenter" else chat.channel
 
 
-class HistoryState(HistoryExportMixin, ChatInfoMixin, AuthState):
+class HistoryState(HistoryPrivacyMixin, HistoryExportMixin, ChatInfoMixin, AuthState):
     # The search (as in the URL) and the page shown.
     search: dict[str, str] = {}
     invalid: list[str] = []
@@ -252,6 +253,7 @@ class HistoryState(HistoryExportMixin, ChatInfoMixin, AuthState):
         self.consent, self.timeline, self.tickets, self.transcript = {}, [], [], []
         self.transcript_more = False
         self.confirm_open, self._pending = False, -1
+        self._clear_privacy()
 
     @rx.event
     @require_role(ROLE_AGENT)
@@ -273,7 +275,9 @@ class HistoryState(HistoryExportMixin, ChatInfoMixin, AuthState):
             return
         self._close_panel()
 
-    async def _open(self, chat_id: int) -> None:
+    async def _open(self, chat_id: int, record: bool = True) -> None:
+        """The side panel of a chat; `record`: written to the audit log as an access to its
+        transcript and customer information (PIPA's access records)."""
         if not chat_id:
             self._close_panel()
             return
@@ -286,6 +290,7 @@ class HistoryState(HistoryExportMixin, ChatInfoMixin, AuthState):
                 self._close_panel()
                 self.selected_id = chat.id
                 self._fill_info(session, chat)
+                self._fill_privacy(session, chat)
                 labels = history.Labels.read(session)
                 self.started = _when(chat.created_at)
                 self.state_key = history.state_of(chat)
@@ -307,6 +312,17 @@ class HistoryState(HistoryExportMixin, ChatInfoMixin, AuthState):
             return
         self.transcript_more = len(messages) > TRANSCRIPT_PAGE
         self.transcript = [m.as_dict() for m in messages[-TRANSCRIPT_PAGE:]]
+        if record:
+            self._record_view(agent.id, chat.id)
+
+    def _reread_transcript(self) -> None:
+        """The messages shown, read again (one was masked): as many as were loaded."""
+        if not self.selected_id or not self.transcript:
+            return
+        with session_scope() as session:
+            messages = chat_service.messages_after(session, self.selected_id, int(self.transcript[0]["seq"]) - 1,
+                                                   len(self.transcript) + TRANSCRIPT_PAGE)
+        self.transcript = [m.as_dict() for m in messages]
 
     def _timeline(self, session, chat: Chat, labels: history.Labels) -> list[dict[str, str]]:
         """생성, 할당 (and why; a hand-back and why), 상담원 첫 확인, 첫 응답, 고객 종료, 상담원 종료."""

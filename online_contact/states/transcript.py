@@ -48,3 +48,8 @@ class TranscriptMixin(rx.State, mixin=True):
             rows = chat_service.messages_before(session, chat_id, first, MAX_OLDER)
         self.older = [m.as_dict() for m in rows]
         self.older_next = first
+
+    async def _reload_older(self) -> None:
+        """A message changed (마스킹): the older messages this tab loaded, read again."""
+        if self.older:
+            await self._load_older()
