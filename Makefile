@@ -18,7 +18,7 @@ ifdef WORKERS
 export GRANIAN_WORKERS := $(WORKERS)
 endif
 
-.PHONY: run test deps test-deps migrate seed unit security e2e integration bench bench-history bench-embed bench-stats clean
+.PHONY: run test deps test-deps migrate seed unit security e2e integration bench bench-history bench-embed bench-stats bench-retention clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -88,6 +88,9 @@ bench-embed: test-deps $(VENV)/.bench-installed
 # 통계: the whole page's figures for 30 and 90 days on bench-history's database (see README).
 bench-stats: test-deps $(VENV)/.bench-installed
 	$(PY) -m bench.stats $(BENCH_ARGS)
+
+bench-retention: test-deps $(VENV)/.bench-installed
+	$(PY) -m bench.retention $(BENCH_ARGS)
 
 clean:
 	rm -rf .web .states frontend.zip backend.zip

@@ -509,4 +509,5 @@ MESSAGES = {
     "error.erase_open_chat": "This customer has a chat going on. Try again once it has ended.",
     "audit_kind_access": "Access to personal data (views, exports)",
     "audit_kind_privacy": "Privacy (masking, erasure, clean-up)",
+    "erased": "Erased",
 }

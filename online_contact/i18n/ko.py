@@ -517,4 +517,5 @@ MESSAGES = {
     "error.erase_open_chat": "진행 중인 채팅이 있는 고객은 삭제할 수 없습니다. 채팅이 끝난 뒤 다시 시도해 주세요.",
     "audit_kind_access": "개인정보 접근 (열람·추출)",
     "audit_kind_privacy": "개인정보 보호 (마스킹·삭제·정리)",
+    "erased": "삭제됨",
 }

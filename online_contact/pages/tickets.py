@@ -44,7 +44,7 @@ def tickets() -> rx.Component:
                             TicketListState.tickets,
                             lambda t: rx.table.row(
                                 rx.table.cell(t["id"]),
-                                rx.table.cell(t["subject"]),
+                                rx.table.cell(rx.cond(t["subject"] == "", rx.text(T["erased"], color=rx.color("gray", 10)), t["subject"])),
                                 rx.table.cell(t["requester"]),
                                 rx.table.cell(_source(t)),
                                 rx.table.cell(rx.cond(t["status"] == "open", T["ticket_open"], T["ticket_closed"])),
