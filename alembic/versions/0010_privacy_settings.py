@@ -36,9 +36,15 @@ def upgrade() -> None:
     # The retention job finds what is due by date: tickets and consent records had no index on it.
     op.create_index("ix_ticket_created_at", "ticket", ["created_at"])
     op.create_index("ix_consentrecord_created_at", "consentrecord", ["created_at"])
+    # SQLite's search index: marked when text left it (masked, erased, purged) until its
+    # segments are merged and the old terms are gone from the file (services.search.compact_step).
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE message_search_state ADD COLUMN compact INTEGER NOT NULL DEFAULT 0")
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE message_search_state DROP COLUMN compact")
     op.drop_index("ix_consentrecord_created_at", table_name="consentrecord")
     op.drop_index("ix_ticket_created_at", table_name="ticket")
     for table in ("ticket", "customer", "chat"):

@@ -224,6 +224,15 @@ def index_many(conn: sa.Connection, messages, immediate: bool = False) -> None:
 # the indexer cannot index the old text meanwhile), the index is then brought up to date in the
 # same transaction, and only rows indexed before that are taken out by their old text.
 _SQLITE_DELETE = sa.text(f"INSERT INTO {INDEX_TABLE} ({INDEX_TABLE}, rowid, terms) VALUES ('delete', :key, :terms)")
+# A 'delete' only adds a tombstone: the old terms stay in the index's segments (found by no
+# search, but in the file) until FTS5 merges the segment holding them with the tombstone. So a
+# removal marks the index, and the indexer merges it, a few pages per transaction, until one
+# segment is left (compact_step); secure_delete zeroes the pages freed.
+_NEEDS_COMPACT = sa.text(f"UPDATE {STATE_TABLE} SET compact = 1 WHERE id = 1")
+_COMPACT_PENDING = sa.text(f"SELECT compact FROM {STATE_TABLE} WHERE id = 1")
+_COMPACTED = sa.text(f"UPDATE {STATE_TABLE} SET compact = 0 WHERE id = 1")
+_MERGE = sa.text(f"INSERT INTO {INDEX_TABLE} ({INDEX_TABLE}, rank) VALUES ('merge', :pages)")
+MERGE_PAGES = 64  # per transaction (~4 KB each)
 
 
 def _sqlite_catch_up_all(conn: sa.Connection) -> int:
@@ -260,6 +269,7 @@ def message_changed(conn: sa.Connection, chat_id: int, message_id: int, seq: int
     key = (chat_id << SEQ_BITS) | seq
     conn.execute(_SQLITE_DELETE, {"key": key, "terms": " ".join(terms(old_text))})
     conn.execute(_SQLITE_INSERT, {"key": key, "terms": " ".join(terms(new_text))})
+    conn.execute(_NEEDS_COMPACT)
 
 
 def forget_chats(conn: sa.Connection, chat_ids: list[int]) -> None:
@@ -276,6 +286,36 @@ def forget_chats(conn: sa.Connection, chat_ids: list[int]) -> None:
     rows = conn.execute(sa.select(message.c.chat_id, message.c.seq, message.c.text).where(message.c.chat_id.in_(chat_ids))).all()
     if rows:
         conn.execute(_SQLITE_DELETE, [{"key": (r.chat_id << SEQ_BITS) | r.seq, "terms": " ".join(terms(r.text))} for r in rows])
+        conn.execute(_NEEDS_COMPACT)
+
+
+def compact_step(conn: sa.Connection) -> bool:
+    """SQLite, in a transaction: after a removal, merge a few pages of the index's segments
+    (tombstones and the terms they delete cancel out as they meet). Returns True while there is
+    more to do; the mark is cleared in the transaction that found nothing left to merge."""
+    if not conn.execute(_COMPACT_PENDING).scalar():
+        return False
+    raw = conn.connection.dbapi_connection
+    before = raw.total_changes
+    conn.execute(_MERGE, {"pages": -MERGE_PAGES})  # negative: segments of every level merge
+    if raw.total_changes - before > 1:
+        return True
+    conn.execute(_COMPACTED)
+    return False
+
+
+def compact(bind: sa.Engine) -> int:
+    """SQLite: merge until what was removed has left the index's segments (what the indexer does
+    in the background). Returns the transactions it took."""
+    if bind.dialect.name == "postgresql":
+        return 0
+    steps = 0
+    while True:
+        with bind.begin() as conn:
+            more = compact_step(conn)
+        steps += 1
+        if not more:
+            return steps
 
 
 def create_index(conn: sa.Connection) -> None:
@@ -344,6 +384,11 @@ INDEXER_SECONDS = 0.5
 INDEXER_BATCH = 500
 
 
+def _compact_once(bind: sa.Engine) -> bool:
+    with bind.begin() as conn:
+        return compact_step(conn)
+
+
 async def indexer_loop() -> None:
     """The lifespan task (SQLite): every half second, index what was stored meanwhile, a few
     hundred rows per transaction (about a millisecond each), yielding to the event loop between
@@ -365,6 +410,10 @@ async def indexer_loop() -> None:
             while pending:
                 with bind.begin() as conn:
                     pending = catch_up(conn, INDEXER_BATCH) == INDEXER_BATCH
+                await asyncio.sleep(0)
+            # Text masked or erased: merged out of the index, a step per transaction, in a
+            # thread (a step writes a few hundred KB).
+            while await asyncio.to_thread(_compact_once, bind):
                 await asyncio.sleep(0)
         except Exception:  # noqa: BLE001 - the next tick tries again; searches catch up anyway
             log.exception("search indexer")

@@ -354,3 +354,165 @@ def test_stats_live_view_on_postgresql(fresh_pg_session):
     from tests.unit.test_stats import check_the_live_view
 
     check_the_live_view(fresh_pg_session)
+
+
+# ---- 개인정보 보호 on PostgreSQL (tests/unit/test_privacy.py on SQLite) ------------------------------
+def _indexed_put(monkeypatch) -> None:
+    """tests/unit/test_privacy.py's `_put` stores a message of an ended chat straight through
+    the ORM. On SQLite the indexer picks such rows up (by message id); on PostgreSQL only the
+    statement storing a message indexes it (chats._append, post_message_fast), so here `_put`
+    also does what _append does: search.index_message, in the message's transaction."""
+    import tests.unit.test_privacy as unit
+
+    put = unit._put
+
+    def put_and_index(session, chat, text, author="customer"):
+        put(session, chat, text, author)
+        seq = session.get(Chat, chat.id).last_seq
+        search.index_message(session.connection(), chat.id, seq, text)
+        session.commit()
+
+    monkeypatch.setattr(unit, "_put", put_and_index)
+
+
+def test_retention_on_postgresql(fresh_pg_session, monkeypatch):
+    """보관 기간: the same records either side of each limit, the same counts, and the purged
+    chats gone from the search index (PostgreSQL's row per chat in message_search)."""
+    from tests.unit.test_privacy import check_retention_deletes_exactly_what_is_due
+
+    _indexed_put(monkeypatch)
+    session = fresh_pg_session
+    check_retention_deletes_exactly_what_is_due(session)
+    purged = session.exec(select(Chat.id).where(Chat.purged_at.is_not(None))).all()
+    kept = session.exec(select(Chat.id).where(Chat.purged_at.is_(None))).all()
+    assert purged and kept
+    indexed = set(session.exec(select(search.PG_INDEX.c.chat_id)).all())
+    assert not indexed & set(purged)  # the purged chats' index rows are gone, not just emptied
+    assert indexed & set(kept)  # the recent chat's row is still there
+
+
+def _pg_url_of(session) -> str:
+    return session.get_bind().url.render_as_string(hide_password=False)
+
+
+def _index_terms(session, chat_id: int) -> set[str]:
+    """The lexemes of the chat's row in PostgreSQL's index (none: no row)."""
+    lexemes = session.exec(select(func.tsvector_to_array(search.PG_INDEX.c.terms)).where(search.PG_INDEX.c.chat_id == chat_id)).first()
+    return set(lexemes or ())
+
+
+def test_masking_by_hand_and_erasing_a_customer_change_the_index_on_postgresql(fresh_pg_session, monkeypatch):
+    """tests/unit/test_privacy.py's 마스킹 (a part, then a whole message) and 고객 정보 삭제 on
+    PostgreSQL: the message rows change and the chat's index row is rebuilt from them, so the
+    removed words are found by no search and the rest still is; once the customer is erased the
+    chat is in no search result and has no index row."""
+    from datetime import datetime, timezone
+
+    from online_contact.models import AuditLog, Customer, Message
+    from online_contact.models.agent import ROLE_ADMIN
+    from online_contact.models.chat import CHAT_OPEN
+    from online_contact.services import privacy
+    from tests.unit.test_privacy import NAME_LINE, SECRET_LINE, _found, _texts, check_masking_by_hand
+
+    session = fresh_pg_session
+    monkeypatch.setenv("DATABASE_URL", _pg_url_of(session))  # the masking switches are read from here
+    privacy.forget_cached_kinds()
+    admin = session.exec(select(Agent).where(Agent.role == ROLE_ADMIN)).first()
+    agent = session.exec(select(Agent).where(Agent.email == "agent1@example.com")).one()
+    key = f"mask-{uuid.uuid4().hex}"
+    chat = start_customer_chat(session, key, "마스킹")
+    chat.agent_id, chat.status, chat.agent_opened_at = agent.id, CHAT_OPEN, datetime.now(timezone.utc)
+    session.add(chat)
+    session.commit()
+
+    first, _ = chat_service.post_message(session, chat, "customer", NAME_LINE, "m-1")
+    second, _ = chat_service.post_message(session, chat, "customer", SECRET_LINE, "m-2")
+    # PostgreSQL indexes in the statement that stores the message: both are found at once.
+    assert _found(session, admin, "홍길동") == [chat.id] and _found(session, admin, "qwerty123") == [chat.id]
+    assert {"홍길", "길동", "qwerty123", "마포"} <= _index_terms(session, chat.id)
+
+    check_masking_by_hand(session, agent, admin, chat, first, second)
+    assert _found(session, admin, "qwerty") == [] and _found(session, admin, "비밀번호") == []
+    assert _found(session, admin, "서울시") == [chat.id]
+    terms = _index_terms(session, chat.id)
+    assert not terms & {"홍길", "길동", "qwerty123", "비밀", "번호"} and {"마포", "서울", "이름"} <= terms, terms
+    # The greeting (a system message) is still indexed too: the row was rebuilt, not emptied.
+    greeting = session.exec(select(Message.text).where(Message.chat_id == chat.id, Message.seq == 1)).one()
+    assert set(search.terms(greeting)) <= terms
+    entries = session.exec(select(AuditLog).where(AuditLog.action == privacy.MASK).order_by(AuditLog.id)).all()
+    assert [(e.actor_agent_id, e.target_id) for e in entries] == [(agent.id, chat.id), (admin.id, chat.id)]
+    assert all("홍길동" not in e.detail and "qwerty" not in e.detail for e in entries)
+
+    # 고객 정보 삭제 (the chat ended first: a chat going on is refused).
+    chat_service.end_by_agent(session, session.get(Chat, chat.id), agent)
+    erased = privacy.erase_customer(session, admin, chat.customer_id, "정보주체 삭제 요청")
+    assert erased.chat_ids == (chat.id,) and erased.messages == 2
+    session.expire_all()
+    assert _found(session, admin, "마포구") == [] and _found(session, admin, "서울시") == []
+    assert _index_terms(session, chat.id) == set()
+    assert not session.exec(select(search.PG_INDEX.c.chat_id).where(search.PG_INDEX.c.chat_id == chat.id)).all()
+    assert {m for m in _texts(session, chat.id)[first.seq - 1:]} == {""}
+    assert session.get(Customer, chat.customer_id).erased_at is not None
+
+
+def test_the_wire_on_postgresql_stores_indexes_and_sends_only_masked_numbers(fresh_pg_session, monkeypatch):
+    """The message path on PostgreSQL (/_wire → post_message_fast, gate + insert + index in one
+    statement): a card number, a phone number and a 주민등록번호 reach the message row, the chat's
+    tsvector, the sender's answer and the other sockets only masked
+    (SQLite, the Reflex handlers and the relay: tests/unit/test_privacy_leaks.py)."""
+    from online_contact.models import Customer, Message
+    from online_contact.realtime.wire import WireNamespace
+    from online_contact.services import privacy
+    from online_contact.services.auth import start_session
+    from online_contact.services.db import _async_engine, async_engine
+    from tests.support import RecordingSocketServer
+    from tests.unit.test_privacy_leaks import MASKED, MASKED_TERMS, RAW_TERMS, TEXT, assert_only_masked
+
+    session = fresh_pg_session
+    url = _pg_url_of(session)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("REFLEX_REDIS_URL", raising=False)
+    privacy.forget_cached_kinds()
+    only_agent1_online(session)
+    key = f"wire-{uuid.uuid4().hex}"
+    chat = start_customer_chat(session, key, "전화번호")
+    agent = session.get(Agent, chat.agent_id)
+    assert agent.email == "agent1@example.com"
+    chat_service.mark_opened(session, chat, agent)
+    token = start_session(session, agent)
+    session.commit()
+    assert session.get(Customer, chat.customer_id).visitor_key == key
+    ns = WireNamespace()
+    ns._set_server(RecordingSocketServer())
+    answers = {}
+
+    async def scenario():
+        try:
+            assert async_engine() is not None  # the one-statement post, not the full path
+            await ns.on_connect("cust", {}, {"role": "customer", "credential": key})
+            await ns.on_connect("ag", {}, {"role": "agent", "credential": token})
+            for sid in ("cust", "ag"):
+                assert (await ns.on_join(sid, {"chat_id": chat.id}))["ok"]
+            answers["customer"] = await ns.on_send("cust", {"chat_id": chat.id, "client_id": "pg-c1", "text": TEXT})
+            answers["agent"] = await ns.on_send("ag", {"chat_id": chat.id, "client_id": "pg-a1", "text": TEXT})
+        finally:
+            eng = async_engine()
+            if eng is not None:
+                await eng.dispose()  # its connections belong to this test's event loop
+            _async_engine.cache_clear()
+
+    run_async(scenario())
+    assert answers["customer"]["message"]["text"] == MASKED and answers["agent"]["message"]["text"] == MASKED
+    assert {text for _, text in ns.server.delivered()} == {MASKED} and len(ns.server.delivered()) == 2
+    assert_only_masked("what the wire sent", repr(ns.server.emits) + repr(answers))
+    session.expire_all()
+    stored = session.exec(select(Message.text).where(Message.chat_id == chat.id, Message.author != "system")).all()
+    assert stored == [MASKED, MASKED]
+    rows = session.exec(text("SELECT * FROM message WHERE chat_id = :c"), params={"c": chat.id}).all()
+    assert_only_masked("the chat's message rows", repr(rows))
+    terms = _index_terms(session, chat.id)
+    assert set(MASKED_TERMS) <= terms and not terms & set(RAW_TERMS), terms
+    for word in RAW_TERMS:
+        assert chat.id not in session.exec(search.chats_with("postgresql", search.parse(word)[0])).scalars().all(), word
+    assert chat.id in session.exec(search.chats_with("postgresql", search.parse("5678")[0])).scalars().all()

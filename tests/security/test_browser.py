@@ -45,7 +45,9 @@ def test_hostile_text_from_a_customer_runs_nothing_in_the_agent_console(browser,
         send(agent, reply)
         expect(customer.get_by_role("log", name="대화 내용").get_by_text(reply, exact=True)).to_be_visible()
         for page in (agent, customer):
-            assert page.evaluate("() => window.__pwned === undefined && !document.querySelector('.oc-message img, .oc-message svg, .oc-message iframe, .oc-message script')")
+            # No element came out of a message's text (the agent's own 마스킹 icon is the app's).
+            assert page.evaluate("""() => window.__pwned === undefined && [...document.querySelectorAll(
+                '.oc-message img, .oc-message svg, .oc-message iframe, .oc-message script')].every((e) => e.closest('.oc-mask-action'))""")
         assert watched["agent"]["dialogs"] == watched["customer"]["dialogs"] == 0
         assert watched["agent"]["csp"] == [] and watched["customer"]["csp"] == []
     finally:

@@ -92,17 +92,15 @@ def test_bad_retention_months_name_their_fields_and_change_nothing(session):
 
 
 # ---- 마스킹 by hand ---------------------------------------------------------------------------------
-def test_masking_a_part_or_a_whole_message_changes_it_in_the_database_and_the_index(session, make):
-    admin = _admin(session)
-    agent = make.agent()
-    chat = _opened_chat(make, agent)
-    first, _ = chat_service.post_message(session, chat, AUTHOR_CUSTOMER, "제 이름은 홍길동 주소는 서울시 마포구", "m-1")
-    assert _found(session, admin, "홍길동") == [chat.id]  # indexed now (the search caught up)
-    second, _ = chat_service.post_message(session, chat, AUTHOR_CUSTOMER, "비밀번호는 qwerty123", "m-2")  # not indexed yet
-    text = "제 이름은 홍길동 주소는 서울시 마포구"
-    start = text.index("홍길동")
+NAME_LINE, SECRET_LINE = "제 이름은 홍길동 주소는 서울시 마포구", "비밀번호는 qwerty123"
+
+
+def check_masking_by_hand(session: Session, agent: Agent, admin: Agent, chat: Chat, first, second) -> None:
+    """Shared with tests/integration (PostgreSQL): `first` (NAME_LINE) masked in part by the
+    chat's agent, `second` (SECRET_LINE) whole by an admin; the database and the search follow."""
+    start = NAME_LINE.index("홍길동")
     assert privacy.preview(session, agent, chat.id, first.seq, start, start + 3) == "제 이름은 *** 주소는 서울시 마포구"
-    assert _texts(session, chat.id)[first.seq - 1] == text  # a preview changes nothing
+    assert _texts(session, chat.id)[first.seq - 1] == NAME_LINE  # a preview changes nothing
     done = privacy.mask_message(session, agent, chat.id, first.seq, start, start + 3, ip="10.0.0.2")
     assert done.changed and done.text == "제 이름은 *** 주소는 서울시 마포구" and done.agent_id == agent.id
     whole = privacy.mask_message(session, admin, chat.id, second.seq)
@@ -110,6 +108,16 @@ def test_masking_a_part_or_a_whole_message_changes_it_in_the_database_and_the_in
     assert _texts(session, chat.id)[first.seq - 1:] == ["제 이름은 *** 주소는 서울시 마포구", "***** *********"]
     assert _found(session, admin, "홍길동") == [] and _found(session, admin, "qwerty123") == []
     assert _found(session, admin, "마포구") == [chat.id]  # the rest of the message is still found
+
+
+def test_masking_a_part_or_a_whole_message_changes_it_in_the_database_and_the_index(session, make):
+    admin = _admin(session)
+    agent = make.agent()
+    chat = _opened_chat(make, agent)
+    first, _ = chat_service.post_message(session, chat, AUTHOR_CUSTOMER, NAME_LINE, "m-1")
+    assert _found(session, admin, "홍길동") == [chat.id]  # indexed now (the search caught up)
+    second, _ = chat_service.post_message(session, chat, AUTHOR_CUSTOMER, SECRET_LINE, "m-2")  # not indexed yet
+    check_masking_by_hand(session, agent, admin, chat, first, second)
     entries = session.exec(select(AuditLog).where(AuditLog.action == privacy.MASK).order_by(AuditLog.id)).all()
     assert [(e.actor_agent_id, e.target_id, json.loads(e.detail)["seq"]) for e in entries] == [
         (agent.id, chat.id, first.seq), (admin.id, chat.id, second.seq)]

@@ -3,15 +3,21 @@ state, the Redis relay or the log output". A message holding a card number, a ph
 a 주민등록번호 goes through the real message paths (the Reflex handlers through Reflex's event
 pipeline, and the /_wire socket.io namespace), and everything each one leaves behind is captured
 and searched for the raw digits: every table of the SQLite file (and the file's bytes), the search
-index (contentless FTS5: asked with MATCH), every tab's and room's state as Reflex would store it,
-every packet sent to a socket or published on the relay, and every log record of every logger at
-DEBUG (SQLAlchemy's statements and parameters included) plus what reached stdout / stderr.
+index (contentless FTS5: its terms read through fts5vocab, and asked with MATCH), every tab's and
+room's state as Reflex would store it, every packet sent to a socket or published on the relay,
+and every log record of every logger at DEBUG (SQLAlchemy's statements and parameters included)
+plus what reached stdout / stderr.
 
 Each capture must also hold the masked form, so an empty capture cannot pass.
-(PostgreSQL's one-statement post and index: tests/integration/test_postgresql.py.)"""
+(PostgreSQL's one-statement post and index: tests/integration/test_postgresql.py.)
+
+Last, what is removed later (마스킹 by hand, 고객 정보 삭제, retention) must not stay in any
+table or in the file either, once SQLite's index has merged its segments (search.compact_step:
+a contentless FTS5 'delete' only adds a tombstone)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -19,7 +25,6 @@ from pathlib import Path
 import pytest
 import reflex as rx
 import sqlalchemy as sa
-from sqlmodel import select
 
 from online_contact.models import Customer, Message
 from online_contact.realtime import AgentDesk, ChatRoom
@@ -109,11 +114,12 @@ def _sqlite_path(url: str) -> Path:
     return Path(sa.engine.make_url(url).database)
 
 
-def database_dump(url: str) -> str:
-    """Every row of every table of the SQLite file (FTS5's shadow tables included), as text."""
+def database_rows(url: str) -> list[tuple[str, str]]:
+    """Every row of every table of the SQLite file (FTS5's shadow tables included, blobs decoded),
+    as (table, the row's values as one line of text)."""
     bind = db_service.engine(url)
     search.bring_up_to_date(bind)  # what a search would see
-    parts = []
+    rows = []
     with bind.connect() as conn:
         tables = dict(conn.execute(sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name")).all())
         assert "message" in tables and search.INDEX_TABLE in tables and f"{search.INDEX_TABLE}_data" in tables
@@ -121,9 +127,17 @@ def database_dump(url: str) -> str:
             if sql.upper().startswith("CREATE VIRTUAL TABLE"):
                 continue  # contentless FTS5 cannot be scanned: its shadow tables are, and index_terms reads it
             for row in conn.execute(sa.text(f'SELECT * FROM "{table}"')):
-                parts.append(table + " " + " | ".join(
-                    v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in row))
-    return "\n".join(parts)
+                values = (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in row)
+                rows.append((table, " | ".join(values).replace("\n", "\\n")))
+    return rows
+
+
+def database_dump(url: str) -> str:
+    return "\n".join(f"{table} {line}" for table, line in database_rows(url))
+
+
+def tables_holding(url: str, word: str) -> list[str]:
+    return sorted({table for table, line in database_rows(url) if word in line})
 
 
 def database_file_bytes(url: str) -> bytes:
@@ -252,23 +266,24 @@ def test_a_message_sent_through_the_reflex_handlers_reaches_nothing_unmasked(app
     run_pipeline(app, scenario, sent)
     chat_id = seen["chat_id"]
 
-    # The other tab (the agent's) got the message, masked, and only masked.
     # The other tab (the agent's) was sent both messages, masked, in its room and its chat list.
     assert _room_texts(seen["to_agent"])[-1:] == [MASKED]
     previews = _desk_previews(seen["to_agent"])  # the chat list's preview: the message's start, masked
-    assert previews and all(p.strip() and MASKED.startswith(p) and "**** **** **** 1111" in p for p in previews), previews
+    assert previews and all(MASKED.startswith(p) and "**** **** **** 1111" in p for p in previews), previews
     assert _room_texts(seen["to_customer"])[-1:] == [MASKED]
     assert seen["room"][-2:] == [MASKED, MASKED] and seen["desk"] == previews[-1:]
     assert_only_masked("the deltas sent to the agent's tab", repr(seen["to_agent"]))
     assert_only_masked("the deltas sent to the customer's tab", repr(seen["to_customer"]))
     assert_only_masked("what was sent to any socket", repr(seen["sent"]))
-    # Every state held (both tabs, the room, the desk) as it would be stored in Redis.
+    # Every state held (both tabs, the room, the desk), as Reflex's Redis state manager stores it.
     states = seen["states"]
+    assert any(k.startswith(seen["agent_token"]) for k in states) and any(k.startswith(seen["customer_token"]) for k in states)
     for key, pickled in states.items():
-        assert not leaks(pickled.decode("utf-8", "replace")), f"unmasked {leaks(pickled.decode('utf-8', 'replace'))} in the state {key}"
-    agent_states = b"".join(v for k, v in states.items() if k.startswith(seen["agent_token"]))
-    assert_only_masked("the agent tab's states", agent_states + b"".join(
-        v for k, v in states.items() if k.startswith(room_token(chat_id))))
+        found = leaks(pickled.decode("utf-8", "replace"))
+        assert not found, f"unmasked {found} in the state {key}"
+    # The agent tab's chat is the room it is linked to (its own copy of ChatRoom stays empty).
+    linked = b"".join(v for k, v in states.items() if k.startswith((room_token(chat_id), seen["agent_token"])))
+    assert_only_masked("the agent tab's states and its room", linked)
     assert_only_masked("every state", b"".join(states.values()))
 
     # The logs first: the checks below search the index for the raw numbers (and SQLAlchemy logs that).
@@ -396,11 +411,59 @@ def test_the_redis_relay_publishes_only_the_masked_text(wire, make, session, all
     # Each message on the chat's channel and on its agent's desk channel (the chat list preview).
     rooms = [channel(chat_room(chat.id)), channel(desk_room(chat.agent_id))]
     assert [name for name, _ in redis.published] == rooms * 2
-    import json
-
     for name, packet in redis.published:
         _key, event, to, data = json.loads(packet)
         assert event == "message" and data["text"] == MASKED and data["chat_id"] == chat.id, name
         assert_only_masked(f"the packet published on {name}", packet)
     assert_only_masked("every packet published on the relay", "\n".join(p for _, p in redis.published))
     assert_logs_only_masked(all_logs, capfd)
+
+
+# ---- what was removed afterwards (마스킹 by hand, 고객 정보 삭제, retention) -------------------------
+SECRET = "zebracorn42"  # one index term, stored whole (FTS5 keeps Latin words as they are)
+
+
+@pytest.mark.parametrize("removal", ["mask_message", "erase_customer", "retention"])
+def test_what_was_masked_erased_or_purged_is_left_in_no_table_of_the_database(session, make, db_url, removal):
+    """A word of an indexed message, then masked by hand / its customer erased / its chat purged:
+    no search finds it (that holds), and no row of any table nor the file may still hold it."""
+    from datetime import datetime, timezone
+
+    from online_contact.models import Agent, Chat
+    from online_contact.models.agent import ROLE_ADMIN
+    from online_contact.services import privacy, retention
+
+    agent = make.agent()
+    admin = session.exec(sa.select(Agent).where(Agent.role == ROLE_ADMIN)).scalars().first()
+    chat = make.start(language="ko")
+    chat.agent_id, chat.status, chat.agent_opened_at = agent.id, "open", datetime.now(timezone.utc)
+    session.add(chat)
+    session.commit()
+    text = f"비밀단어는 {SECRET} 입니다"
+    message, _ = chat_service.post_message(session, chat, "customer", text, "s-1")
+    search.bring_up_to_date(db_service.engine(db_url))  # as the indexer (every half second) does
+    # Before: the word is in the message row and in the index's data (the dump can see it there).
+    assert tables_holding(db_url, SECRET) == ["message", f"{search.INDEX_TABLE}_data"]
+
+    if removal == "mask_message":
+        start = text.index(SECRET)
+        assert privacy.mask_message(session, agent, chat.id, message.seq, start, start + len(SECRET)).changed
+    else:
+        chat_service.end_by_agent(session, session.get(Chat, chat.id), agent)
+        if removal == "erase_customer":
+            privacy.erase_customer(session, admin, chat.customer_id, "정보주체 삭제 요청")
+        else:
+            old = session.get(Chat, chat.id)
+            old.created_at = datetime(2000, 1, 1, tzinfo=timezone.utc)
+            session.add(old)
+            session.commit()
+            assert retention.run_once(session.get_bind())["chats"] == 1
+    assert not index_hits(db_url, chat.id, SECRET)  # found by no search at once
+    # The removal marked the index; its segments are merged (what the indexer does every half
+    # second) and the old terms are gone from the file as well.
+    assert search.compact(db_service.engine(db_url)) >= 1
+    with db_service.engine(db_url).connect() as conn:
+        conn.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    after = tables_holding(db_url, SECRET)
+    assert after == [], f"{SECRET!r} still in the rows of {after} after {removal}"
+    assert SECRET.encode() not in database_file_bytes(db_url)
