@@ -5,7 +5,8 @@ On the database of `make bench-history` (chats over three years with their messa
 one after another — first alone (the baseline), then while a pass runs beside them as the
 lifespan task runs it (a batch per transaction in a thread, a pause between) — and the posting
 times are printed side by side, with the pass's own figures (batches, the longest batch: how long
-it holds SQLite's write lock).
+it holds SQLite's write lock); on SQLite also the merging of the index that follows a removal
+(the purged terms leave the file), beside posting.
 
     python -m bench.retention                     # SQLite and PostgreSQL, 20,000 chats
     python -m bench.retention --chats 5000 --configs sqlite
@@ -28,7 +29,7 @@ from bench.history import build, databases
 from online_contact.models import Chat, Customer
 from online_contact.models.chat import AUTHOR_CUSTOMER, CHAT_OPEN
 from online_contact.services import chats as chat_service
-from online_contact.services import retention
+from online_contact.services import retention, search
 from online_contact.services import settings as settings_service
 from online_contact.services.db import engine, session_scope
 
@@ -113,6 +114,31 @@ def measure(url: str) -> None:
     print(f"    posting during a pass  {_summary(during)}")
     print(f"    the pass: {took:.1f} s, {len(batches)} batches (p50 {_ms(statistics.median(batches))}, "
           f"max {_ms(max(batches))}); of {len(due):,} chats: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    if engine(url).dialect.name != "postgresql":
+        # SQLite: the purged terms merged out of the index (the indexer's work after a removal,
+        # a pass or one 마스킹 alike), step by step, beside posting.
+        steps: list[float] = []
+        done.clear()
+
+        def merge() -> None:
+            while True:
+                started = time.perf_counter()
+                with engine(url).begin() as conn:
+                    more = search.compact_step(conn)
+                steps.append(time.perf_counter() - started)
+                if not more:
+                    break
+            done.set()
+
+        worker = threading.Thread(target=merge)
+        worker.start()
+        during = []
+        while not done.is_set():
+            during += _post(url, chat_id, 50, f"merge{len(during)}", stop=done)
+        worker.join()
+        print(f"    posting during merging {_summary(during)}")
+        print(f"    merging the index: {sum(steps):.1f} s in {len(steps)} steps (p50 {_ms(statistics.median(steps))}, "
+              f"max {_ms(max(steps))})")
 
 
 def main() -> None:

@@ -72,7 +72,7 @@ def _purge_chats(session: Session, cutoff: datetime, now: datetime, batch: int, 
     conn = session.connection()
     # A write first: SQLite's lock is held before the index catches up (search.forget_chats).
     conn.execute(sa.update(Chat).where(Chat.id.in_(ids)).values(**CHAT_PERSONAL, purged_at=now))
-    search.forget_chats(conn, ids)
+    search.forget_chats(conn, ids, compact=False)  # merged once, after the pass (passes)
     counts["messages"] += conn.execute(sa.delete(Message).where(Message.chat_id.in_(ids))).rowcount
     conn.execute(sa.update(Rating).where(Rating.chat_id.in_(ids)).values(comment=""))
     counts["chats"] += len(ids)
@@ -139,6 +139,9 @@ def passes(bind: sa.Engine, now: datetime | None = None, batch: int = BATCH) -> 
             yield counts
             if done < batch:
                 break
+    if counts["chats"]:
+        with bind.begin() as conn:
+            search.needs_compaction(conn)  # the indexer merges the purged terms out of SQLite's index
     if any(counts.values()):
         audit.record(bind, RETENTION, target_type="retention", detail=json.dumps(counts))
         logger.info("retention: %s", ", ".join(f"{k} {v}" for k, v in counts.items() if v))

@@ -272,10 +272,11 @@ def message_changed(conn: sa.Connection, chat_id: int, message_id: int, seq: int
     conn.execute(_NEEDS_COMPACT)
 
 
-def forget_chats(conn: sa.Connection, chat_ids: list[int]) -> None:
+def forget_chats(conn: sa.Connection, chat_ids: list[int], compact: bool = True) -> None:
     """Take the chats' messages out of the index, before the caller deletes or blanks them in
     this transaction (it wrote already: SQLite's write lock is held). Their texts are then
-    found by no search, and never indexed again."""
+    found by no search, and never indexed again. `compact=False`: the caller marks the index
+    for merging itself once it is done (retention's many batches: one merge, not one per batch)."""
     if not chat_ids:
         return
     if conn.dialect.name == "postgresql":
@@ -286,6 +287,13 @@ def forget_chats(conn: sa.Connection, chat_ids: list[int]) -> None:
     rows = conn.execute(sa.select(message.c.chat_id, message.c.seq, message.c.text).where(message.c.chat_id.in_(chat_ids))).all()
     if rows:
         conn.execute(_SQLITE_DELETE, [{"key": (r.chat_id << SEQ_BITS) | r.seq, "terms": " ".join(terms(r.text))} for r in rows])
+        if compact:
+            conn.execute(_NEEDS_COMPACT)
+
+
+def needs_compaction(conn: sa.Connection) -> None:
+    """SQLite: mark the index for merging (see compact_step)."""
+    if conn.dialect.name != "postgresql":
         conn.execute(_NEEDS_COMPACT)
 
 
