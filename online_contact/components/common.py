@@ -86,6 +86,7 @@ def mask_dialog(masking) -> rx.Component:
             ),
         ),
         open=masking.mask_open,
+        on_open_change=masking.mask_dialog_changed,
     )
 
 

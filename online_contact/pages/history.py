@@ -243,6 +243,7 @@ def _erase() -> rx.Component:
             ),
         ),
         open=S.erase_open,
+        on_open_change=S.erase_dialog_changed,
     )
 
 

@@ -45,8 +45,9 @@ KEEP_LIMITS = {
     "keep_audit_months": (12, 120),
 }
 CACHE_SECONDS = 10.0
+FAILED_RETRY_SECONDS = 1.0
 
-_cache: dict[str, tuple[tuple[str, ...], float]] = {}
+_cache: dict[str, tuple[tuple[str, ...], float]] = {}  # database URL -> (kinds, valid until)
 _cache_lock = threading.Lock()
 
 
@@ -56,24 +57,26 @@ def kinds_of(settings) -> tuple[str, ...]:
 
 
 def masking_kinds() -> tuple[str, ...]:
-    """The kinds masked now (see the module docstring). The database away: every kind."""
+    """The kinds masked now (see the module docstring). The database away: every kind (and it
+    is asked again only after FAILED_RETRY_SECONDS, not on every message)."""
+    from online_contact.config import database_url
+
+    key = database_url()
+    now = time.monotonic()
+    cached = _cache.get(key)
+    if cached is not None and now < cached[1]:
+        return cached[0]
     from .db import engine
     from .settings import get_settings
 
-    bind = engine()
-    key = str(bind.url)
-    now = time.monotonic()
-    cached = _cache.get(key)
-    if cached is not None and now - cached[1] < CACHE_SECONDS:
-        return cached[0]
     try:
-        with Session(bind) as session:
-            kinds = kinds_of(get_settings(session))
+        with Session(engine(key)) as session:
+            kinds, until = kinds_of(get_settings(session)), now + CACHE_SECONDS
             session.commit()
     except Exception:  # noqa: BLE001 - fail closed: mask everything rather than nothing
-        return masking.KINDS
+        kinds, until = masking.KINDS, now + FAILED_RETRY_SECONDS
     with _cache_lock:
-        _cache[key] = (kinds, now)
+        _cache[key] = (kinds, until)
     return kinds
 
 

@@ -60,6 +60,13 @@ class HistoryPrivacyMixin(MaskingMixin, mixin=True):
 
     @rx.event
     @require_role(ROLE_ADMIN)
+    def erase_dialog_changed(self, open: bool = False):
+        """Escape closes the dialog (it opens through open_erase only)."""
+        if open is not True:
+            self.erase_open, self.erase_error = False, ""
+
+    @rx.event
+    @require_role(ROLE_ADMIN)
     async def erase_customer(self, form_data: dict | None = None):
         """삭제 in the dialog: the customer of the open chat, with the reason typed."""
         reason = (form_data or {}).get("reason", "")

@@ -91,3 +91,10 @@ class MaskingMixin(rx.State, mixin=True):
     @require_role(ROLE_AGENT)
     def cancel_mask(self):
         self._close_mask()
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    def mask_dialog_changed(self, open: bool = False):
+        """Escape (or a click outside) closes the dialog; it opens only through start_mask."""
+        if open is not True:
+            self._close_mask()

@@ -314,3 +314,46 @@ def test_retention_follows_the_settings(session):
     assert retention.run_once(session.get_bind(), now=NOW)["chats"] == 1
     session.expire_all()
     assert session.get(Chat, chat.id).purged_at is not None
+
+
+def test_the_lifespan_task_runs_the_passes_and_says_what_it_did(session, monkeypatch):
+    """retention_loop (no Redis: one worker): a pass after its interval, in a thread, batch by
+    batch; the counts in the audit log."""
+    import asyncio
+    import threading
+
+    customer = Customer(visitor_key="l" * 32)
+    session.add(customer)
+    session.commit()
+    chat = Chat(customer_id=customer.id, created_at=datetime(2001, 1, 1, tzinfo=timezone.utc), status=CHAT_ENDED)
+    session.add(chat)
+    session.commit()
+    monkeypatch.setenv("OC_RETENTION_SECONDS", "0.05")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    threads: set[str] = set()
+    real_passes = retention.passes
+
+    def passes(*args, **kwargs):
+        for counts in real_passes(*args, **kwargs):
+            threads.add(threading.current_thread().name)
+            yield counts
+
+    monkeypatch.setattr(retention, "passes", passes)
+
+    async def until_done():
+        task = asyncio.create_task(retention.retention_loop())
+        try:
+            for _ in range(400):
+                await asyncio.sleep(0.025)
+                with Session(session.get_bind()) as s:
+                    if s.exec(select(AuditLog).where(AuditLog.action == privacy.RETENTION)).first():
+                        return
+        finally:
+            task.cancel()
+
+    runner = threading.Thread(target=lambda: asyncio.run(until_done()), name="event-loop")
+    runner.start()
+    runner.join()
+    session.expire_all()
+    assert session.get(Chat, chat.id).purged_at is not None
+    assert threads and "event-loop" not in threads  # the batches ran off the event loop
