@@ -386,6 +386,14 @@ async def publish_message_from(state: rx.State, chat_id: int, agent_id: int | No
                 fill_desk(desk, session)
     elif desk_tok:
         spawn(_patch(desk_tok, AgentDesk, lambda d: desk_add_message(d, chat_id, message), fill_desk))
+    # And on the message path, as a message sent there goes: a tab whose wire has joined the chat
+    # but whose Reflex state is not linked to the room (yet) gets it too — after a server restart
+    # the customer's queued message came through here while the agent's tab had rejoined the
+    # wire only, and it reached the agent's screen one time in three (tests/e2e/test_server_restart.py).
+    from .wire import WIRE, chat_room, desk_room
+
+    rooms = [chat_room(chat_id)] + ([desk_room(agent_id)] if agent_id else [])
+    await WIRE.broadcast("message", {"chat_id": chat_id, **message}, rooms)
 
 
 def publish_queue() -> None:
