@@ -510,4 +510,5 @@ MESSAGES = {
     "audit_kind_access": "Access to personal data (views, exports)",
     "audit_kind_privacy": "Privacy (masking, erasure, clean-up)",
     "erased": "Erased",
+    "error.already_erased": "This customer's data was already erased.",
 }

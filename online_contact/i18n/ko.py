@@ -518,4 +518,5 @@ MESSAGES = {
     "audit_kind_access": "개인정보 접근 (열람·추출)",
     "audit_kind_privacy": "개인정보 보호 (마스킹·삭제·정리)",
     "erased": "삭제됨",
+    "error.already_erased": "이미 정보가 삭제된 고객입니다.",
 }

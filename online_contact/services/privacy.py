@@ -232,17 +232,24 @@ def erase_customer(session: Session, admin: Agent, customer_id, reason, ip: str 
         raise ServiceError("error.reason_required")
     if len(reason) > 500:
         raise ServiceError("error.reason_too_long", max=500)
-    customer = session.get(Customer, customer_id) if isinstance(customer_id, int) and not isinstance(customer_id, bool) else None
+    customer = (session.get(Customer, customer_id, populate_existing=True)  # as stored now, not as last read
+                if isinstance(customer_id, int) and not isinstance(customer_id, bool) else None)
     if customer is None:
         raise ServiceError("error.customer_not_found")
+    if customer.erased_at is not None:
+        # Once only: SQLite's index would be asked to drop rows it no longer holds.
+        raise ServiceError("error.already_erased")
     chat_ids = list(session.exec(select(Chat.id).where(Chat.customer_id == customer.id).order_by(Chat.id)))
     if session.exec(select(Chat.id).where(Chat.customer_id == customer.id, Chat.status != CHAT_ENDED)).first():
         raise ServiceError("error.erase_open_chat")
     now = utcnow()
     conn = session.connection()
-    # The customer first (a write: SQLite's lock is taken before the index catches up).
-    conn.execute(sa.update(Customer).where(Customer.id == customer.id)
-                 .values(name="", email="", memo="", visitor_key=None, erased_at=now))
+    # The customer first (a write: SQLite's lock is taken before the index catches up), and only
+    # once: an erasure by another admin at the same moment finds it done.
+    if conn.execute(sa.update(Customer).where(Customer.id == customer.id, Customer.erased_at.is_(None))
+                    .values(name="", email="", memo="", visitor_key=None, erased_at=now)).rowcount != 1:
+        session.rollback()
+        raise ServiceError("error.already_erased")
     messages = 0
     if chat_ids:
         conn.execute(sa.update(Chat).where(Chat.id.in_(chat_ids)).values(**CHAT_PERSONAL))

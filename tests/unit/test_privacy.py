@@ -357,3 +357,33 @@ def test_the_lifespan_task_runs_the_passes_and_says_what_it_did(session, monkeyp
     session.expire_all()
     assert session.get(Chat, chat.id).purged_at is not None
     assert threads and "event-loop" not in threads  # the batches ran off the event loop
+
+
+def test_an_erased_customers_chats_are_purged_later_without_touching_the_index_again(session, make):
+    """Erased, then past retention: the purge deletes the messages but asks SQLite's index for
+    nothing (its rows went at the erasure: a contentless FTS5 'delete' of a row it does not hold
+    would damage it); a second erasure is refused."""
+    admin = _admin(session)
+    customer = Customer(visitor_key="z" * 32, name="두번")
+    session.add(customer)
+    session.commit()
+    chat = Chat(customer_id=customer.id, created_at=NOW - timedelta(days=365 * 4), status=CHAT_ENDED)
+    session.add(chat)
+    session.commit()
+    _put(session, chat, "두번삭제 확인", author="system")
+    _put(session, chat, "두번삭제 고객 메시지")
+    assert _found(session, admin, "두번삭제") == [chat.id]
+    privacy.erase_customer(session, admin, customer.id, "요청")
+    with pytest.raises(ServiceError, match="error.already_erased"):
+        privacy.erase_customer(session, admin, customer.id, "요청")
+    forgotten = []
+    real = retention.search.forget_chats
+    retention.search.forget_chats = lambda conn, ids, compact=True: (forgotten.append(list(ids)), real(conn, ids, compact))[1]
+    try:
+        assert retention.run_once(session.get_bind(), now=NOW)["messages"] == 2
+    finally:
+        retention.search.forget_chats = real
+    assert forgotten == [[]]
+    with session.get_bind().connect() as conn:
+        conn.execute(sa.text(f"INSERT INTO message_search(message_search, rank) VALUES ('integrity-check', 0)"))
+    assert _found(session, admin, "두번삭제") == []
