@@ -49,6 +49,19 @@ class AdminFormMixin(rx.State, mixin=True):
     def _fill(self, values: dict[str, str]) -> None:
         self.form, self.saved, self.errors = dict(values), dict(values), {}
 
+    async def _refused(self, exc) -> None:
+        """A save was refused (nothing changed): each wrong field's message beside it (FormErrors),
+        else the one message under the form."""
+        from online_contact.services.errors import FormErrors
+
+        from .lang import tr_error
+
+        if isinstance(exc, FormErrors):
+            self.errors = {field: await tr_error(self, err) for field, err in exc.errors.items()}
+        else:
+            self.errors = {"form": await tr_error(self, exc)}
+        self.notice = ""
+
     async def _field_error(self, field: str, key: str, **params) -> None:
         self.errors = {**self.errors, field: await tr(self, key, **params)}
 

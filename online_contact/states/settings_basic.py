@@ -8,12 +8,12 @@ from online_contact.i18n import LANGUAGES
 from online_contact.models.agent import ROLE_ADMIN
 from online_contact.services import settings as settings_service
 from online_contact.services.db import session_scope
-from online_contact.services.errors import FormErrors, ServiceError
+from online_contact.services.errors import ServiceError
 
 from .admin_form import AdminFormMixin
 from .auth import AuthState
 from .guard import require_role
-from .lang import tr, tr_error
+from .lang import tr
 
 TEXT_FIELDS = {f"{kind}_{lang}": settings_service.MAX_TEXT for kind in ("greeting", "guide") for lang in LANGUAGES}
 CONSENT_FIELDS = {f"consent_{lang}": settings_service.MAX_CONSENT for lang in LANGUAGES}
@@ -65,12 +65,8 @@ class BasicSettingsState(AdminFormMixin, AuthState):
                     ip=self.router.session.client_ip or "",
                 )
                 self._fill(self._read(session))
-        except FormErrors as exc:
-            self.errors = {field: await tr_error(self, err) for field, err in exc.errors.items()}
-            self.notice = ""
-            return
         except ServiceError as exc:
-            self.errors, self.notice = {"form": await tr_error(self, exc)}, ""
+            await self._refused(exc)
             return
         self.notice = await tr(self, "settings_saved")
         if changed_enabled:

@@ -14,13 +14,13 @@ from online_contact.models.agent import ROLE_ADMIN
 from online_contact.services import privacy
 from online_contact.services import settings as settings_service
 from online_contact.services.db import session_scope
-from online_contact.services.errors import FormErrors, ServiceError
+from online_contact.services.errors import ServiceError
 from online_contact.services.retention import COUNTS
 
 from .admin_form import AdminFormMixin
 from .auth import AuthState
 from .guard import require_role
-from .lang import tr, tr_error
+from .lang import tr
 
 
 class PrivacySettingsState(AdminFormMixin, AuthState):
@@ -60,11 +60,7 @@ class PrivacySettingsState(AdminFormMixin, AuthState):
             with session_scope() as session:
                 privacy.save(session, self.agent_id, dict(self.form), ip=self.router.session.client_ip or "")
                 self._fill(self._read(session))
-        except FormErrors as exc:
-            self.errors = {field: await tr_error(self, err) for field, err in exc.errors.items()}
-            self.notice = ""
-            return
         except ServiceError as exc:
-            self.errors, self.notice = {"form": await tr_error(self, exc)}, ""
+            await self._refused(exc)
             return
         self.notice = await tr(self, "settings_saved")
