@@ -1,4 +1,4 @@
-"""What dropping one removed row's terms costs SQLite's search index (services.search.compact_step)
+"""What dropping one removed row's terms costs SQLite's search index (services.search_upkeep.compact_step)
 at a size: a standalone FTS5 table built as the product's index is (contentless, unicode61), of
 `--rows` rows, merged into one segment first; then one row taken out ('delete', the tombstone)
 and the merge steps run until nothing is left to merge, as the indexer runs them. Printed: the
@@ -17,7 +17,7 @@ import sqlite3
 import tempfile
 import time
 
-from online_contact.services.search import MERGE_PAGES
+from online_contact.services.search_upkeep import MERGE_PAGES
 
 
 def main() -> None:

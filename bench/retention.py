@@ -29,7 +29,7 @@ from bench.history import build, databases
 from online_contact.models import Chat, Customer
 from online_contact.models.chat import AUTHOR_CUSTOMER, CHAT_OPEN
 from online_contact.services import chats as chat_service
-from online_contact.services import retention, search
+from online_contact.services import retention, search_upkeep
 from online_contact.services import settings as settings_service
 from online_contact.services.db import engine, session_scope
 
@@ -124,7 +124,7 @@ def measure(url: str) -> None:
             while True:
                 started = time.perf_counter()
                 with engine(url).begin() as conn:
-                    more = search.compact_step(conn)
+                    more = search_upkeep.compact_step(conn)
                 steps.append(time.perf_counter() - started)
                 if not more:
                     break

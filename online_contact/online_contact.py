@@ -10,7 +10,7 @@ from online_contact.realtime.logins import login_sweep
 from online_contact.realtime.presence import presence_loop
 from online_contact.realtime.publish import is_shared_token
 from online_contact.services.retention import retention_loop
-from online_contact.services.search import indexer_loop
+from online_contact.services.search_upkeep import indexer_loop
 from online_contact.services.seed import demo_warning_loop
 
 app = rx.App(

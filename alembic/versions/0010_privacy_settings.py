@@ -37,7 +37,7 @@ def upgrade() -> None:
     op.create_index("ix_ticket_created_at", "ticket", ["created_at"])
     op.create_index("ix_consentrecord_created_at", "consentrecord", ["created_at"])
     # SQLite's search index: marked when text left it (masked, erased, purged) until its
-    # segments are merged and the old terms are gone from the file (services.search.compact_step).
+    # segments are merged and the old terms are gone from the file (services.search_upkeep.compact_step).
     if op.get_bind().dialect.name == "sqlite":
         op.execute("ALTER TABLE message_search_state ADD COLUMN compact INTEGER NOT NULL DEFAULT 0")
 

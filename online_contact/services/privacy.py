@@ -15,12 +15,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from online_contact.config import database_url
 from online_contact.models import Agent, Chat, ConsentRecord, Customer, Message, Rating, Ticket
 from online_contact.models._base import utcnow
 from online_contact.models.agent import ROLE_ADMIN
 from online_contact.models.chat import AUTHOR_SYSTEM, CHAT_ENDED
 
-from . import audit, masking, search
+from . import audit, masking, search_upkeep
 from .errors import FormErrors, NotAllowed, ServiceError
 
 MASK = "privacy.mask"
@@ -59,8 +60,6 @@ def kinds_of(settings) -> tuple[str, ...]:
 def masking_kinds() -> tuple[str, ...]:
     """The kinds masked now (see the module docstring). The database away: every kind (and it
     is asked again only after FAILED_RETRY_SECONDS, not on every message)."""
-    from online_contact.config import database_url
-
     key = database_url()
     now = time.monotonic()
     cached = _cache.get(key)
@@ -196,7 +195,7 @@ def mask_message(session: Session, agent: Agent, chat_id, seq, start=None, end=N
         return MaskedMessage(chat.id, message.seq, old, chat.agent_id, False)
     conn = session.connection()
     conn.execute(sa.update(Message).where(Message.id == message.id).values(text=new))
-    search.message_changed(conn, chat.id, message.id, message.seq, old, new)
+    search_upkeep.message_changed(conn, chat.id, message.id, message.seq, old, new)
     session.commit()
     audit.record(session, MASK, actor_id=agent.id, target_type="chat", target_id=chat.id, ip=ip,
                  detail=json.dumps({"seq": message.seq, "whole": start is None, "characters": sum(a != b for a, b in zip(old, new))}))
@@ -253,7 +252,7 @@ def erase_customer(session: Session, admin: Agent, customer_id, reason, ip: str 
     messages = 0
     if chat_ids:
         conn.execute(sa.update(Chat).where(Chat.id.in_(chat_ids)).values(**CHAT_PERSONAL))
-        search.forget_chats(conn, chat_ids)
+        search_upkeep.forget_chats(conn, chat_ids)
         messages = conn.execute(sa.update(Message).where(Message.chat_id.in_(chat_ids), Message.author != AUTHOR_SYSTEM)
                                 .values(text="")).rowcount
         conn.execute(sa.update(Rating).where(Rating.chat_id.in_(chat_ids)).values(comment=""))

@@ -32,7 +32,7 @@ from online_contact.models import AuditLog, Chat, ConsentRecord, Customer, Messa
 from online_contact.models._base import utcnow
 from online_contact.models.chat import CHAT_ENDED
 
-from . import audit, search
+from . import audit, search_upkeep
 from .privacy import CHAT_PERSONAL, RETENTION, TICKET_PERSONAL
 
 logger = logging.getLogger(__name__)
@@ -70,14 +70,14 @@ def _purge_chats(session: Session, cutoff: datetime, now: datetime, batch: int, 
     if not ids:
         return 0
     conn = session.connection()
-    # A write first: SQLite's lock is held before the index catches up (search.forget_chats),
+    # A write first: SQLite's lock is held before the index catches up (search_upkeep.forget_chats),
     # and an erasure cannot come in between (PostgreSQL: the chats' rows are locked).
     conn.execute(sa.update(Chat).where(Chat.id.in_(ids)).values(**CHAT_PERSONAL, purged_at=now))
     # The chats of erased customers left the index at their erasure (SQLite's index must not be
     # asked to drop a row twice: a contentless FTS5 'delete' of a row it lacks damages it).
     indexed = list(session.exec(select(Chat.id).join(Customer, Customer.id == Chat.customer_id)
                                 .where(Chat.id.in_(ids), Customer.erased_at.is_(None))))
-    search.forget_chats(conn, indexed, compact=False)  # merged once, after the pass (passes)
+    search_upkeep.forget_chats(conn, indexed, compact=False)  # merged once, after the pass (passes)
     counts["messages"] += conn.execute(sa.delete(Message).where(Message.chat_id.in_(ids))).rowcount
     conn.execute(sa.update(Rating).where(Rating.chat_id.in_(ids)).values(comment=""))
     counts["chats"] += len(ids)
@@ -146,7 +146,7 @@ def passes(bind: sa.Engine, now: datetime | None = None, batch: int = BATCH) -> 
                 break
     if counts["chats"]:
         with bind.begin() as conn:
-            search.needs_compaction(conn)  # the indexer merges the purged terms out of SQLite's index
+            search_upkeep.needs_compaction(conn)  # the indexer merges the purged terms out of SQLite's index
     if any(counts.values()):
         audit.record(bind, RETENTION, target_type="retention", detail=json.dumps(counts))
         logger.info("retention: %s", ", ".join(f"{k} {v}" for k, v in counts.items() if v))
@@ -157,7 +157,7 @@ def run_once(bind: sa.Engine, now: datetime | None = None, batch: int = BATCH) -
     counts = dict.fromkeys(COUNTS, 0)
     for counts in passes(bind, now, batch):
         pass
-    search.compact(bind)  # what the server's indexer does next: the purged terms leave the index's file
+    search_upkeep.compact(bind)  # what the server's indexer does next: the purged terms leave the index's file
     return dict(counts)
 
 

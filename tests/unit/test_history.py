@@ -15,7 +15,7 @@ from online_contact.models import Agent, Category, Chat, ChatAssignment, Custome
 from online_contact.models.agent import ROLE_ADMIN
 from online_contact.models.chat import CHAT_ENDED
 from online_contact.services import chats as chat_service
-from online_contact.services import history, search
+from online_contact.services import history, search, search_upkeep
 from online_contact.services.errors import NotAllowed
 
 
@@ -320,17 +320,23 @@ def test_sqlite_indexes_in_batches_and_a_search_sees_every_stored_message(sessio
         two.commit()
     rows = session.exec(sa.text(f"SELECT count(*) FROM {search.INDEX_TABLE} WHERE {search.INDEX_TABLE} MATCH '분실'")).one()[0]
     assert rows == 2
-    # The lifespan task indexes what arrives without anyone searching.
+    # The lifespan task indexes what arrives without anyone searching, and merges the index
+    # once a removal marked it (search_upkeep.compact_step clears the mark when it is done).
     chat_service.post_message(session, chat, "customer", "분실 접수 번호요", "b-3")
+    with bind.begin() as conn:
+        search_upkeep.needs_compaction(conn)
     monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setattr(search, "INDEXER_SECONDS", 0.01)
+    monkeypatch.setattr(search_upkeep, "INDEXER_SECONDS", 0.01)
+
+    def work_left(conn) -> tuple:
+        return tuple(conn.execute(sa.text(f"SELECT (SELECT max(id) FROM message) > upto, compact FROM {search.STATE_TABLE}")).one())
 
     async def one_tick():
-        task = asyncio.create_task(search.indexer_loop())
+        task = asyncio.create_task(search_upkeep.indexer_loop())
         for _ in range(200):
             await asyncio.sleep(0.02)
             with bind.connect() as conn:
-                if not conn.execute(search._PENDING).scalar():
+                if work_left(conn) == (0, 0):
                     break
         task.cancel()
 
@@ -343,3 +349,5 @@ def test_sqlite_indexes_in_batches_and_a_search_sees_every_stored_message(sessio
     session.commit()
     rows = session.exec(sa.text(f"SELECT count(*) FROM {search.INDEX_TABLE} WHERE {search.INDEX_TABLE} MATCH '분실'")).one()[0]
     assert rows == 3
+    with bind.connect() as conn:
+        assert work_left(conn) == (0, 0)

@@ -377,12 +377,12 @@ def test_an_erased_customers_chats_are_purged_later_without_touching_the_index_a
     with pytest.raises(ServiceError, match="error.already_erased"):
         privacy.erase_customer(session, admin, customer.id, "요청")
     forgotten = []
-    real = retention.search.forget_chats
-    retention.search.forget_chats = lambda conn, ids, compact=True: (forgotten.append(list(ids)), real(conn, ids, compact))[1]
+    real = retention.search_upkeep.forget_chats
+    retention.search_upkeep.forget_chats = lambda conn, ids, compact=True: (forgotten.append(list(ids)), real(conn, ids, compact))[1]
     try:
         assert retention.run_once(session.get_bind(), now=NOW)["messages"] == 2
     finally:
-        retention.search.forget_chats = real
+        retention.search_upkeep.forget_chats = real
     assert forgotten == [[]]
     with session.get_bind().connect() as conn:
         conn.execute(sa.text(f"INSERT INTO message_search(message_search, rank) VALUES ('integrity-check', 0)"))

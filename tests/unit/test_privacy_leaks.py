@@ -32,7 +32,7 @@ from online_contact.realtime.publish import desk_token, room_token
 from online_contact.realtime.wire import WireNamespace, channel, chat_room, desk_room
 from online_contact.services import chats as chat_service
 from online_contact.services import db as db_service
-from online_contact.services import masking, search
+from online_contact.services import masking, search, search_upkeep
 from online_contact.services.auth import start_session
 from tests.support import RecordingSocketServer
 from tests.support import run_async as run_wire
@@ -461,7 +461,7 @@ def test_what_was_masked_erased_or_purged_is_left_in_no_table_of_the_database(se
     assert not index_hits(db_url, chat.id, SECRET)  # found by no search at once
     # The removal marked the index; its segments are merged (what the indexer does every half
     # second) and the old terms are gone from the file as well.
-    assert search.compact(db_service.engine(db_url)) >= 1
+    assert search_upkeep.compact(db_service.engine(db_url)) >= 1
     with db_service.engine(db_url).connect() as conn:
         conn.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
     after = tables_holding(db_url, SECRET)
