@@ -41,6 +41,9 @@ def _engine(url: str) -> Engine:
             cur.execute(f"PRAGMA synchronous={synchronous}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # Freed pages are zeroed (masked or erased text must not stay in the file). Debian's
+            # SQLite is built with it on; other builds may not be.
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         return eng
