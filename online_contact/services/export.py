@@ -261,9 +261,36 @@ def new_export_id() -> str:
     return secrets.token_urlsafe(24)
 
 
+HISTORY = "chat-history"  # the exports that hold transcripts and customers' details (통계's hold counts)
+_WITHDRAWN = "withdrawn"  # in export_dir: when transcripts were last masked or erased (epoch seconds)
+
+
+def withdraw_history_exports() -> None:
+    """A message was masked or a customer erased (by hand or by retention): the 채팅 기록 exports
+    made before, finished or still being written, are withdrawn (their files deleted, their links
+    answer as expired), so the removed text is not left in a file to download."""
+    directory = export_dir()
+    (directory / _WITHDRAWN).write_text(repr(time.time()))
+    for record in directory.glob("*.json"):
+        try:
+            kind = json.loads(record.read_text()).get("kind", HISTORY)
+        except (OSError, ValueError):
+            kind = HISTORY
+        if kind == HISTORY:
+            remove(record.stem)
+
+
+def _withdrawn_at() -> float:
+    try:
+        return float((export_dir() / _WITHDRAWN).read_text())
+    except (OSError, ValueError):
+        return 0.0
+
+
 def _store(export_id: str, write, *, password: str, agent: Agent, login_id: int, name: str) -> Path:
     """Write the file (through `write(path)`), encrypt it when a password was given, and keep
     the record its download is checked against: this login, this role, until it expires."""
+    started = time.time()
     path, record = _paths(export_id)
     partial = path.with_suffix(".part")
     try:
@@ -276,7 +303,7 @@ def _store(export_id: str, write, *, password: str, agent: Agent, login_id: int,
     stamp = datetime.now(display_timezone()).strftime("%Y%m%d-%H%M")
     record.write_text(json.dumps({
         "agent_id": agent.id, "login_id": login_id, "role": agent.role, "expires": time.time() + link_minutes() * 60,
-        "filename": f"{name}-{stamp}.xlsx",
+        "filename": f"{name}-{stamp}.xlsx", "kind": name, "started": started,
     }))
     return path
 
@@ -286,7 +313,7 @@ def run(session: Session, agent: Agent, conditions: history.Conditions, *, reaso
     """The whole export: the file, its password, its download record, the audit entry."""
     written: list[Result] = []
     path = _store(export_id, lambda p: written.append(write_xlsx(session, agent, conditions, p, progress)),
-                  password=password, agent=agent, login_id=login_id, name="chat-history")
+                  password=password, agent=agent, login_id=login_id, name=HISTORY)
     result = written[0]
     session.commit()  # the export only read; SQLite: the audit's own connection must not wait on this one
     audit.record(session, "export.history", actor_id=agent.id, target_type="chat", ip=ip, reason=reason,
@@ -304,7 +331,8 @@ def find(export_id: str) -> tuple[Path, Download] | None:
         data = json.loads(record.read_text())
     except (OSError, ValueError):
         return None
-    if data.get("expires", 0) < time.time():
+    # Expired, or a transcript export begun before a masking or an erasure (withdraw_history_exports).
+    if data.get("expires", 0) < time.time() or (data.get("kind", HISTORY) == HISTORY and data.get("started", 0) <= _withdrawn_at()):
         remove(export_id)
         return None
     return path, Download(export_id, int(data["agent_id"]), int(data["login_id"]), str(data["role"]), float(data["expires"]),

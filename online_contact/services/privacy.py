@@ -8,6 +8,7 @@ no query per message."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from online_contact.models.chat import AUTHOR_SYSTEM, CHAT_ENDED
 
 from . import audit, masking, search_upkeep
 from .errors import FormErrors, NotAllowed, ServiceError
+
+logger = logging.getLogger(__name__)
 
 MASK = "privacy.mask"
 ERASE = "privacy.erase"
@@ -197,9 +200,21 @@ def mask_message(session: Session, agent: Agent, chat_id, seq, start=None, end=N
     conn.execute(sa.update(Message).where(Message.id == message.id).values(text=new))
     search_upkeep.message_changed(conn, chat.id, message.id, message.seq, old, new)
     session.commit()
+    withdraw_exports()
     audit.record(session, MASK, actor_id=agent.id, target_type="chat", target_id=chat.id, ip=ip,
                  detail=json.dumps({"seq": message.seq, "whole": start is None, "characters": sum(a != b for a, b in zip(old, new))}))
     return MaskedMessage(chat.id, message.seq, new, chat.agent_id, True)
+
+
+def withdraw_exports() -> None:
+    """Text was masked or erased: the 채팅 기록 exports made before it are withdrawn (their files
+    deleted, services.export.withdraw_history_exports), so it is not left in a file to download."""
+    from . import export
+
+    try:
+        export.withdraw_history_exports()
+    except (OSError, RuntimeError):
+        logger.exception("the exports made before a masking or an erasure could not be withdrawn")
 
 
 # ---- 고객 정보 삭제 -----------------------------------------------------------------------------
@@ -262,6 +277,7 @@ def erase_customer(session: Session, admin: Agent, customer_id, reason, ip: str 
     ).rowcount
     conn.execute(sa.update(ConsentRecord).where(ConsentRecord.customer_id == customer.id).values(ip=""))
     session.commit()
+    withdraw_exports()
     erased = Erased(customer.id, len(chat_ids), messages, tickets, tuple(chat_ids))
     audit.record(session, ERASE, actor_id=admin.id, target_type="customer", target_id=customer.id, ip=ip, reason=reason,
                  detail=json.dumps({"chats": erased.chats, "messages": messages, "tickets": tickets}))

@@ -33,7 +33,7 @@ from online_contact.models._base import utcnow
 from online_contact.models.chat import CHAT_ENDED
 
 from . import audit, search_upkeep
-from .privacy import CHAT_PERSONAL, RETENTION, TICKET_PERSONAL
+from .privacy import CHAT_PERSONAL, RETENTION, TICKET_PERSONAL, withdraw_exports
 
 logger = logging.getLogger(__name__)
 BATCH = 50  # rows (chats: with their messages) per transaction: ~10 ms of SQLite's write lock (make bench-retention)
@@ -147,6 +147,8 @@ def passes(bind: sa.Engine, now: datetime | None = None, batch: int = BATCH) -> 
     if counts["chats"]:
         with bind.begin() as conn:
             search_upkeep.needs_compaction(conn)  # the indexer merges the purged terms out of SQLite's index
+    if counts["chats"] or counts["customers"]:
+        withdraw_exports()  # no 채팅 기록 export made before keeps what was purged
     if any(counts.values()):
         audit.record(bind, RETENTION, target_type="retention", detail=json.dumps(counts))
         logger.info("retention: %s", ", ".join(f"{k} {v}" for k, v in counts.items() if v))

@@ -63,6 +63,13 @@ def fast_bcrypt(monkeypatch):
     monkeypatch.setattr(bcrypt, "gensalt", _fast_gensalt)
 
 
+@pytest.fixture(autouse=True)
+def own_export_dir(tmp_path, monkeypatch):
+    """Exports, and the mark a masking or an erasure leaves (export.withdraw_history_exports), in
+    the test's own directory: never in the one a server of the browser tests uses."""
+    monkeypatch.setenv("OC_EXPORT_DIR", str(tmp_path / "exports"))
+
+
 def _copy_db(template: Path, tmp_path: Path, name: str) -> Iterator[str]:
     path = tmp_path / name
     shutil.copy(template, path)

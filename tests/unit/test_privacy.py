@@ -387,3 +387,59 @@ def test_an_erased_customers_chats_are_purged_later_without_touching_the_index_a
     with session.get_bind().connect() as conn:
         conn.execute(sa.text(f"INSERT INTO message_search(message_search, rank) VALUES ('integrity-check', 0)"))
     assert _found(session, admin, "두번삭제") == []
+
+
+def test_a_masking_an_erasure_or_a_purge_withdraws_the_history_exports_made_before(session, make, monkeypatch):
+    """A file made before the text was removed must not hand it out afterwards: 채팅 기록 exports
+    (finished, or begun before and finished after) are withdrawn; 통계's exports (counts) stay."""
+    from online_contact.services import export
+
+    admin = _admin(session)
+    agent = make.agent()
+    chat = _opened_chat(make, agent)
+    chat_service.post_message(session, chat, AUTHOR_CUSTOMER, SECRET_LINE, "x-1")
+    everything = history.parse_conditions({"from": "2000-01-01", "to": history.today().isoformat()})
+
+    def history_export() -> str:
+        export_id = export.new_export_id()
+        export.run(session, admin, everything, reason="월간 보고", password="", ip="", export_id=export_id, login_id=1)
+        assert export.find(export_id) is not None
+        return export_id
+
+    def stats_export() -> str:
+        export_id = export.new_export_id()
+        report = stats.report(session, admin, stats.Period(history.today(), history.today()))
+        export.run_stats(session, admin, report, reason="월간 보고", password="", ip="", export_id=export_id, login_id=1)
+        assert export.find(export_id) is not None
+        return export_id
+
+    made, counts = history_export(), stats_export()
+    # One being written while the masking happens: it began before, so it is refused once finished.
+    real_write = export.write_xlsx
+    during: list[str] = []
+
+    def write_while_masking(*args, **kwargs):
+        result = real_write(*args, **kwargs)
+        privacy.mask_message(session, agent, chat.id, 2)
+        return result
+
+    monkeypatch.setattr(export, "write_xlsx", write_while_masking)
+    during_id = export.new_export_id()
+    export.run(session, admin, everything, reason="월간 보고", password="", ip="", export_id=during_id, login_id=1)
+    monkeypatch.setattr(export, "write_xlsx", real_write)
+    assert export.find(made) is None and export.find(during_id) is None
+    assert not list(export.export_dir().glob(f"{made}.*"))
+    assert export.find(counts) is not None
+    # Made after the masking: downloadable, and holds the masked text only.
+    after = history_export()
+    assert export.find(after) is not None
+    # An erasure withdraws it too, and so does a retention pass that purged something.
+    session.exec(sa.update(Chat).where(Chat.id == chat.id).values(status=CHAT_ENDED))
+    session.commit()
+    privacy.erase_customer(session, admin, chat.customer_id, "요청")
+    assert export.find(after) is None and export.find(counts) is not None
+    again = history_export()
+    assert retention.run_once(session.get_bind())["chats"] == 0  # nothing due: nothing withdrawn
+    assert export.find(again) is not None
+    assert retention.run_once(session.get_bind(), now=NOW + timedelta(days=365 * 20))["chats"] >= 1
+    assert export.find(again) is None and export.find(counts) is not None
