@@ -123,10 +123,14 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskSt
       }, 2000);
     });
     // Settings changed by an admin, pushed to every open page (online_contact/realtime/wire.py
-    // announce): the chat icon comes and goes, the agents' 처리유형 cascades follow.
+    // announce): the chat icon comes and goes, the kinds of number masked are named under the
+    // customer's composer, the agents' 처리유형 cascades follow.
     s.on("site", (data) => {
       if (siteState && data && typeof data.chat_enabled === "boolean") {
         dispatch[siteState]({ chat_enabled_rx_state_: data.chat_enabled });
+      }
+      if (siteState && data && Array.isArray(data.masked_kinds)) {
+        dispatch[siteState]({ masked_kinds_rx_state_: data.masked_kinds.filter((k) => typeof k === "string") });
       }
     });
     // The 처리유형 changed: the agent's screen reads them again from the server (so that a

@@ -161,7 +161,14 @@ def chat_step() -> rx.Component:
         rx.box(
             composer(S.send, "customer-input", S.send_error, disabled=ended, draft_key="customer-" + ChatRoom.chat_id.to_string()),
             # services.masking: what the customer sends is masked before anyone sees it, them too.
-            rx.text(rx.icon("shield-check", size=12), " ", T["masking_note"], size="1", color=rx.color("gray", 10)),
+            rx.cond(
+                S.masked_kinds.length() > 0,
+                rx.text(
+                    rx.icon("shield-check", size=12), " ", T["masking_note"], " ",
+                    rx.foreach(S.masked_kinds, lambda kind, i: rx.fragment(rx.cond(i > 0, T["list_separator"], ""), T["masking_kind_" + kind])),
+                    size="1", color=rx.color("gray", 10),
+                ),
+            ),
             padding="8px 10px",
             width="100%",
         ),

@@ -15,7 +15,7 @@ from online_contact.services import chats as chat_service
 from online_contact.services import embed as embed_service
 from online_contact.services import customers as customer_service
 from online_contact.services.customers import MADE_VISITOR_KEY_RE, VISITOR_KEY_RE
-from online_contact.services import routing
+from online_contact.services import masking, privacy, routing
 from online_contact.services.db import session_scope
 from online_contact.services.errors import ServiceError
 from online_contact.services import settings as settings_service
@@ -70,6 +70,9 @@ class CustomerChatState(TranscriptMixin, rx.State):
     hosted_key: str = ""
     prefill_name: str = ""
     prefill_email: str = ""
+    # The kinds of number masked automatically (services.privacy), named under the composer;
+    # every kind until the settings are read (and pushed live when an admin changes them).
+    masked_kinds: list[str] = list(masking.KINDS)
     _chat_id: int = 0
 
     def _visitor(self) -> str:
@@ -97,6 +100,7 @@ class CustomerChatState(TranscriptMixin, rx.State):
         with session_scope() as session:
             settings = get_settings(session)
             self.chat_enabled = settings.chat_enabled
+            self.masked_kinds = list(privacy.kinds_of(settings))
             if self.hosted and not embed_service.site_allowed(settings, page):
                 self.hosted = False  # a launcher only on the sites of 채팅화면 삽입 코드
             customer = customer_service.customer_for_visitor(session, self._visitor())
@@ -201,6 +205,7 @@ class CustomerChatState(TranscriptMixin, rx.State):
         with session_scope() as session:
             settings = get_settings(session)
             self.chat_enabled = settings.chat_enabled
+            self.masked_kinds = list(privacy.kinds_of(settings))
             if self.phase == PHASE_CHAT and self._own_chat(session) is not None:
                 self.panel_open = True  # an open chat continues while chat is switched off
                 return

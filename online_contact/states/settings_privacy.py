@@ -64,3 +64,8 @@ class PrivacySettingsState(AdminFormMixin, AuthState):
             await self._refused(exc)
             return
         self.notice = await tr(self, "settings_saved")
+        # The customers' open chat windows name the kinds masked: pushed to every page now.
+        from online_contact.realtime.wire import SITE_ROOM, WIRE
+
+        kinds = [kind for kind, field in privacy.MASK_FIELDS.items() if self.form.get(field) == "1"]
+        await WIRE.announce("site", {"masked_kinds": kinds}, SITE_ROOM)

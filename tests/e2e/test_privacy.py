@@ -19,6 +19,9 @@ from online_contact.services import settings as settings_service
 from .helpers import agent_opens_chat, begin_chat, login, send, wait_wire_joined
 
 CARD, PHONE = "4111 1111 1111 1111", "010-1234-5678"
+# Under the customer's composer: the kinds of number masked automatically.
+NOTE = "보호를 위해 자동으로 가려지는 번호:"
+EVERY_KIND = "주민등록번호·카드번호·전화번호·계좌번호·여권번호"
 
 
 def _admin(browser: Browser, base: str) -> Page:
@@ -46,7 +49,7 @@ def test_numbers_reach_the_agent_masked_live_and_in_history_and_the_opening_is_r
     agent_opens_chat(agent, name)
     customer_log = customer.get_by_role("log", name="대화 내용")
     agent_log = agent.get_by_role("log", name="대화 내용")
-    expect(customer.get_by_text("주민등록번호·카드·전화·계좌·여권 번호는 보호를 위해 자동으로 가려집니다.")).to_be_visible()
+    expect(customer.get_by_text(NOTE)).to_have_text(NOTE + " " + EVERY_KIND)
     wait_wire_joined(customer)
     send(customer, f"카드는 {CARD} 이고 연락처는 {PHONE} 입니다")
 
@@ -155,8 +158,12 @@ def test_an_admin_erases_a_customer_from_history(browser, customer, agent, reset
     admin.context.close()
 
 
-def test_an_admin_switches_phone_masking_off_and_on(browser, reset):
-    base = reset.url
+def test_an_admin_switches_phone_masking_off_and_on(browser, customer, agent, reset):
+    """…and the customer's open chat window names the kinds masked, following the switch live."""
+    base = begin_chat(customer, agent, reset, name=f"스위치{uuid.uuid4().hex[:6]}")
+    wait_wire_joined(customer)
+    note = customer.get_by_text(NOTE)
+    expect(note).to_have_text(NOTE + " " + EVERY_KIND)
     admin = _admin(browser, base)
     try:
         admin.goto(base + "/settings/privacy")
@@ -175,11 +182,17 @@ def test_an_admin_switches_phone_masking_off_and_on(browser, reset):
         expect(admin.get_by_text("저장되었습니다.")).to_be_visible()
         with reset.session() as s:
             assert not settings_service.get_settings(s).mask_phone
+        without_phone = NOTE + " 주민등록번호·카드번호·계좌번호·여권번호"
+        expect(note).to_have_text(without_phone)  # without a reload
+        customer.reload()  # and a page opened afterwards reads the switches itself
+        expect(customer.get_by_text(NOTE)).to_have_text(without_phone)
+        wait_wire_joined(customer)  # the reloaded page listens for the next change
         admin.reload()
         expect(admin.get_by_role("switch", name="전화번호")).not_to_be_checked()
         admin.get_by_role("switch", name="전화번호").click()
         admin.get_by_role("button", name="저장", exact=True).click()
         expect(admin.get_by_text("저장되었습니다.")).to_be_visible()
+        expect(customer.get_by_text(NOTE)).to_have_text(NOTE + " " + EVERY_KIND)
     finally:
         with reset.session() as s:
             settings = settings_service.get_settings(s)
