@@ -17,6 +17,7 @@ from online_contact.models.agent import ROLE_ADMIN, ROLE_AGENT
 from online_contact.models.chat import CHANNEL_HELP_CENTER
 from online_contact.realtime.publish import link_desk
 from online_contact.services import export as export_service
+from online_contact.services import export_stats
 from online_contact.services import history, live, stats
 from online_contact.services import settings as settings_service
 from online_contact.services.chats import PROCESSED, UNPROCESSED
@@ -88,7 +89,7 @@ def _delta(now: float | None, before: float | None, kind: str) -> tuple[str, str
 
 
 class StatsState(ExportDialogMixin, AuthState):
-    """(데이터 추출 of the tables, services.export.run_stats: ExportDialogMixin's dialog.)"""
+    """(데이터 추출 of the tables, services.export_stats.run_stats: ExportDialogMixin's dialog.)"""
 
     period_key: str = "7d"
     date_from: str = ""
@@ -335,7 +336,7 @@ class StatsState(ExportDialogMixin, AuthState):
             export_service.remove_expired()
             with session_scope() as session:
                 me = session.get(Agent, agent_id)
-                return export_service.run_stats(session, me, stats.report(session, me, period), reason=reason,
+                return export_stats.run_stats(session, me, stats.report(session, me, period), reason=reason,
                                                 password=password, ip=ip, export_id=export_id, login_id=login_id)
 
         _RUNNING.add(login_id)

@@ -392,7 +392,7 @@ def test_an_erased_customers_chats_are_purged_later_without_touching_the_index_a
 def test_a_masking_an_erasure_or_a_purge_withdraws_the_history_exports_made_before(session, make, monkeypatch):
     """A file made before the text was removed must not hand it out afterwards: 채팅 기록 exports
     (finished, or begun before and finished after) are withdrawn; 통계's exports (counts) stay."""
-    from online_contact.services import export
+    from online_contact.services import export, export_stats
 
     admin = _admin(session)
     agent = make.agent()
@@ -409,7 +409,7 @@ def test_a_masking_an_erasure_or_a_purge_withdraws_the_history_exports_made_befo
     def stats_export() -> str:
         export_id = export.new_export_id()
         report = stats.report(session, admin, stats.Period(history.today(), history.today()))
-        export.run_stats(session, admin, report, reason="월간 보고", password="", ip="", export_id=export_id, login_id=1)
+        export_stats.run_stats(session, admin, report, reason="월간 보고", password="", ip="", export_id=export_id, login_id=1)
         assert export.find(export_id) is not None
         return export_id
 
