@@ -340,7 +340,7 @@ MESSAGES = {
     "history_extra_dow_label": "Weekday",
     "history_extra_assigned": "once assigned to {name}",
     "masking_note": "Hidden automatically for your protection:",
-    "masking_kind_rrn": "resident registration numbers",
+    "masking_kind_rrn": "resident (and alien) registration numbers",
     "masking_kind_card": "card numbers",
     "masking_kind_phone": "phone numbers",
     "masking_kind_account": "account numbers",

@@ -348,7 +348,7 @@ MESSAGES = {
     "history_extra_dow_label": "요일",
     "history_extra_assigned": "{name}에게 배정된 적 있음",
     "masking_note": "보호를 위해 자동으로 가려지는 번호:",
-    "masking_kind_rrn": "주민등록번호",
+    "masking_kind_rrn": "주민(외국인)등록번호",
     "masking_kind_card": "카드번호",
     "masking_kind_phone": "전화번호",
     "masking_kind_account": "계좌번호",

@@ -60,6 +60,7 @@ class PrivacySettingsState(AdminFormMixin, AuthState):
             with session_scope() as session:
                 privacy.save(session, self.agent_id, dict(self.form), ip=self.router.session.client_ip or "")
                 self._fill(self._read(session))
+                kinds = list(privacy.kinds_of(settings_service.get_settings(session)))
         except ServiceError as exc:
             await self._refused(exc)
             return
@@ -67,5 +68,4 @@ class PrivacySettingsState(AdminFormMixin, AuthState):
         # The customers' open chat windows name the kinds masked: pushed to every page now.
         from online_contact.realtime.wire import SITE_ROOM, WIRE
 
-        kinds = [kind for kind, field in privacy.MASK_FIELDS.items() if self.form.get(field) == "1"]
         await WIRE.announce("site", {"masked_kinds": kinds}, SITE_ROOM)

@@ -21,7 +21,7 @@ from .helpers import agent_opens_chat, begin_chat, login, send, wait_wire_joined
 CARD, PHONE = "4111 1111 1111 1111", "010-1234-5678"
 # Under the customer's composer: the kinds of number masked automatically.
 NOTE = "보호를 위해 자동으로 가려지는 번호:"
-EVERY_KIND = "주민등록번호·카드번호·전화번호·계좌번호·여권번호"
+EVERY_KIND = "주민(외국인)등록번호·카드번호·전화번호·계좌번호·여권번호"
 
 
 def _admin(browser: Browser, base: str) -> Page:
@@ -182,7 +182,7 @@ def test_an_admin_switches_phone_masking_off_and_on(browser, customer, agent, re
         expect(admin.get_by_text("저장되었습니다.")).to_be_visible()
         with reset.session() as s:
             assert not settings_service.get_settings(s).mask_phone
-        without_phone = NOTE + " 주민등록번호·카드번호·계좌번호·여권번호"
+        without_phone = NOTE + " 주민(외국인)등록번호·카드번호·계좌번호·여권번호"
         expect(note).to_have_text(without_phone)  # without a reload
         customer.reload()  # and a page opened afterwards reads the switches itself
         expect(customer.get_by_text(NOTE)).to_have_text(without_phone)
