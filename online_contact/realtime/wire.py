@@ -23,27 +23,19 @@ Events (namespace ``/_wire``):
   then ``message`` goes once to every other socket in the rooms ``chat-<id>`` and
   ``agent-<id>`` (the agent's chat list shows its preview).
 
-Several workers: every emit is also published on Redis, one channel per room (``oc-wire:<room>``),
-and a worker subscribes to a room's channel while it has sockets in that room, so a message is
-handled only by the workers that have someone to give it to (Reflex's socket.io server has no
-Redis manager; one channel for everything made every worker parse every message).
+Several workers: every emit is also published on Redis, one channel per room, and a worker
+listens on a room's channel while it has sockets in that room (realtime/relay.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import itertools
-import json
 import logging
-import time
-import uuid
-from collections import OrderedDict
 
 import socketio
 from sqlalchemy.exc import SQLAlchemyError
 
-from online_contact.config import redis_url
 from online_contact.services import chats as chat_service
 from online_contact.services.auth import live_logins, login_for_token
 from online_contact.services.chats import AUTHOR_AGENT, AUTHOR_CUSTOMER
@@ -52,24 +44,16 @@ from online_contact.services.errors import ServiceError
 from online_contact.services.text import LIMITS, MAX_DB_ID, READ_AT_MOST, as_text, parse_id
 
 from .reflex_internals import room_members, socket_rooms
+from .relay import LOGINS_CHANNEL, Relay
 
 logger = logging.getLogger(__name__)
 
 NAMESPACE = "/_wire"
-CHANNEL_PREFIX = "oc-wire:"
-# Every worker listens here for logins that ended elsewhere (their sockets are let go at once).
-LOGINS_CHANNEL = "oc-wire-logins-ended"
 ROLE_CUSTOMER = "customer"
 ROLE_AGENT = "agent"
 CATCH_UP_LIMIT = 500
-# Channels of rooms left empty here are dropped by a sweep this often, once they were last
-# asked for at least this long ago (a join between its subscription and entering the room must
-# not lose its channel).
-SWEEP_SECONDS = 30.0
-SUBSCRIBE_WAIT = 2.0
 # An agent's socket whose login ended is let go within this long (see drop_ended_logins).
 RECHECK_LOGINS_SECONDS = 30.0
-SEEN_KEEP = 4096  # relayed message ids remembered (a message for two rooms comes on both channels)
 
 
 def chat_room(chat_id: int) -> str:
@@ -87,10 +71,6 @@ def login_room(login_id: int) -> str:
 # Every customer page (help center, widget) and every agent's socket: for settings pushed live.
 SITE_ROOM = "site"
 AGENTS_ROOM = "agents"
-
-
-def channel(room: str) -> str:
-    return CHANNEL_PREFIX + room
 
 
 def _seq(value) -> int:
@@ -128,21 +108,11 @@ def _stored(chat_id: int, message, agent_id: int | None) -> tuple[dict, int | No
     return {"chat_id": chat_id, **chat_service.view(message).as_dict()}, agent_id
 
 
-class WireNamespace(socketio.AsyncNamespace):
+class WireNamespace(Relay):
     """The server side of the message path (one per worker, registered on Reflex's server)."""
 
     def __init__(self) -> None:
         super().__init__(NAMESPACE)
-        self.instance = ""
-        self._redis = None
-        self._pubsub = None
-        self._serial = itertools.count(1)
-        # channel -> (when a join last asked for it, future set once Redis confirmed it)
-        self._channels: dict[str, tuple[float, asyncio.Future]] = {}
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        # SUBSCRIBE and UNSUBSCRIBE go out one at a time: a join's subscription must not be
-        # overtaken by the sweep's unsubscription of the same channel.
-        self._commands = asyncio.Lock()
 
     # ---- connection ---------------------------------------------------------------------
     async def on_connect(self, sid: str, environ: dict, auth=None):
@@ -271,9 +241,9 @@ class WireNamespace(socketio.AsyncNamespace):
         sids = {sid for login_id in ids for sid in room_members(self.server, NAMESPACE, login_room(login_id))}
         for sid in sids:
             await self.disconnect(sid)
-        if relay and self._redis is not None:
+        if relay:
             try:
-                await self._redis.publish(LOGINS_CHANNEL, json.dumps([self.instance, ids]))
+                await self._tell_workers(LOGINS_CHANNEL, [ids])
             except Exception:  # noqa: BLE001 - the 30 s check (drop_ended_logins) still catches them
                 logger.exception("wire: telling the other workers about ended logins failed")
         return len(sids)
@@ -315,139 +285,6 @@ class WireNamespace(socketio.AsyncNamespace):
         """Push a change of the settings to every page in `room` (SITE_ROOM: customers' pages,
         AGENTS_ROOM: agents'), on every worker: e.g. ``site {chat_enabled}``, ``categories``."""
         await self.broadcast(event, data, [room])
-
-    # ---- delivery, here and on the other workers -----------------------------------------
-    async def broadcast(self, event: str, data: dict, rooms: list[str], skip_sid: str | None = None) -> None:
-        """Emit to the sockets in any of `rooms` (each once), here and on the other workers."""
-        await self.emit(event, data, room=rooms, skip_sid=skip_sid)
-        if self._redis is None:
-            return
-        packet = json.dumps([f"{self.instance}:{next(self._serial)}", event, rooms, data], ensure_ascii=False)
-        try:
-            if len(rooms) == 1:
-                await self._redis.publish(channel(rooms[0]), packet)
-            else:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for room in rooms:
-                        pipe.publish(channel(room), packet)
-                    await pipe.execute()
-        except Exception:  # noqa: BLE001 - delivered here; elsewhere a page sees the gap at
-            # its next message (seq skips one) or on its next (re)connect, and joins again
-            logger.exception("wire relay publish failed")
-
-    async def watch(self, room: str) -> None:
-        """Make sure this worker gets what other workers send to `room` (its sockets are in it);
-        waits (briefly) until Redis confirmed the subscription."""
-        if self._redis is None:
-            return
-        name = channel(room)
-        known = self._channels.get(name)
-        if known is None:
-            known = (time.monotonic(), asyncio.get_running_loop().create_future())
-            self._channels[name] = known
-            if self._pubsub is not None:
-                try:
-                    async with self._commands:
-                        await self._pubsub.subscribe(name)
-                except Exception:  # noqa: BLE001 - the relay resubscribes everything it restarts
-                    logger.exception("wire relay subscribe failed")
-        else:
-            self._channels[name] = (time.monotonic(), known[1])
-        if self._pubsub is None:  # Redis away: the relay subscribes it when it is back
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(known[1]), SUBSCRIBE_WAIT)
-        except asyncio.TimeoutError:
-            logger.warning("wire relay: no confirmation for %s yet", name)
-
-    def _has_sockets(self, room: str) -> bool:
-        return bool(room_members(self.server, NAMESPACE, room))
-
-    async def sweep(self) -> None:
-        """Drop the channels of rooms without sockets here (not asked for lately)."""
-        if self._pubsub is None:
-            return
-        async with self._commands:
-            before = time.monotonic() - SWEEP_SECONDS
-            idle = [
-                name
-                for name, (asked, _) in self._channels.items()
-                if asked < before and not self._has_sockets(name[len(CHANNEL_PREFIX) :])
-            ]
-            for name in idle:
-                del self._channels[name]
-            if idle:
-                await self._pubsub.unsubscribe(*idle)
-
-    def _first_time(self, key: str) -> bool:
-        """A message for two rooms comes once per room's channel; deliver it once."""
-        if key in self._seen:
-            return False
-        self._seen[key] = None
-        if len(self._seen) > SEEN_KEEP:
-            self._seen.popitem(last=False)
-        return True
-
-    async def _deliver(self, item: dict) -> None:
-        kind, name = item.get("type"), item.get("channel", b"").decode()
-        if kind == "message" and name == LOGINS_CHANNEL:
-            sender, ids = json.loads(item["data"])
-            if sender != self.instance:
-                await self.end_logins(ids, relay=False)
-            return
-        if kind == "subscribe":
-            known = self._channels.get(name)
-            if known is not None and not known[1].done():
-                known[1].set_result(True)
-            return
-        if kind != "message":
-            return
-        key, event, rooms, data = json.loads(item["data"])
-        if key.partition(":")[0] == self.instance or (len(rooms) > 1 and not self._first_time(key)):
-            return
-        await self.emit(event, data, room=rooms)
-
-    async def relay(self) -> None:
-        """Lifespan task: re-emit to this worker's sockets what the other workers published."""
-        url = redis_url()
-        if not url:
-            return
-        import redis.asyncio as aioredis
-
-        # The app is imported before the server forks its workers: each worker needs its own id
-        # here, or every worker takes the others' publications for its own and drops them.
-        self.instance = uuid.uuid4().hex
-        self._redis = aioredis.from_url(url)
-        while True:
-            pubsub = self._redis.pubsub()
-            try:
-                # Always one channel of its own, so the connection stays subscribed while no
-                # room has sockets here; after a failure, every room's channel again.
-                known = list(self._channels)
-                await pubsub.subscribe(channel(f"worker-{self.instance}"), LOGINS_CHANNEL, *known)
-                self._pubsub = pubsub
-                late = set(self._channels) - set(known)
-                if late:  # asked for while the first subscription was on its way
-                    async with self._commands:
-                        await pubsub.subscribe(*late)
-                next_sweep = time.monotonic() + SWEEP_SECONDS
-                while True:
-                    item = await pubsub.get_message(timeout=SWEEP_SECONDS)
-                    if item is not None:
-                        await self._deliver(item)
-                    if time.monotonic() >= next_sweep:
-                        next_sweep = time.monotonic() + SWEEP_SECONDS
-                        await self.sweep()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - keep relaying; say why
-                logger.exception("wire relay failed; resubscribing")
-                self._pubsub = None  # joins meanwhile only note their rooms (see watch)
-                await asyncio.sleep(1.0)
-            finally:
-                self._pubsub = None
-                await pubsub.aclose()
-
 
 WIRE = WireNamespace()
 

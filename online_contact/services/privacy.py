@@ -2,8 +2,9 @@
 개인정보), masking a message by hand (마스킹), and 고객 정보 삭제. Retention is in retention.py.
 
 The message path asks `masking_kinds()` on every message, so the switches are read from the
-database at most every CACHE_SECONDS per process (and at once in the process that saved them):
-no query per message."""
+database at most every CACHE_SECONDS per process, and at once after a save: in the process that
+saved them, and in every other worker as soon as the relay brings it the word
+(realtime.wire.WireNamespace.settings_changed). No query per message."""
 
 from __future__ import annotations
 
@@ -53,6 +54,9 @@ FAILED_RETRY_SECONDS = 1.0
 
 _cache: dict[str, tuple[tuple[str, ...], float]] = {}  # database URL -> (kinds, valid until)
 _cache_lock = threading.Lock()
+# Bumped by every forget: a read that began before a save must not be cached after it (it may
+# hold the switches as they were, for another CACHE_SECONDS).
+_generation = 0
 
 
 def kinds_of(settings) -> tuple[str, ...]:
@@ -71,6 +75,7 @@ def masking_kinds() -> tuple[str, ...]:
     from .db import engine
     from .settings import get_settings
 
+    generation = _generation
     try:
         with Session(engine(key)) as session:
             kinds, until = kinds_of(get_settings(session)), now + CACHE_SECONDS
@@ -78,13 +83,17 @@ def masking_kinds() -> tuple[str, ...]:
     except Exception:  # noqa: BLE001 - fail closed: mask everything rather than nothing
         kinds, until = masking.KINDS, now + FAILED_RETRY_SECONDS
     with _cache_lock:
-        _cache[key] = (kinds, until)
+        if generation == _generation:
+            _cache[key] = (kinds, until)
     return kinds
 
 
 def forget_cached_kinds() -> None:
-    """The switches changed here: the next message reads them again."""
+    """The switches changed (saved here, or word came from another worker): the next message
+    reads them again."""
+    global _generation
     with _cache_lock:
+        _generation += 1
         _cache.clear()
 
 
@@ -111,8 +120,9 @@ def _months(value, field: str) -> int:
 
 def save(session: Session, actor_id: int, form: dict, ip: str = "") -> bool:
     """설정 › 개인정보 › 저장. Every field checked first (FormErrors names each wrong one), then one
-    transaction, audited (before → after). Applies to the next message at once here, within
-    CACHE_SECONDS in the other workers; the next retention pass uses the new periods."""
+    transaction, audited (before → after). Applies to the next message at once here; the caller
+    tells the other workers (realtime.wire.WireNamespace.settings_changed), which otherwise read
+    the switches again within CACHE_SECONDS. The next retention pass uses the new periods."""
     from .settings import get_settings
 
     errors: dict[str, ServiceError] = {}

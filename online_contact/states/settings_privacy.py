@@ -65,7 +65,9 @@ class PrivacySettingsState(AdminFormMixin, AuthState):
             await self._refused(exc)
             return
         self.notice = await tr(self, "settings_saved")
-        # The customers' open chat windows name the kinds masked: pushed to every page now.
         from online_contact.realtime.wire import SITE_ROOM, WIRE
 
+        # Every worker masks by the new switches from its next message (this one already does).
+        await WIRE.settings_changed()
+        # The customers' open chat windows name the kinds masked: pushed to every page now.
         await WIRE.announce("site", {"masked_kinds": kinds}, SITE_ROOM)

@@ -16,8 +16,9 @@ import redis.asyncio as aioredis
 from sqlmodel import select
 
 from online_contact.models import Agent
-from online_contact.realtime import wire as wire_module
-from online_contact.realtime.wire import WireNamespace, channel, chat_room, desk_room
+from online_contact.realtime import relay as relay_module
+from online_contact.realtime.relay import channel
+from online_contact.realtime.wire import WireNamespace, chat_room, desk_room
 from online_contact.services import chats as chat_service
 from online_contact.services.auth import start_session
 from online_contact.services.db import _async_engine, async_engine, session_scope
@@ -52,7 +53,7 @@ async def until(check, what: str, timeout: float = 5.0) -> None:
 def test_messages_cross_workers_once_and_only_where_someone_is(pg_url, redis_url, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", pg_url)
     monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setattr(wire_module, "SWEEP_SECONDS", 0.3)
+    monkeypatch.setattr(relay_module, "SWEEP_SECONDS", 0.3)
     chat_id, agent_id, visitor_key, token = open_chat(pg_url)
 
     async def scenario():
@@ -114,6 +115,66 @@ def test_messages_cross_workers_once_and_only_where_someone_is(pg_url, redis_url
             eng = async_engine()
             if eng is not None:
                 await eng.dispose()  # its connections belong to this test's event loop
+            _async_engine.cache_clear()
+
+    run_async(scenario())
+
+
+def test_saved_masking_switches_reach_every_worker_at_once(pg_url, redis_url, monkeypatch):
+    """설정 › 개인정보 saved in one worker: every other worker reads the switches again at once,
+    even one with no customer page open (it watches no room the save is announced in), so a kind
+    switched back on is masked by all of them from the next message, not up to
+    privacy.CACHE_SECONDS later. (The workers share this process's cache here; the word from A
+    is what makes B's relay clear it, and A's own relay ignores its own word.)"""
+    from online_contact.models import ChatSettings
+    from online_contact.services import privacy
+
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setattr(privacy, "CACHE_SECONDS", 600.0)  # only the word can make it read again
+    chat_id, _agent_id, _visitor_key, token = open_chat(pg_url)
+
+    def set_phone_masking(on: bool) -> None:
+        with session_scope(pg_url) as s:
+            settings = s.exec(select(ChatSettings)).one()
+            settings.mask_phone = on
+            s.add(settings)
+
+    async def scenario():
+        a, b = WireNamespace(), WireNamespace()
+        for ns in (a, b):
+            ns._set_server(RecordingSocketServer())
+        tasks = [asyncio.create_task(ns.relay()) for ns in (a, b)]
+        try:
+            await until(lambda: a._pubsub is not None and b._pubsub is not None, "both relays subscribed")
+            set_phone_masking(False)
+            privacy.forget_cached_kinds()
+            # Only the agent's socket on B: B is in no customer's room.
+            await b.on_connect("agent", {}, {"role": "agent", "credential": token})
+            assert (await b.on_join("agent", {"chat_id": chat_id}))["ok"]
+            off = await b.on_send("agent", {"chat_id": chat_id, "client_id": "s1", "text": "010-1234-5678로 연락드릴게요"})
+            assert off["message"]["text"] == "010-1234-5678로 연락드릴게요"  # switched off, read into the cache
+
+            # Switched back on by an admin whose page is served by A (the handler's database
+            # write, then its word to the other workers).
+            set_phone_masking(True)
+            assert privacy.masking_kinds() == privacy.kinds_of(ChatSettings(mask_phone=False))  # still cached
+            await a.settings_changed()
+            await until(lambda: not privacy._cache, "B forgot the cached switches")
+            on = await b.on_send("agent", {"chat_id": chat_id, "client_id": "s2", "text": "010-1234-5678로 연락드릴게요"})
+            assert on["message"]["text"] == "010-****-5678로 연락드릴게요"
+        finally:
+            set_phone_masking(True)
+            privacy.forget_cached_kinds()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for ns in (a, b):
+                if ns._redis is not None:
+                    await ns._redis.aclose()
+            eng = async_engine()
+            if eng is not None:
+                await eng.dispose()
             _async_engine.cache_clear()
 
     run_async(scenario())

@@ -29,7 +29,8 @@ import sqlalchemy as sa
 from online_contact.models import Customer, Message
 from online_contact.realtime import AgentDesk, ChatRoom
 from online_contact.realtime.publish import desk_token, room_token
-from online_contact.realtime.wire import WireNamespace, channel, chat_room, desk_room
+from online_contact.realtime.relay import channel
+from online_contact.realtime.wire import WireNamespace, chat_room, desk_room
 from online_contact.services import chats as chat_service
 from online_contact.services import db as db_service
 from online_contact.services import masking, search, search_upkeep
