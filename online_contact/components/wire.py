@@ -52,6 +52,28 @@ def chat_wire(role: str) -> rx.Component:
     )
 
 
+class HistoryWire(rx.Component):
+    """채팅 기록's panel watches its chat on /_wire: a 마스킹 or a 고객 정보 삭제 done elsewhere
+    makes it read the chat again (assets/history_wire.jsx). Renders nothing."""
+
+    library = "$/public/history_wire.jsx"
+    tag = "HistoryWire"
+
+    ready: rx.Var[bool]
+    chat_id: rx.Var[int]
+    changed_event: rx.Var[str]
+
+
+def history_wire() -> rx.Component:
+    from online_contact.states.history import HistoryState
+
+    return HistoryWire.create(
+        ready=HistoryState.agent_id > 0,
+        chat_id=HistoryState.selected_id,
+        changed_event=f"{HistoryState.get_full_name()}.transcript_changed",
+    )
+
+
 class AgentAlerts(rx.Component):
     """The page title's count, the sound and the browser notification of an agent's page
     (assets/agent_alerts.jsx). Renders nothing."""

@@ -8,6 +8,7 @@ import reflex as rx
 from online_contact import routes
 from online_contact.components.admin_layout import admin_layout
 from online_contact.components.export_dialog import export_dialog
+from online_contact.components.wire import history_wire
 from online_contact.components.agent_chat import top_bar
 from online_contact.components.chat_info import info_fields, readonly, ticket_dialog, unsaved_dialog
 from online_contact.components.common import (
@@ -343,6 +344,7 @@ def chat_history() -> rx.Component:
                 ),
             ),
             _panel(),
+            history_wire(),
             ticket_dialog(S),
             unsaved_dialog(S),
             _export_dialog(),

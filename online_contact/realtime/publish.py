@@ -346,12 +346,14 @@ async def publish_masked_from(state: rx.State, chat_id: int, agent_id: int | Non
     """A stored message changed (마스킹 by hand): the chat's room reloads its window, its agent's
     desk its preview, and every tab of the chat on any worker gets ``masked {chat_id, seq, text}``
     on the message path for the copies it holds itself (assets/chat_wire.jsx: what arrived live,
-    the older messages it loaded, the chat list's preview)."""
+    the older messages it loaded, the chat list's preview); 채팅 기록 panels showing the chat get
+    ``changed`` and read it again (assets/history_wire.jsx)."""
     from .wire import WIRE, chat_room, desk_room
 
     await publish_chat_from(state, chat_id, agent_id, reload=True)
     rooms = [chat_room(chat_id)] + ([desk_room(agent_id)] if agent_id else [])
     await WIRE.broadcast("masked", {"chat_id": chat_id, "seq": seq, "text": text}, rooms)
+    await WIRE.transcript_changed([chat_id])  # and the 채팅 기록 panels showing it
 
 
 def is_linked(state: rx.State, cls: type, token: str) -> bool:

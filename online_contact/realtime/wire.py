@@ -21,7 +21,12 @@ Events (namespace ``/_wire``):
 - ``send {chat_id, client_id, text}`` → ``{ok, message}`` or ``{error}``: stored once per client id
   (``services.chats.post_message``; on PostgreSQL first ``post_message_fast``, one statement),
   then ``message`` goes once to every other socket in the rooms ``chat-<id>`` and
-  ``agent-<id>`` (the agent's chat list shows its preview).
+  ``agent-<id>`` (the agent's chat list shows its preview);
+- ``watch {chat_id}`` → ``{ok}`` (채팅 기록's side panel, assets/history_wire.jsx; 0 stops): the
+  rule of 채팅 기록 (services.history.chat_for: an admin any chat, an agent the chats they
+  handled); the socket is in the room ``history-<id>`` and gets ``changed {chat_id}`` when the
+  chat's stored text changes elsewhere (마스킹, 고객 정보 삭제) — never a text: the panel reads
+  it again through its own state.
 
 Several workers: every emit is also published on Redis, one channel per room, and a worker
 listens on a room's channel while it has sockets in that room (realtime/relay.py).
@@ -37,6 +42,7 @@ import socketio
 from sqlalchemy.exc import SQLAlchemyError
 
 from online_contact.services import chats as chat_service
+from online_contact.services import history
 from online_contact.services.auth import live_logins, login_for_token
 from online_contact.services.chats import AUTHOR_AGENT, AUTHOR_CUSTOMER
 from online_contact.services.db import async_engine, session_scope
@@ -62,6 +68,10 @@ def chat_room(chat_id: int) -> str:
 
 def desk_room(agent_id: int) -> str:
     return f"agent-{agent_id}"
+
+
+def history_room(chat_id: int) -> str:
+    return f"history-{chat_id}"
 
 
 def login_room(login_id: int) -> str:
@@ -201,6 +211,40 @@ class WireNamespace(Relay):
         if done is None:
             return self._store_now(who, chat_id, text, client_id)
         return _stored(chat_id, *done)
+
+    def _may_view_now(self, who: dict, chat_id: int) -> bool:
+        with session_scope() as session:
+            found = login_for_token(session, who["credential"])
+            if found is None:
+                return False
+            try:
+                history.chat_for(session, found[1], chat_id)
+            except ServiceError:
+                return False
+            return True
+
+    @_answers_errors
+    async def on_watch(self, sid: str, data=None):
+        data = data if isinstance(data, dict) else {}
+        chat_id = parse_id(data.get("chat_id"))
+        who = await self.get_session(sid)
+        if who["role"] != ROLE_AGENT or (chat_id and not self._may_view_now(who, chat_id)):
+            return {"error": "not_allowed"}
+        watched = who.get("watch_id", 0)
+        if watched and watched != chat_id:
+            await self.leave_room(sid, history_room(watched))
+        who["watch_id"] = chat_id
+        await self.save_session(sid, who)
+        if chat_id:
+            await self.enter_room(sid, history_room(chat_id))
+            await self.watch(history_room(chat_id))
+        return {"ok": True, "chat_id": chat_id}
+
+    async def transcript_changed(self, chat_ids) -> None:
+        """The stored text of these chats changed (마스킹, 고객 정보 삭제): the 채팅 기록 panels
+        showing them, on any worker, read it again."""
+        for chat_id in sorted(set(chat_ids)):
+            await self.broadcast("changed", {"chat_id": chat_id}, [history_room(chat_id)])
 
     @_answers_errors
     async def on_send(self, sid: str, data=None):

@@ -7,11 +7,12 @@ import reflex as rx
 from sqlmodel import select
 
 from online_contact.models import Chat, Customer
-from online_contact.models.agent import ROLE_ADMIN
+from online_contact.models.agent import ROLE_ADMIN, ROLE_AGENT
 from online_contact.realtime.publish import publish_desk, publish_room
 from online_contact.services import privacy
 from online_contact.services.db import engine, session_scope
 from online_contact.services.errors import ServiceError
+from online_contact.services.text import parse_id
 
 from .guard import require_role
 from .lang import tr, tr_error
@@ -45,6 +46,24 @@ class HistoryPrivacyMixin(MaskingMixin, mixin=True):
     def _record_view(self, agent_id: int, chat_id: int) -> None:
         """The access record of opening a chat (its transcript and customer information)."""
         privacy.record_view(engine(), agent_id, chat_id, self.router.session.client_ip or "")
+
+    @rx.event
+    @require_role(ROLE_AGENT)
+    async def transcript_changed(self, chat_id: int = 0):
+        """The chat open in the panel was masked, or its customer erased, elsewhere (another
+        panel, the agent's chat screen: realtime.wire ``changed``): what the panel shows is read
+        again. After an erasure the whole panel (the customer's information went too), with no
+        new access record; after a masking the transcript only, so 고객정보 edits being made stay."""
+        if not self.selected_id or parse_id(chat_id) != self.selected_id:
+            return
+        with session_scope() as session:
+            chat = session.get(Chat, self.selected_id)
+            customer = session.get(Customer, chat.customer_id) if chat is not None else None
+            erased = customer is not None and customer.erased_at is not None
+        if erased and not self.customer_erased:
+            await self._open(self.selected_id, record=False)
+        else:
+            self._reread_transcript()
 
     # ---- 고객 정보 삭제 -----------------------------------------------------------------------------
     @rx.event
@@ -84,6 +103,9 @@ class HistoryPrivacyMixin(MaskingMixin, mixin=True):
             self.erase_error = await tr_error(self, exc)
             return
         self.erase_open = False
+        from online_contact.realtime.wire import WIRE
+
+        await WIRE.transcript_changed(erased.chat_ids)
         for erased_chat in erased.chat_ids:
             publish_room(erased_chat, reload=True)
         for agent_id in agents:

@@ -200,3 +200,53 @@ def test_an_admin_switches_phone_masking_off_and_on(browser, customer, agent, re
             s.add(settings)
             s.commit()
         admin.context.close()
+
+
+def test_an_open_history_panel_follows_a_masking_and_an_erasure_done_elsewhere(browser, customer, agent, agent2, reset):
+    """What a panel of 채팅 기록 shows is not left behind: the agent masks a message on the chat
+    screen and an admin's open panel shows it masked; the admin erases the customer and the
+    agent's own open panel (in another browser) shows the messages gone — neither reloads."""
+    name = f"패널{uuid.uuid4().hex[:6]}"
+    base = begin_chat(customer, agent, reset, name=name)
+    agent_opens_chat(agent, name)
+    wait_wire_joined(customer)
+    send(customer, "제 비밀번호는 hunter2 예요")
+    agent_log = agent.get_by_role("log", name="대화 내용")
+    expect(agent_log).to_contain_text("hunter2")
+
+    admin = _admin(browser, base)
+    try:
+        panel = _open_in_history(admin, base, name)
+        transcript = panel.get_by_role("log", name="대화 내용")
+        expect(transcript).to_contain_text("제 비밀번호는 hunter2 예요")
+        watching = "() => window.ocHistoryWire && window.ocHistoryWire.watching() > 0"
+        admin.wait_for_function(watching)
+
+        agent_log.locator(".oc-message").filter(has_text="hunter2").get_by_role("button", name="마스킹").click()
+        agent.get_by_role("alertdialog", name="메시지 마스킹").get_by_role("button", name="메시지 전체 마스킹").click()
+        expect(transcript).to_contain_text("* ***** ******* **")
+        expect(transcript).not_to_contain_text("hunter2")
+
+        # The chat ends; the agent (logged in in a second browser) opens it in 채팅 기록.
+        chat = _chat_of(reset, name)
+        with reset.session() as s:
+            row = s.get(Chat, chat.id)
+            row.status = "ended"
+            s.add(row)
+            s.commit()
+        login(agent2, base, "agent1@example.com")
+        own = _open_in_history(agent2, base, name)
+        expect(own.get_by_role("log", name="대화 내용")).to_contain_text("* ***** ******* **")
+        agent2.wait_for_function(watching)
+
+        panel = _open_in_history(admin, base, name)
+        panel.get_by_role("button", name="고객 정보 삭제").click()
+        dialog = admin.get_by_role("alertdialog", name="고객 정보 삭제")
+        dialog.get_by_label("사유 (필수)").fill("고객 요청 (메일)")
+        dialog.get_by_role("button", name="삭제", exact=True).click()
+        expect(admin.get_by_text("고객 정보가 삭제되었습니다.")).to_be_visible()
+        expect(own.get_by_role("log", name="대화 내용")).to_contain_text("삭제된 메시지")
+        expect(own.get_by_role("status").filter(has_text="고객 정보가 삭제되었습니다.")).to_be_visible()
+        expect(own).not_to_contain_text(name)
+    finally:
+        admin.context.close()

@@ -130,6 +130,61 @@ def test_an_ended_chat_takes_no_more_messages(wire, make, session):
     assert "늦은 메시지" not in texts(session, chat.id)
 
 
+def test_history_panels_watch_only_the_chats_their_reader_may_see_and_hear_no_text(wire, make, session):
+    """채팅 기록's panel watches its chat (``watch``) by the rule of 채팅 기록 (an admin any chat, an
+    agent the chats they handled; never a customer's socket or an ended login), one chat per
+    socket at a time, and hears ``changed {chat_id}`` only: no message, no text."""
+    agent1, agent2 = make.demo_agent("agent1@example.com"), make.demo_agent("agent2@example.com")
+    admin = make.demo_agent("admin@example.com")
+    agent1.status = "online"
+    session.add(agent1)
+    session.commit()
+    chat, other = make.start(), make.waiting_chat()
+    assert chat.agent_id == agent1.id and other.agent_id is None
+    key = session.get(Customer, chat.customer_id).visitor_key
+    token1, token2, token_admin = (start_session(session, a) for a in (agent1, agent2, admin))
+    session.commit()
+    srv = wire.server
+
+    async def scenario():
+        await wire.on_connect("cust", {}, {"role": "customer", "credential": key})
+        await wire.on_connect("ag1", {}, {"role": "agent", "credential": token1})
+        await wire.on_connect("ag2", {}, {"role": "agent", "credential": token2})
+        await wire.on_connect("adm", {}, {"role": "agent", "credential": token_admin})
+        assert await wire.on_watch("cust", {"chat_id": chat.id}) == {"error": "not_allowed"}
+        assert await wire.on_watch("ag2", {"chat_id": chat.id}) == {"error": "not_allowed"}  # not theirs
+        assert await wire.on_watch("ag1", {"chat_id": other.id}) == {"error": "not_allowed"}
+        assert await wire.on_watch("ag1", {"chat_id": 10**9}) == {"error": "not_allowed"}  # no such chat
+        assert await wire.on_watch("ag1", {"chat_id": chat.id}) == {"ok": True, "chat_id": chat.id}
+        assert await wire.on_watch("adm", {"chat_id": chat.id}) == {"ok": True, "chat_id": chat.id}
+        assert srv.rooms[f"history-{chat.id}"] == {"ag1", "adm"}
+
+        # A message of the chat does not go to a socket for watching it (the agent's socket gets
+        # it as the socket of the chat's agent: its chat list shows the preview).
+        chat_service.mark_opened(session, chat, agent1)
+        assert (await wire.on_join("cust", {"chat_id": chat.id}))["ok"]
+        sent = await wire.on_send("cust", {"chat_id": chat.id, "client_id": "w1", "text": "제 카드번호는 비밀"})
+        assert sent["ok"] and srv.receivers(srv.emits[-1][2], srv.emits[-1][3]) == {"ag1"}
+
+        await wire.transcript_changed([chat.id, chat.id])
+        assert srv.emits[-1][:2] == ("changed", {"chat_id": chat.id}) and len(srv.emits) == 2
+        assert srv.receivers(srv.emits[-1][2]) == {"ag1", "adm"}
+
+        # Watching another chat leaves the first; 0 (the panel closed) leaves every one.
+        assert (await wire.on_watch("adm", {"chat_id": other.id}))["ok"]
+        assert srv.rooms[f"history-{chat.id}"] == {"ag1"} and srv.rooms[f"history-{other.id}"] == {"adm"}
+        assert await wire.on_watch("adm", {"chat_id": 0}) == {"ok": True, "chat_id": 0}
+        assert await wire.on_watch("adm", "not a dict") == {"ok": True, "chat_id": 0}
+        assert srv.rooms[f"history-{other.id}"] == set()
+
+        # A login that ended watches nothing more.
+        end_session(session, token1)
+        session.commit()
+        assert await wire.on_watch("ag1", {"chat_id": chat.id}) == {"error": "not_allowed"}
+
+    run(scenario())
+
+
 def test_an_agent_socket_missed_by_end_logins_is_let_go_within_30_s(wire, make, session):
     """Previews go to every socket in agent-<id>; a tab whose login ended (logged out in another
     tab, expired, the agent deactivated) must stop getting them. end_logins does it at once (see
