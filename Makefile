@@ -18,7 +18,7 @@ ifdef WORKERS
 export GRANIAN_WORKERS := $(WORKERS)
 endif
 
-.PHONY: run test deps test-deps migrate seed unit security e2e integration bench bench-history bench-embed bench-stats bench-retention clean
+.PHONY: run test deps test-deps migrate seed unit security e2e integration bench bench-history bench-embed bench-stats bench-retention bench-ab clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -91,6 +91,11 @@ bench-stats: test-deps $(VENV)/.bench-installed
 
 bench-retention: test-deps $(VENV)/.bench-installed
 	$(PY) -m bench.retention $(BENCH_ARGS)
+
+# The message path's bench on two commits, alternated in one sitting (see README):
+#   make bench-ab BENCH_ARGS="8c651c4 HEAD --rounds 8 --levels 100,500 --configs sqlite"
+bench-ab: test-deps $(VENV)/.bench-installed
+	$(PY) -m bench.ab $(BENCH_ARGS)
 
 clean:
 	rm -rf .web .states frontend.zip backend.zip

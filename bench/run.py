@@ -56,7 +56,11 @@ CONFIGS = {
     "postgres2-reflex": ("PG+Redis, 2 wkr, Reflex", 2, "reflex"),
 }
 # Conversations run this long before samples count: the first messages of a server pay for
-# one-off work (SQLAlchemy statement compilation, first deltas) that is not steady state.
+# one-off work (SQLAlchemy statement compilation, first deltas) that is not steady state. At 500
+# conversations the server's heap has just grown by ~370 objects per tab, and the first seconds
+# of messages tip Python's garbage collector into a full collection of it (~250 ms with 1,000
+# tabs, measured 4.3 and 6.0 s after the first message): `--warmup 10` keeps that one-off pause
+# out of the samples (bench/ab.py uses it), the default counts it when it falls after 4 s.
 WARMUP = 4.0
 
 
@@ -205,7 +209,8 @@ async def wire_send(chat_id: int, tab: Tab, text: str) -> None:
         raise RuntimeError(f"the wire refused a message: {answer}")
 
 
-async def run_reflex_level(config: str, url: str, db_url: str, tokens: list[str], server: psutil.Process, level: int, duration: float) -> Result:
+async def run_reflex_level(config: str, url: str, db_url: str, tokens: list[str], server: psutil.Process, level: int, duration: float,
+                           warmup: float = WARMUP) -> Result:
     reset(db_url)
     result = Result(CONFIGS[config][0], level)
     wire = CONFIGS[config][2] == "wire"
@@ -247,7 +252,7 @@ async def run_reflex_level(config: str, url: str, db_url: str, tokens: list[str]
     mem1 = rss(server)
     result.mem_per_tab_kb = (mem1 - mem0) / 1024 / (2 * level)
     cpu0 = cpu_seconds(server)
-    measure_from = time.perf_counter() + WARMUP
+    measure_from = time.perf_counter() + warmup
     stop_at = measure_from + duration
     tasks = []
     for i, (a, c) in enumerate(zip(agents, customers)):
@@ -280,7 +285,7 @@ class EchoTab(Watching):
         self._deliver(data, time.perf_counter())
 
 
-async def run_echo_level(url: str, server: psutil.Process, level: int, duration: float) -> Result:
+async def run_echo_level(url: str, server: psutil.Process, level: int, duration: float, warmup: float = WARMUP) -> Result:
     result = Result("echo floor", level)
     mem0 = rss(server)
     pairs = []
@@ -296,7 +301,7 @@ async def run_echo_level(url: str, server: psutil.Process, level: int, duration:
     quiet_client_gc()
     result.mem_per_tab_kb = (rss(server) - mem0) / 1024 / (2 * level)
     cpu0 = cpu_seconds(server)
-    measure_from = time.perf_counter() + WARMUP
+    measure_from = time.perf_counter() + warmup
     stop_at = measure_from + duration
 
     def sender(room):
@@ -386,7 +391,8 @@ def pg_database() -> tuple[str, callable]:
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}", drop
 
 
-async def bench_reflex(config: str, levels: list[int], duration: float, tmp: Path, assignment: bool) -> tuple[list[Result], dict | None]:
+async def bench_reflex(config: str, levels: list[int], duration: float, tmp: Path, assignment: bool,
+                       warmup: float = WARMUP) -> tuple[list[Result], dict | None]:
     cleanup = None
     extra = {}
     if config.startswith("sqlite"):
@@ -405,7 +411,7 @@ async def bench_reflex(config: str, levels: list[int], duration: float, tmp: Pat
     try:
         proc = psutil.Process(srv.proc.pid)
         for level in levels:
-            r = await run_reflex_level(config, srv.url, db_url, tokens, proc, level, duration)
+            r = await run_reflex_level(config, srv.url, db_url, tokens, proc, level, duration, warmup)
             print_row(r, flush=True)
             results.append(r)
         if assignment:
@@ -452,6 +458,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--levels", default="1,20,100,200,300,500")
     parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=WARMUP, help="seconds of conversation before samples count")
     parser.add_argument("--configs", default="echo,sqlite,sqlite-reflex,postgres,postgres2")
     parser.add_argument("--no-assignment", action="store_true")
     parser.add_argument("--samples", help="write every measured message (config, level, sent at s, latency ms) to this CSV")
@@ -470,7 +477,7 @@ async def main() -> None:
             ps = psutil.Process(proc.pid)
             all_results["echo"] = []
             for level in levels:
-                r = await run_echo_level(f"http://127.0.0.1:{port}", ps, level, args.duration)
+                r = await run_echo_level(f"http://127.0.0.1:{port}", ps, level, args.duration, args.warmup)
                 print_row(r, flush=True)
                 all_results["echo"].append(r)
         finally:
@@ -478,7 +485,7 @@ async def main() -> None:
     for config in CONFIGS:
         if config in configs:
             name = CONFIGS[config][0]
-            results, assign = await bench_reflex(config, levels, args.duration, tmp, not args.no_assignment)
+            results, assign = await bench_reflex(config, levels, args.duration, tmp, not args.no_assignment, args.warmup)
             all_results[config] = results
             if assign:
                 assignments[name] = assign
