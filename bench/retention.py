@@ -28,7 +28,7 @@ from sqlmodel import select
 from bench.history import build, databases
 from online_contact.models import Chat, Customer
 from online_contact.models.chat import AUTHOR_CUSTOMER, CHAT_OPEN
-from online_contact.services import chats as chat_service
+from online_contact.services import messages as message_service
 from online_contact.services import retention, search_upkeep
 from online_contact.services import settings as settings_service
 from online_contact.services.db import engine, session_scope
@@ -61,7 +61,7 @@ def _post(url: str, chat_id: int, n: int, tag: str, stop: threading.Event | None
         started = time.perf_counter()
         with session_scope(url) as session:
             chat = session.get(Chat, chat_id)
-            chat_service.post_message(session, chat, AUTHOR_CUSTOMER, f"배송 문의드립니다 {tag} {i}", f"{tag}-{i}")
+            message_service.post_message(session, chat, AUTHOR_CUSTOMER, f"배송 문의드립니다 {tag} {i}", f"{tag}-{i}")
         times.append(time.perf_counter() - started)
     return times
 

@@ -26,6 +26,7 @@ from online_contact.config import MESSAGE_WINDOW, database_url
 from online_contact.models import Agent, Chat, Message
 from online_contact.models.chat import AUTHOR_CUSTOMER, AUTHOR_SYSTEM, CHAT_OPEN, CHAT_WAITING
 from online_contact.services import chats as chat_service
+from online_contact.services import messages as message_service
 from online_contact.services import routing
 from online_contact.services.db import session_scope
 
@@ -115,7 +116,7 @@ def refresh_room_now(room: ChatRoom, session: Session, chat_id: int, reload: boo
     reload = reload or room.chat_id != chat.id or chat.last_seq < room.last_seq
     if not reload and chat.last_seq > room.last_seq:
         # One more than the window: more new messages than that means a full reload.
-        new = chat_service.messages_after(session, chat.id, room.last_seq, MESSAGE_WINDOW + 1)
+        new = message_service.messages_after(session, chat.id, room.last_seq, MESSAGE_WINDOW + 1)
         reload = len(new) > MESSAGE_WINDOW or not all(room_add_message(room, chat.id, m.as_dict()) for m in new)
     if reload:
         if room.chat_id != chat.id:
@@ -198,7 +199,7 @@ def desk_add_message(desk: AgentDesk, chat_id: int, message: dict) -> bool:
 
 
 def _full_window(session: Session, chat_id: int) -> list[dict]:
-    return [m.as_dict() for m in chat_service.recent_messages(session, chat_id, MESSAGE_WINDOW)]
+    return [m.as_dict() for m in message_service.recent_messages(session, chat_id, MESSAGE_WINDOW)]
 
 
 def refresh_desk_now(desk: AgentDesk, session: Session, agent_id: int) -> None:

@@ -19,7 +19,7 @@ Events (namespace ``/_wire``):
   customer's page sends its visitor key again: it may have connected before it had one); the
   socket leaves its previous chat room and gets every message after ``after`` (catch-up);
 - ``send {chat_id, client_id, text}`` → ``{ok, message}`` or ``{error}``: stored once per client id
-  (``services.chats.post_message``; on PostgreSQL first ``post_message_fast``, one statement),
+  (``services.messages.post_message``; on PostgreSQL first ``post_message_fast``, one statement),
   then ``message`` goes once to every other socket in the rooms ``chat-<id>`` and
   ``agent-<id>`` (the agent's chat list shows its preview);
 - ``watch {chat_id}`` → ``{ok}`` (채팅 기록's side panel, assets/history_wire.jsx; 0 stops): the
@@ -41,10 +41,10 @@ import logging
 import socketio
 from sqlalchemy.exc import SQLAlchemyError
 
-from online_contact.services import chats as chat_service
+from online_contact.services import messages as message_service
 from online_contact.services import history
 from online_contact.services.auth import live_logins, login_for_token
-from online_contact.services.chats import AUTHOR_AGENT, AUTHOR_CUSTOMER
+from online_contact.models.chat import AUTHOR_AGENT, AUTHOR_CUSTOMER
 from online_contact.services.db import async_engine, session_scope
 from online_contact.services.errors import ServiceError
 from online_contact.services.text import LIMITS, MAX_DB_ID, READ_AT_MOST, as_text, parse_id
@@ -115,7 +115,7 @@ def _author(who: dict, chat) -> tuple[str, int | None]:
 
 def _stored(chat_id: int, message, agent_id: int | None) -> tuple[dict, int | None]:
     """The stored message as sent to the pages, and the chat's agent (whose tabs get it too)."""
-    return {"chat_id": chat_id, **chat_service.view(message).as_dict()}, agent_id
+    return {"chat_id": chat_id, **message_service.view(message).as_dict()}, agent_id
 
 
 class WireNamespace(Relay):
@@ -152,8 +152,8 @@ class WireNamespace(Relay):
 
     def _gate(self, session, who: dict, chat_id: int):
         if who["role"] == ROLE_AGENT:
-            return chat_service.chat_for_agent_token(session, chat_id, who["credential"])
-        return chat_service.chat_for_visitor(session, chat_id, who["credential"])
+            return message_service.chat_for_agent_token(session, chat_id, who["credential"])
+        return message_service.chat_for_visitor(session, chat_id, who["credential"])
 
     # On SQLite the database work is synchronous, as in the Reflex handlers (a local file; a
     # thread pool was measured: more CPU per message and a worse p95 under load).
@@ -163,7 +163,7 @@ class WireNamespace(Relay):
 
     def _catch_up_now(self, chat_id: int, after: int) -> list[dict]:
         with session_scope() as session:
-            return [m.as_dict() for m in chat_service.messages_after(session, chat_id, after, CATCH_UP_LIMIT)]
+            return [m.as_dict() for m in message_service.messages_after(session, chat_id, after, CATCH_UP_LIMIT)]
 
     def _store_now(self, who: dict, chat_id: int, text: str, client_id: str | None) -> tuple[dict, int | None] | None:
         with session_scope() as session:
@@ -171,7 +171,7 @@ class WireNamespace(Relay):
             if chat is None:
                 return None
             author, agent_id = _author(who, chat)
-            message, _ = chat_service.post_message(session, chat, author, text, client_id, agent_id)
+            message, _ = message_service.post_message(session, chat, author, text, client_id, agent_id)
             return _stored(chat.id, message, chat.agent_id)
 
     @_answers_errors
@@ -207,7 +207,7 @@ class WireNamespace(Relay):
         anything else (refused, chat ended, a resend) takes the full path, which says why."""
         credential = {"auth_token" if who["role"] == ROLE_AGENT else "visitor_key": who["credential"]}
         async with eng.connect() as conn:
-            done = await chat_service.post_message_fast(conn, chat_id, text, client_id, **credential)
+            done = await message_service.post_message_fast(conn, chat_id, text, client_id, **credential)
         if done is None:
             return self._store_now(who, chat_id, text, client_id)
         return _stored(chat_id, *done)

@@ -112,7 +112,7 @@ def start_session(session: Session, agent: Agent, hours: int | None = None, ip: 
 def live_login(token_hash, now) -> tuple:
     """The conditions for `token_hash` being a live login of an active agent, for a query joining
     AuthSession to Agent. The one definition of a valid login: agent_for_token, the message
-    path's posting gate (chats.chat_for_agent_token, post_message_fast) and live_logins."""
+    path's posting gate (messages.chat_for_agent_token, post_message_fast) and live_logins."""
     return (AuthSession.token_hash == token_hash, *_still_live(now))
 
 

@@ -54,7 +54,7 @@ def _engine(url: str) -> Engine:
 
 def async_engine(url: str | None = None) -> AsyncEngine | None:
     """An async AUTOCOMMIT engine on the same database for the message path's one-statement
-    post (chats.post_message_fast), or None for SQLite (a local file answers within the call;
+    post (messages.post_message_fast), or None for SQLite (a local file answers within the call;
     waiting on it asynchronously would only add overhead).
     Its connections belong to the event loop that opened them (one per worker)."""
     return _async_engine(url or database_url())

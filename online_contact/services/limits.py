@@ -8,7 +8,7 @@ several workers cannot all slip in before the first is counted.
 
 Each limit is an environment variable ``COUNT/SECONDS`` (``0`` turns it off); the defaults are
 ones a contact center behind one office NAT can live with. Messages per visitor are limited
-in the message's own statement (services.chats), ratings by the chat (services.chats.rate).
+in the message's own statement (services.messages), ratings by the chat (services.chats.rate).
 """
 
 from __future__ import annotations

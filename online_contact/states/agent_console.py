@@ -18,6 +18,7 @@ from online_contact.realtime.publish import (
 )
 from online_contact.services import agents as agent_service
 from online_contact.services import chats as chat_service
+from online_contact.services import messages as message_service
 from online_contact.services import tickets as ticket_service
 from online_contact.services.db import session_scope
 from online_contact.services.errors import ServiceError
@@ -277,7 +278,7 @@ class AgentConsoleState(MaskingMixin, ChatInfoMixin, TranscriptMixin, AuthState)
             with session_scope() as session:
                 # One query checks the login and that the chat is this agent's; when it finds
                 # nothing, the full checks below say why (login page, or not allowed).
-                chat = chat_service.chat_for_agent_token(session, self.active_chat_id, self.auth_token)
+                chat = message_service.chat_for_agent_token(session, self.active_chat_id, self.auth_token)
                 agent_id = chat.agent_id if chat is not None else None
                 if chat is None:
                     agent, redirect = self._require(session)
@@ -285,13 +286,13 @@ class AgentConsoleState(MaskingMixin, ChatInfoMixin, TranscriptMixin, AuthState)
                         return redirect
                     chat = chat_service.chat_for_agent(session, self.active_chat_id, agent)
                     agent_id = agent.id
-                message, _ = chat_service.post_message(session, chat, AUTHOR_AGENT, text, client_id, agent_id=agent_id)
+                message, _ = message_service.post_message(session, chat, AUTHOR_AGENT, text, client_id, agent_id=agent_id)
         except ServiceError as exc:
             self.composer_error = await tr_error(self, exc)
             return put_back("agent-input", text)
         if self.composer_error:
             self.composer_error = ""
-        await publish_message_from(self, chat.id, agent_id, chat_service.view(message).as_dict())
+        await publish_message_from(self, chat.id, agent_id, message_service.view(message).as_dict())
 
     @rx.event
     @require_role(ROLE_AGENT)

@@ -12,6 +12,7 @@ from online_contact.models.chat import AUTHOR_CUSTOMER, CHANNEL_HELP_CENTER, Cha
 from online_contact.realtime import ChatRoom, publish_chat_from
 from online_contact.realtime.publish import is_linked, link_room, publish_message_from, publish_queue, room_token
 from online_contact.services import chats as chat_service
+from online_contact.services import messages as message_service
 from online_contact.services import embed as embed_service
 from online_contact.services import customers as customer_service
 from online_contact.services.customers import MADE_VISITOR_KEY_RE, VISITOR_KEY_RE
@@ -294,14 +295,14 @@ class CustomerChatState(TranscriptMixin, rx.State):
         try:
             with session_scope() as session:
                 # One query checks that this browser's customer owns the chat.
-                chat = chat_service.chat_for_visitor(session, self._chat_id, self._visitor())
+                chat = message_service.chat_for_visitor(session, self._chat_id, self._visitor())
                 if chat is None:
                     # No chat in this tab's state yet (e.g. the server restarted): find it.
                     own = self._own_chat(session)
-                    chat = chat_service.chat_for_visitor(session, own.id, self._visitor()) if own else None
+                    chat = message_service.chat_for_visitor(session, own.id, self._visitor()) if own else None
                 if chat is None:
                     raise ServiceError("error.no_chat")
-                message, _ = chat_service.post_message(session, chat, AUTHOR_CUSTOMER, text, client_id)
+                message, _ = message_service.post_message(session, chat, AUTHOR_CUSTOMER, text, client_id)
                 chat_id, agent_id = chat.id, chat.agent_id
         except ServiceError as exc:
             self.send_error = await tr_error(self, exc)
@@ -310,7 +311,7 @@ class CustomerChatState(TranscriptMixin, rx.State):
             await self._link_room(chat_id)
         if self.send_error:
             self.send_error = ""
-        await publish_message_from(self, chat_id, agent_id, chat_service.view(message).as_dict())
+        await publish_message_from(self, chat_id, agent_id, message_service.view(message).as_dict())
 
     @rx.event
     async def end_chat(self):

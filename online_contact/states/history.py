@@ -15,7 +15,7 @@ from online_contact.config import local_time
 from online_contact.models import Agent, Chat, ChatAssignment, ConsentRecord, Rating, Ticket
 from online_contact.models.agent import ROLE_ADMIN, ROLE_AGENT
 from online_contact.realtime.publish import link_desk, publish_chat_from
-from online_contact.services import chats as chat_service
+from online_contact.services import messages as message_service
 from online_contact.services import history
 from online_contact.services.db import session_scope
 from online_contact.services.errors import ServiceError
@@ -306,7 +306,7 @@ class HistoryState(HistoryPrivacyMixin, HistoryExportMixin, ChatInfoMixin, AuthS
                 )
                 self.timeline = self._timeline(session, chat, labels)
                 self._fill_tickets(session, chat.id)
-                messages = chat_service.recent_messages(session, chat.id, TRANSCRIPT_PAGE + 1)
+                messages = message_service.recent_messages(session, chat.id, TRANSCRIPT_PAGE + 1)
         except ServiceError as exc:
             self.panel_error = await tr_error(self, exc)
             return
@@ -320,7 +320,7 @@ class HistoryState(HistoryPrivacyMixin, HistoryExportMixin, ChatInfoMixin, AuthS
         if not self.selected_id or not self.transcript:
             return
         with session_scope() as session:
-            messages = chat_service.messages_after(session, self.selected_id, int(self.transcript[0]["seq"]) - 1,
+            messages = message_service.messages_after(session, self.selected_id, int(self.transcript[0]["seq"]) - 1,
                                                    len(self.transcript) + TRANSCRIPT_PAGE)
         self.transcript = [m.as_dict() for m in messages]
 
@@ -363,7 +363,7 @@ class HistoryState(HistoryPrivacyMixin, HistoryExportMixin, ChatInfoMixin, AuthS
                 chat = history.chat_for(session, agent, self.selected_id)
             except ServiceError:
                 return
-            older = chat_service.messages_before(session, chat.id, first, TRANSCRIPT_PAGE + 1)
+            older = message_service.messages_before(session, chat.id, first, TRANSCRIPT_PAGE + 1)
         self.transcript_more = len(older) > TRANSCRIPT_PAGE
         self.transcript = [m.as_dict() for m in older[-TRANSCRIPT_PAGE:]] + self.transcript
 

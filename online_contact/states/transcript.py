@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from online_contact.realtime import ChatRoom
-from online_contact.services import chats as chat_service
+from online_contact.services import messages as message_service
 from online_contact.services.db import session_scope
 from online_contact.services.text import LIMITS
 
@@ -45,7 +45,7 @@ class TranscriptMixin(rx.State, mixin=True):
             chat_id = self._transcript_chat_id(session)
             if not chat_id or chat_id != room.chat_id:
                 return
-            rows = chat_service.messages_before(session, chat_id, first, MAX_OLDER)
+            rows = message_service.messages_before(session, chat_id, first, MAX_OLDER)
         self.older = [m.as_dict() for m in rows]
         self.older_next = first
 

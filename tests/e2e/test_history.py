@@ -15,7 +15,7 @@ from sqlmodel import select
 from online_contact.models import Agent, Chat, Customer, Ticket
 from online_contact.models.chat import CHAT_ENDED
 from online_contact.models._base import utcnow
-from online_contact.services import chats as chat_service
+from online_contact.services import messages as message_service
 
 from .helpers import login
 
@@ -33,7 +33,7 @@ def _ended_chat(s, agent_email: str, name: str, lines: list[str]) -> int:
     s.commit()
     for n, text in enumerate(lines):
         author = "customer" if n % 2 == 0 else "agent"
-        chat_service.post_message(s, chat, author, text, f"{name}-{n}", agent_id=agent.id if author == "agent" else None)
+        message_service.post_message(s, chat, author, text, f"{name}-{n}", agent_id=agent.id if author == "agent" else None)
     chat.status, chat.agent_ended_at = CHAT_ENDED, utcnow()
     s.add(chat)
     s.commit()

@@ -230,7 +230,7 @@ def test_balanced_assignment_spreads_chats_over_online_agents(browser, agent, ag
 
 def test_long_transcript_beyond_the_live_window_is_complete_after_reload(customer, agent, reset, monkeypatch):
     from online_contact.config import MESSAGE_WINDOW
-    from online_contact.services.chats import post_message
+    from online_contact.services.messages import post_message
 
     monkeypatch.setenv("OC_LIMIT_MESSAGES_PER_SECOND", "0")  # 69 messages stored at once, below
 

@@ -16,8 +16,9 @@ from sqlmodel import SQLModel, func, select
 
 import online_contact.models  # noqa: F401  (registers the tables)
 from online_contact.manage import migrate
-from online_contact.models import Agent, Chat
+from online_contact.models import Agent, Chat, Message
 from online_contact.services import chats as chat_service
+from online_contact.services import messages as message_service
 from online_contact.services import customers as customer_service
 from online_contact.services import search
 from online_contact.services.db import session_scope
@@ -145,14 +146,14 @@ def only_agent1_online(s) -> None:
 
 
 def _post_fast(pg_url: str, chat_id: int, text: str, client_id: str, **who):
-    """chats.post_message_fast as the wire runs it: on an AUTOCOMMIT async connection."""
+    """messages.post_message_fast as the wire runs it: on an AUTOCOMMIT async connection."""
     from sqlalchemy.ext.asyncio import create_async_engine
 
     async def post():
         eng = create_async_engine(pg_url, isolation_level="AUTOCOMMIT")
         try:
             async with eng.connect() as conn:
-                return await chat_service.post_message_fast(conn, chat_id, text, client_id, **who)
+                return await message_service.post_message_fast(conn, chat_id, text, client_id, **who)
         finally:
             await eng.dispose()
 
@@ -180,7 +181,7 @@ def test_the_one_statement_post_keeps_the_posting_rules(pg_url):
 
     def stored() -> tuple[Chat, list[tuple[int, str, str, int | None]]]:
         with session_scope(pg_url) as s:
-            rows = s.exec(select(chat_service.Message).where(chat_service.Message.chat_id == chat_id).order_by(chat_service.Message.seq)).all()
+            rows = s.exec(select(Message).where(Message.chat_id == chat_id).order_by(Message.seq)).all()
             return s.get(Chat, chat_id), [(m.seq, m.author, m.text, m.agent_id) for m in rows]
 
     def post(text, client_id, **who):
@@ -234,7 +235,7 @@ def test_a_message_postgresql_cannot_index_is_stored_all_the_same(pg_url):
 
     assert post("漢" * 700, "l-1") is not None
     with session_scope(pg_url) as s:
-        message, created = chat_service.post_message(s, chat_service.chat_for_visitor(s, chat_id, key), "customer", "字" * 700 + " 말씀", "l-2")
+        message, created = message_service.post_message(s, message_service.chat_for_visitor(s, chat_id, key), "customer", "字" * 700 + " 말씀", "l-2")
         assert created
     with session_scope(pg_url) as s:
         assert chat_id in s.exec(search.chats_with("postgresql", search.parse("말씀")[0])).scalars().all()
@@ -279,7 +280,7 @@ def test_the_one_statement_post_counts_a_visitors_messages_per_second(pg_url, mo
     assert post("둘", "b-2") is not None
     assert post("셋", "b-3") is None
     with session_scope(pg_url) as s, pytest.raises(ServiceError, match="error.too_fast"):
-        chat_service.post_message(s, chat_service.chat_for_visitor(s, chat_id, key), "customer", "셋", "b-3")
+        message_service.post_message(s, message_service.chat_for_visitor(s, chat_id, key), "customer", "셋", "b-3")
     with session_scope(pg_url) as s:
         s.exec(update(Chat).where(Chat.id == chat_id).values(burst_started_at=utcnow().replace(year=2000)))
     assert post("셋", "b-3") is not None
@@ -360,7 +361,7 @@ def test_stats_live_view_on_postgresql(fresh_pg_session):
 def _indexed_put(monkeypatch) -> None:
     """tests/unit/test_privacy.py's `_put` stores a message of an ended chat straight through
     the ORM. On SQLite the indexer picks such rows up (by message id); on PostgreSQL only the
-    statement storing a message indexes it (chats._append, post_message_fast), so here `_put`
+    statement storing a message indexes it (messages.append, post_message_fast), so here `_put`
     also does what _append does: search.index_message, in the message's transaction."""
     import tests.unit.test_privacy as unit
 
@@ -425,8 +426,8 @@ def test_masking_by_hand_and_erasing_a_customer_change_the_index_on_postgresql(f
     session.add(chat)
     session.commit()
 
-    first, _ = chat_service.post_message(session, chat, "customer", NAME_LINE, "m-1")
-    second, _ = chat_service.post_message(session, chat, "customer", SECRET_LINE, "m-2")
+    first, _ = message_service.post_message(session, chat, "customer", NAME_LINE, "m-1")
+    second, _ = message_service.post_message(session, chat, "customer", SECRET_LINE, "m-2")
     # PostgreSQL indexes in the statement that stores the message: both are found at once.
     assert _found(session, admin, "홍길동") == [chat.id] and _found(session, admin, "qwerty123") == [chat.id]
     assert {"홍길", "길동", "qwerty123", "마포"} <= _index_terms(session, chat.id)

@@ -14,6 +14,7 @@ from sqlmodel import func, select
 from online_contact.models import AuditLog, Chat, Message, Rating, Ticket
 from online_contact.models._base import utcnow
 from online_contact.services import auth, chats as chat_service, limits, tickets
+from online_contact.services import messages as message_service
 from online_contact.services.db import engine, session_scope
 from online_contact.services.errors import ServiceError
 from tests.unit.pipeline import Client, names, only_agent1_online, run
@@ -171,17 +172,17 @@ def test_a_visitor_sending_too_fast_is_refused_and_nothing_is_stored(session, ma
     make.agent("a")
     chat = make.start(name="빠른손")
     for i in range(3):
-        chat_service.post_message(session, chat, "customer", f"m{i}", f"c{i}")
-    assert _code(chat_service.post_message, session, chat, "customer", "m3", "c3") == "error.too_fast"
+        message_service.post_message(session, chat, "customer", f"m{i}", f"c{i}")
+    assert _code(message_service.post_message, session, chat, "customer", "m3", "c3") == "error.too_fast"
     stored = make.reload(Chat, chat.id)
     texts = [m.text for m in session.exec(select(Message).where(Message.chat_id == chat.id).order_by(Message.seq))]
     assert texts[-3:] == ["m0", "m1", "m2"] and stored.last_seq == len(texts)  # no seq was taken
     # The agent is not limited; the customer's next second is free again.
     chat_service.mark_opened(session, stored, agent_of(session, stored))
-    chat_service.post_message(session, make.reload(Chat, chat.id), "agent", "답변", "a1", agent_id=stored.agent_id)
+    message_service.post_message(session, make.reload(Chat, chat.id), "agent", "답변", "a1", agent_id=stored.agent_id)
     session.exec(update(Chat).where(Chat.id == chat.id).values(burst_started_at=utcnow() - timedelta(seconds=2)))
     session.commit()
-    chat_service.post_message(session, make.reload(Chat, chat.id), "customer", "m3", "c3")
+    message_service.post_message(session, make.reload(Chat, chat.id), "customer", "m3", "c3")
 
 
 def test_ratings_once_per_chat_plus_once_per_rating_request(session, make):

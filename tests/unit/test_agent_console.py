@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from online_contact.config import MESSAGE_WINDOW
 from online_contact.models import Chat
-from online_contact.services import chats as chat_service
+from online_contact.services import messages as message_service
 from online_contact.services.db import session_scope
 
 from .pipeline import agent_console, customer_starts_chat, names, only_agent1_online, run
@@ -20,7 +20,7 @@ def test_older_messages_of_one_chat_never_show_in_the_next(app, db_url):
         _, other = await customer_starts_chat(app, db_url, "새고객")
         with session_scope(db_url) as s:
             for i in range(MESSAGE_WINDOW + 10):
-                chat_service.post_message(s, s.get(Chat, long_chat.id), "customer", f"지난 이야기 {i}")
+                message_service.post_message(s, s.get(Chat, long_chat.id), "customer", f"지난 이야기 {i}")
         agent_tab = await agent_console(app, token)
         await agent_tab.fire(f"{n.agent}.select_chat", chat_id=long_chat.id)
         await agent_tab.fire(f"{n.agent}.load_older")

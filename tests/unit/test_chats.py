@@ -1,4 +1,4 @@
-"""services.chats: start, messages, opening, info, rating, ending, 처리/미처리."""
+"""services.chats and services.messages: start, messages, opening, info, rating, ending, 처리/미처리."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from online_contact.models.agent import STATUS_ONLINE
 from online_contact.models.chat import AUTHOR_AGENT, AUTHOR_CUSTOMER, AUTHOR_SYSTEM, CHAT_ENDED, CHAT_OPEN, CHAT_WAITING
 from online_contact.services import agents as agent_service
 from online_contact.services import chats as chat_service
+from online_contact.services import messages as message_service
 from online_contact.services import customers as customer_service
 from online_contact.services import routing
 from online_contact.services import settings as settings_service
@@ -183,7 +184,7 @@ def test_start_stores_device_of_user_agent(session, make, user_agent, parts):
 @pytest.mark.parametrize("text", ["", "   ", "\n\t  \n", None])
 def test_empty_message_is_rejected_and_not_stored(session, make, chat, text):
     with pytest.raises(ServiceError) as err:
-        chat_service.post_message(session, chat, AUTHOR_CUSTOMER, text)
+        message_service.post_message(session, chat, AUTHOR_CUSTOMER, text)
     assert err.value.code == "error.message_empty"
     assert len(messages_of(session, chat.id)) == 1  # the greeting only
     assert make.reload(Chat, chat.id).last_seq == 1
@@ -191,7 +192,7 @@ def test_empty_message_is_rejected_and_not_stored(session, make, chat, text):
 
 def test_too_long_message_is_rejected_and_not_stored(session, make, chat):
     with pytest.raises(ServiceError) as err:
-        chat_service.post_message(session, chat, AUTHOR_CUSTOMER, "가" * 2001)
+        message_service.post_message(session, chat, AUTHOR_CUSTOMER, "가" * 2001)
     assert err.value.code == "error.message_too_long"
     assert err.value.params["max"] == 2000
     assert len(messages_of(session, chat.id)) == 1
@@ -199,7 +200,7 @@ def test_too_long_message_is_rejected_and_not_stored(session, make, chat):
 
 
 def test_message_of_exactly_2000_characters_is_accepted_and_trimmed(session, make, chat):
-    message, created = chat_service.post_message(session, chat, AUTHOR_CUSTOMER, "  " + "가" * 2000 + "\n")
+    message, created = message_service.post_message(session, chat, AUTHOR_CUSTOMER, "  " + "가" * 2000 + "\n")
     assert created
     assert message.text == "가" * 2000
 
@@ -209,8 +210,8 @@ def test_seq_increments_per_chat(session, make, agent):
     chat_b = make.start()
     seqs_a, seqs_b = [], []
     for i in range(3):
-        seqs_a.append(chat_service.post_message(session, chat_a, AUTHOR_CUSTOMER, f"a{i}")[0].seq)
-        seqs_b.append(chat_service.post_message(session, chat_b, AUTHOR_CUSTOMER, f"b{i}")[0].seq)
+        seqs_a.append(message_service.post_message(session, chat_a, AUTHOR_CUSTOMER, f"a{i}")[0].seq)
+        seqs_b.append(message_service.post_message(session, chat_b, AUTHOR_CUSTOMER, f"b{i}")[0].seq)
     # seq 1 is the greeting of each chat.
     assert seqs_a == [2, 3, 4]
     assert seqs_b == [2, 3, 4]
@@ -220,13 +221,13 @@ def test_seq_increments_per_chat(session, make, agent):
 
 def test_seq_starts_at_one_without_greeting(empty_session, make_empty):
     chat = make_empty.start()
-    seqs = [chat_service.post_message(empty_session, chat, AUTHOR_CUSTOMER, t)[0].seq for t in "xyz"]
+    seqs = [message_service.post_message(empty_session, chat, AUTHOR_CUSTOMER, t)[0].seq for t in "xyz"]
     assert seqs == [1, 2, 3]
 
 
 def test_same_client_msg_id_is_stored_once(session, make, chat):
-    first, created1 = chat_service.post_message(session, chat, AUTHOR_CUSTOMER, "hello", "cid-1")
-    again, created2 = chat_service.post_message(session, chat, AUTHOR_CUSTOMER, "hello (resent)", "cid-1")
+    first, created1 = message_service.post_message(session, chat, AUTHOR_CUSTOMER, "hello", "cid-1")
+    again, created2 = message_service.post_message(session, chat, AUTHOR_CUSTOMER, "hello (resent)", "cid-1")
     assert (created1, created2) == (True, False)
     assert again.id == first.id
     assert again.text == "hello"
@@ -237,15 +238,15 @@ def test_same_client_msg_id_is_stored_once(session, make, chat):
 
 def test_same_client_msg_id_in_another_chat_is_a_new_message(session, make, agent):
     chat_a, chat_b = make.start(), make.start()
-    m1, c1 = chat_service.post_message(session, chat_a, AUTHOR_CUSTOMER, "hi", "shared-id")
-    m2, c2 = chat_service.post_message(session, chat_b, AUTHOR_CUSTOMER, "hi", "shared-id")
+    m1, c1 = message_service.post_message(session, chat_a, AUTHOR_CUSTOMER, "hi", "shared-id")
+    m2, c2 = message_service.post_message(session, chat_b, AUTHOR_CUSTOMER, "hi", "shared-id")
     assert c1 and c2 and m1.id != m2.id
 
 
 def test_customer_cannot_post_after_ending(session, make, chat):
     chat_service.end_by_customer(session, chat)
     with pytest.raises(ServiceError) as err:
-        chat_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_CUSTOMER, "still there?")
+        message_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_CUSTOMER, "still there?")
     assert err.value.code == "error.chat_ended"
     assert len(messages_of(session, chat.id)) == 1
 
@@ -253,29 +254,29 @@ def test_customer_cannot_post_after_ending(session, make, chat):
 def test_customer_cannot_post_after_agent_ended(session, make, chat, agent):
     chat_service.end_by_agent(session, chat, agent)
     with pytest.raises(ServiceError) as err:
-        chat_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_CUSTOMER, "hello?")
+        message_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_CUSTOMER, "hello?")
     assert err.value.code == "error.chat_ended"
 
 
 def test_agent_can_still_reply_after_customer_left_but_not_after_ending(session, make, chat, agent):
     chat_service.mark_opened(session, chat, agent)
     chat_service.end_by_customer(session, make.reload(Chat, chat.id))
-    msg, created = chat_service.post_message(
+    msg, created = message_service.post_message(
         session, make.reload(Chat, chat.id), AUTHOR_AGENT, "감사합니다", agent_id=agent.id
     )
     assert created and msg.agent_id == agent.id
     chat_service.end_by_agent(session, make.reload(Chat, chat.id), agent)
     with pytest.raises(ServiceError) as err:
-        chat_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_AGENT, "more", agent_id=agent.id)
+        message_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_AGENT, "more", agent_id=agent.id)
     assert err.value.code == "error.chat_ended"
 
 
 def test_other_agent_cannot_post(session, make, chat, agent):
     intruder = make.agent("intruder")
     with pytest.raises(NotAllowed):
-        chat_service.post_message(session, chat, AUTHOR_AGENT, "hijack", agent_id=intruder.id)
+        message_service.post_message(session, chat, AUTHOR_AGENT, "hijack", agent_id=intruder.id)
     with pytest.raises(NotAllowed):
-        chat_service.post_message(session, chat, AUTHOR_AGENT, "anonymous", agent_id=None)
+        message_service.post_message(session, chat, AUTHOR_AGENT, "anonymous", agent_id=None)
     assert len(messages_of(session, chat.id)) == 1
     assert make.reload(Chat, chat.id).first_agent_reply_at is None
 
@@ -296,7 +297,7 @@ def test_processed_needs_both_open_and_reply_open_only(session, make, chat, agen
     stored = make.reload(Chat, chat.id)
     assert stored.agent_opened_at is not None
     assert chat_service.processing_status(stored) == "unprocessed"
-    chat_service.post_message(session, stored, AUTHOR_AGENT, "안녕하세요", agent_id=agent.id)
+    message_service.post_message(session, stored, AUTHOR_AGENT, "안녕하세요", agent_id=agent.id)
     assert chat_service.processing_status(make.reload(Chat, chat.id)) == "processed"
 
 
@@ -305,18 +306,18 @@ def test_an_agent_replies_only_in_a_chat_they_opened(session, make, chat, agent)
     it), so 처리 is never reached that way; and a chat handed back before it was opened was
     never readable or writable by its first agent."""
     with pytest.raises(NotAllowed):
-        chat_service.post_message(session, chat, AUTHOR_AGENT, "안녕하세요", agent_id=agent.id)
+        message_service.post_message(session, chat, AUTHOR_AGENT, "안녕하세요", agent_id=agent.id)
     stored = make.reload(Chat, chat.id)
     assert stored.first_agent_reply_at is None and chat_service.processing_status(stored) == "unprocessed"
     assert len(messages_of(session, chat.id)) == 1
     chat_service.mark_opened(session, stored, agent)
-    chat_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_AGENT, "안녕하세요", agent_id=agent.id)
+    message_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_AGENT, "안녕하세요", agent_id=agent.id)
     assert chat_service.processing_status(make.reload(Chat, chat.id)) == "processed"
 
 
 def test_customer_messages_alone_leave_chat_unprocessed(session, make, chat, agent):
     chat_service.mark_opened(session, chat, agent)
-    chat_service.post_message(session, chat, AUTHOR_CUSTOMER, "hello")
+    message_service.post_message(session, chat, AUTHOR_CUSTOMER, "hello")
     assert chat_service.processing_status(make.reload(Chat, chat.id)) == "unprocessed"
 
 
@@ -332,16 +333,16 @@ def test_mark_opened_keeps_first_time_and_refuses_other_agent(session, make, cha
 
 def test_first_agent_reply_at_only_set_by_agent_messages(session, make, chat, agent):
     # Greeting (system) is already there; a customer message and a rating request (system) follow.
-    chat_service.post_message(session, chat, AUTHOR_CUSTOMER, "문의드립니다")
+    message_service.post_message(session, chat, AUTHOR_CUSTOMER, "문의드립니다")
     chat_service.request_rating(session, make.reload(Chat, chat.id), agent)
-    chat_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_SYSTEM, "system note")
+    message_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_SYSTEM, "system note")
     assert make.reload(Chat, chat.id).first_agent_reply_at is None
 
     chat_service.mark_opened(session, make.reload(Chat, chat.id), agent)
-    reply, _ = chat_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_AGENT, "답변", agent_id=agent.id)
+    reply, _ = message_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_AGENT, "답변", agent_id=agent.id)
     first = make.reload(Chat, chat.id).first_agent_reply_at
     assert first == reply.created_at
-    chat_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_AGENT, "추가 답변", agent_id=agent.id)
+    message_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_AGENT, "추가 답변", agent_id=agent.id)
     assert make.reload(Chat, chat.id).first_agent_reply_at == first
 
 
@@ -575,16 +576,16 @@ def test_messages_after_and_recent_messages_order(session, make, chat, agent):
     chat_service.mark_opened(session, chat, agent)
     for i in range(5):
         author = AUTHOR_CUSTOMER if i % 2 == 0 else AUTHOR_AGENT
-        chat_service.post_message(session, chat, author, f"m{i}", agent_id=agent.id if author == AUTHOR_AGENT else None)
+        message_service.post_message(session, chat, author, f"m{i}", agent_id=agent.id if author == AUTHOR_AGENT else None)
     # seq 1 greeting, 2..6 = m0..m4
-    after = chat_service.messages_after(session, chat.id, 3)
+    after = message_service.messages_after(session, chat.id, 3)
     assert [(m.seq, m.text) for m in after] == [(4, "m2"), (5, "m3"), (6, "m4")]
-    assert chat_service.messages_after(session, chat.id, 6) == []
-    assert [m.seq for m in chat_service.messages_after(session, chat.id, 0, limit=2)] == [1, 2]
+    assert message_service.messages_after(session, chat.id, 6) == []
+    assert [m.seq for m in message_service.messages_after(session, chat.id, 0, limit=2)] == [1, 2]
 
-    recent = chat_service.recent_messages(session, chat.id, limit=3)
+    recent = message_service.recent_messages(session, chat.id, limit=3)
     assert [m.text for m in recent] == ["m2", "m3", "m4"]
-    assert [m.seq for m in chat_service.recent_messages(session, chat.id)] == [1, 2, 3, 4, 5, 6]
+    assert [m.seq for m in message_service.recent_messages(session, chat.id)] == [1, 2, 3, 4, 5, 6]
     view = recent[-1].as_dict()
     assert set(view) == {"seq", "author", "text", "time", "client_msg_id"}
     assert view["author"] == AUTHOR_CUSTOMER and len(view["time"]) == 5
@@ -592,8 +593,8 @@ def test_messages_after_and_recent_messages_order(session, make, chat, agent):
 
 def test_messages_of_other_chats_are_not_mixed_in(session, make, chat, agent):
     other = make.start()
-    chat_service.post_message(session, other, AUTHOR_CUSTOMER, "other chat")
-    assert [m.text for m in chat_service.messages_after(session, chat.id, 0)] == [GREETING["ko"]]
+    message_service.post_message(session, other, AUTHOR_CUSTOMER, "other chat")
+    assert [m.text for m in message_service.messages_after(session, chat.id, 0)] == [GREETING["ko"]]
 
 
 def test_open_chat_of_customer(session, make, agent):
@@ -629,11 +630,11 @@ def test_open_chat_of_customer_after_agent_ended_only_for_30_minutes(session, ma
 
 def test_messages_before_pages_older_messages(session, make, chat):
     for i in range(5):
-        chat_service.post_message(session, chat, AUTHOR_CUSTOMER, f"m{i}")
+        message_service.post_message(session, chat, AUTHOR_CUSTOMER, f"m{i}")
     # seq 1 greeting, 2..6 = m0..m4
-    assert [m.seq for m in chat_service.messages_before(session, chat.id, 5)] == [1, 2, 3, 4]
-    assert [m.text for m in chat_service.messages_before(session, chat.id, 6, limit=2)] == ["m2", "m3"]
-    assert chat_service.messages_before(session, chat.id, 1) == []
+    assert [m.seq for m in message_service.messages_before(session, chat.id, 5)] == [1, 2, 3, 4]
+    assert [m.text for m in message_service.messages_before(session, chat.id, 6, limit=2)] == ["m2", "m3"]
+    assert message_service.messages_before(session, chat.id, 1) == []
 
 
 def test_chats_of_agent_lists_only_open_chats_in_assignment_order(session, make, agent):
@@ -655,7 +656,7 @@ def test_agent_post_without_an_agent_id_is_refused_even_on_an_unassigned_chat(se
     customer = make.customer()
     waiting = make.waiting_chat(customer)  # no agent yet
     with pytest.raises(NotAllowed):
-        chat_service.post_message(session, waiting, "agent", "누가 보냈나요", agent_id=None)
+        message_service.post_message(session, waiting, "agent", "누가 보냈나요", agent_id=None)
     session.rollback()
     assert make.reload(Chat, waiting.id).first_agent_reply_at is None
 
@@ -678,24 +679,24 @@ def test_message_times_are_shown_in_korean_time(monkeypatch):
 
 def test_chat_for_visitor_only_for_the_customer_holding_the_key(session, make, chat):
     customer = session.get(Customer, chat.customer_id)
-    gate = chat_service.chat_for_visitor(session, chat.id, customer.visitor_key)
+    gate = message_service.chat_for_visitor(session, chat.id, customer.visitor_key)
     assert gate is not None and gate.id == chat.id and gate.agent_id == chat.agent_id
     stranger = make.customer()
-    assert chat_service.chat_for_visitor(session, chat.id, stranger.visitor_key) is None
-    assert chat_service.chat_for_visitor(session, chat.id, "") is None
-    assert chat_service.chat_for_visitor(session, 0, customer.visitor_key) is None
+    assert message_service.chat_for_visitor(session, chat.id, stranger.visitor_key) is None
+    assert message_service.chat_for_visitor(session, chat.id, "") is None
+    assert message_service.chat_for_visitor(session, 0, customer.visitor_key) is None
 
 
 def test_gate_row_posts_like_a_chat(session, make, chat):
     customer = session.get(Customer, chat.customer_id)
-    gate = chat_service.chat_for_visitor(session, chat.id, customer.visitor_key)
-    message, created = chat_service.post_message(session, gate, AUTHOR_CUSTOMER, "행 하나로 보냄", "gate-1")
+    gate = message_service.chat_for_visitor(session, chat.id, customer.visitor_key)
+    message, created = message_service.post_message(session, gate, AUTHOR_CUSTOMER, "행 하나로 보냄", "gate-1")
     assert created and message.seq == 2 and message.id
     assert [m.text for m in messages_of(session, chat.id)][-1] == "행 하나로 보냄"
     chat_service.end_by_customer(session, make.reload(Chat, chat.id))
-    ended = chat_service.chat_for_visitor(session, chat.id, customer.visitor_key)
+    ended = message_service.chat_for_visitor(session, chat.id, customer.visitor_key)
     with pytest.raises(ServiceError) as err:
-        chat_service.post_message(session, ended, AUTHOR_CUSTOMER, "끝난 뒤")
+        message_service.post_message(session, ended, AUTHOR_CUSTOMER, "끝난 뒤")
     assert err.value.code == "error.chat_ended"
 
 
@@ -704,30 +705,30 @@ def test_chat_for_agent_token_checks_login_expiry_activity_and_assignment(sessio
 
     token = auth_service.start_session(session, agent)
     session.commit()
-    assert chat_service.chat_for_agent_token(session, chat.id, token) is None  # not opened yet
+    assert message_service.chat_for_agent_token(session, chat.id, token) is None  # not opened yet
     chat_service.mark_opened(session, chat, agent)
-    gate = chat_service.chat_for_agent_token(session, chat.id, token)
+    gate = message_service.chat_for_agent_token(session, chat.id, token)
     assert gate is not None and gate.id == chat.id and gate.agent_id == agent.id
 
     other = make.agent("other")
     other_token = auth_service.start_session(session, other)
     session.commit()
-    assert chat_service.chat_for_agent_token(session, chat.id, other_token) is None  # not theirs
-    assert chat_service.chat_for_agent_token(session, chat.id, "not-a-token") is None
+    assert message_service.chat_for_agent_token(session, chat.id, other_token) is None  # not theirs
+    assert message_service.chat_for_agent_token(session, chat.id, "not-a-token") is None
 
     expired = auth_service.start_session(session, agent, hours=-1)
     session.commit()
-    assert chat_service.chat_for_agent_token(session, chat.id, expired) is None
+    assert message_service.chat_for_agent_token(session, chat.id, expired) is None
 
     agent.active = False
     session.add(agent)
     session.commit()
-    assert chat_service.chat_for_agent_token(session, chat.id, token) is None
+    assert message_service.chat_for_agent_token(session, chat.id, token) is None
 
 
 def test_duplicate_client_id_does_not_use_up_a_sequence_number(session, make, chat):
-    chat_service.post_message(session, chat, AUTHOR_CUSTOMER, "one", "dup")
-    chat_service.post_message(session, chat, AUTHOR_CUSTOMER, "one again", "dup")
-    third, _ = chat_service.post_message(session, chat, AUTHOR_CUSTOMER, "two", "next")
+    message_service.post_message(session, chat, AUTHOR_CUSTOMER, "one", "dup")
+    message_service.post_message(session, chat, AUTHOR_CUSTOMER, "one again", "dup")
+    third, _ = message_service.post_message(session, chat, AUTHOR_CUSTOMER, "two", "next")
     assert third.seq == 3
     assert [m.seq for m in messages_of(session, chat.id)] == [1, 2, 3]

@@ -18,7 +18,7 @@ from online_contact.models import Agent, AuditLog, Chat, Customer, Message, Tick
 from online_contact.models.agent import ROLE_ADMIN
 from online_contact.models.chat import CHAT_ENDED
 from online_contact.services import auth as auth_service
-from online_contact.services import chats as chat_service
+from online_contact.services import messages as message_service
 from online_contact.services import export, history
 from online_contact.services.errors import ServiceError
 
@@ -48,7 +48,7 @@ def _hostile_chat(session) -> int:
     session.add(chat)
     session.commit()
     for n, text in enumerate(HOSTILE):
-        chat_service.post_message(session, chat, "customer", text, f"h-{n}")
+        message_service.post_message(session, chat, "customer", text, f"h-{n}")
     session.add(Ticket(source="chat", subject="후속", chat_id=chat.id, customer_id=customer.id))
     session.commit()
     return chat.id

@@ -15,6 +15,7 @@ from online_contact.models import Agent, Category, Chat, ChatAssignment, Custome
 from online_contact.models.agent import ROLE_ADMIN
 from online_contact.models.chat import CHAT_ENDED
 from online_contact.services import chats as chat_service
+from online_contact.services import messages as message_service
 from online_contact.services import history, search, search_upkeep
 from online_contact.services.errors import NotAllowed
 
@@ -166,7 +167,7 @@ def check_korean_and_english_words_are_found_inside_longer_words(session: Sessio
         session.add(chat)
         session.commit()
         for n, text in enumerate(texts):
-            chat_service.post_message(session, chat, "customer", text, f"{key}-{n}")
+            message_service.post_message(session, chat, "customer", text, f"{key}-{n}")
         chats[key] = chat.id
     admin = _admin(session)
 
@@ -303,14 +304,14 @@ def test_sqlite_indexes_in_batches_and_a_search_sees_every_stored_message(sessio
     chat = Chat(customer_id=customer.id, agent_id=agent.id, status=CHAT_ENDED)
     session.add(chat)
     session.commit()
-    chat_service.post_message(session, chat, "customer", "택배분실 신고합니다", "b-1")
+    message_service.post_message(session, chat, "customer", "택배분실 신고합니다", "b-1")
     bind = session.get_bind()
     word = search.parse("분실")[0]
     assert session.exec(search.chats_with("sqlite", word)).scalars().all() == []  # not yet
     assert _all_ids(session, _admin(session), _everything(q="분실")) == [chat.id]  # the search catches up
     assert search.bring_up_to_date(bind) == 0
     # Two indexers at once write each message once.
-    chat_service.post_message(session, chat, "customer", "분실물 센터", "b-2")
+    message_service.post_message(session, chat, "customer", "분실물 센터", "b-2")
     with bind.connect() as one, bind.connect() as two:
         one.begin()
         assert search.catch_up(one) == 1
@@ -322,7 +323,7 @@ def test_sqlite_indexes_in_batches_and_a_search_sees_every_stored_message(sessio
     assert rows == 2
     # The lifespan task indexes what arrives without anyone searching, and merges the index
     # once a removal marked it (search_upkeep.compact_step clears the mark when it is done).
-    chat_service.post_message(session, chat, "customer", "분실 접수 번호요", "b-3")
+    message_service.post_message(session, chat, "customer", "분실 접수 번호요", "b-3")
     with bind.begin() as conn:
         search_upkeep.needs_compaction(conn)
     monkeypatch.setenv("DATABASE_URL", db_url)

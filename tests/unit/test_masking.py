@@ -172,12 +172,12 @@ def test_nothing_unmasked_reaches_the_database_or_the_search_index(session, make
     from sqlmodel import select
 
     from online_contact.models import Message, Ticket
-    from online_contact.services import chats as chat_service
+    from online_contact.services import messages as message_service
     from online_contact.services import search, tickets
     from online_contact.services.customers import clean_contact
 
     chat = make.start()
-    chat_service.post_message(session, chat, "customer", "카드 4111 1111 1111 1111 이고 번호는 010-9876-5432", "m1")
+    message_service.post_message(session, chat, "customer", "카드 4111 1111 1111 1111 이고 번호는 010-9876-5432", "m1")
     stored = session.exec(select(Message).where(Message.chat_id == chat.id)).all()[-1]
     assert stored.text == "카드 **** **** **** 1111 이고 번호는 010-****-5432"
     search.bring_up_to_date(session.get_bind())

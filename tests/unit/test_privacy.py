@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from online_contact.models import Agent, AuditLog, Chat, ConsentRecord, Customer, Message, Rating, Ticket
 from online_contact.models.agent import ROLE_ADMIN
 from online_contact.models.chat import AUTHOR_AGENT, AUTHOR_CUSTOMER, CHAT_ENDED, CHAT_OPEN
-from online_contact.services import chats as chat_service
+from online_contact.services import messages as message_service
 from online_contact.services import history, privacy, retention, stats
 from online_contact.services import settings as settings_service
 from online_contact.services.errors import FormErrors, NotAllowed, ServiceError
@@ -64,11 +64,11 @@ def test_the_switches_choose_what_the_message_path_masks_and_every_change_is_aud
     admin = _admin(session)
     agent = make.agent()
     chat = _opened_chat(make, agent)
-    chat_service.post_message(session, chat, AUTHOR_CUSTOMER, f"카드 {CARD} 전화 {PHONE}", "m-1")
+    message_service.post_message(session, chat, AUTHOR_CUSTOMER, f"카드 {CARD} 전화 {PHONE}", "m-1")
     assert _texts(session, chat.id)[-1] == "카드 **** **** **** 1111 전화 010-****-5678"
     # Phone numbers off (a center that needs them, e.g. for call-backs): cards are still masked.
     assert privacy.save(session, admin.id, _form(session, mask_phone="0"), ip="10.0.0.1")
-    chat_service.post_message(session, chat, AUTHOR_CUSTOMER, f"카드 {CARD} 전화 {PHONE}", "m-2")
+    message_service.post_message(session, chat, AUTHOR_CUSTOMER, f"카드 {CARD} 전화 {PHONE}", "m-2")
     assert _texts(session, chat.id)[-1] == f"카드 **** **** **** 1111 전화 {PHONE}"
     entry = session.exec(select(AuditLog).where(AuditLog.target_type == "privacy")).one()
     assert json.loads(entry.detail) == {"mask_phone": [True, False]} and entry.ip == "10.0.0.1"
@@ -114,9 +114,9 @@ def test_masking_a_part_or_a_whole_message_changes_it_in_the_database_and_the_in
     admin = _admin(session)
     agent = make.agent()
     chat = _opened_chat(make, agent)
-    first, _ = chat_service.post_message(session, chat, AUTHOR_CUSTOMER, NAME_LINE, "m-1")
+    first, _ = message_service.post_message(session, chat, AUTHOR_CUSTOMER, NAME_LINE, "m-1")
     assert _found(session, admin, "홍길동") == [chat.id]  # indexed now (the search caught up)
-    second, _ = chat_service.post_message(session, chat, AUTHOR_CUSTOMER, SECRET_LINE, "m-2")  # not indexed yet
+    second, _ = message_service.post_message(session, chat, AUTHOR_CUSTOMER, SECRET_LINE, "m-2")  # not indexed yet
     check_masking_by_hand(session, agent, admin, chat, first, second)
     entries = session.exec(select(AuditLog).where(AuditLog.action == privacy.MASK).order_by(AuditLog.id)).all()
     assert [(e.actor_agent_id, e.target_id, json.loads(e.detail)["seq"]) for e in entries] == [
@@ -130,7 +130,7 @@ def test_masking_a_part_or_a_whole_message_changes_it_in_the_database_and_the_in
 def test_masking_is_refused_for_other_agents_chats_system_messages_and_bad_ranges(session, make):
     agent, other = make.agent(), make.agent()
     chat = _opened_chat(make, agent)
-    message, _ = chat_service.post_message(session, chat, AUTHOR_AGENT, "안녕하세요", "a-1", agent_id=agent.id)
+    message, _ = message_service.post_message(session, chat, AUTHOR_AGENT, "안녕하세요", "a-1", agent_id=agent.id)
     with pytest.raises(NotAllowed):
         privacy.mask_message(session, other, chat.id, message.seq)
     greeting = session.exec(select(Message).where(Message.chat_id == chat.id, Message.seq == 1)).one()
@@ -397,7 +397,7 @@ def test_a_masking_an_erasure_or_a_purge_withdraws_the_history_exports_made_befo
     admin = _admin(session)
     agent = make.agent()
     chat = _opened_chat(make, agent)
-    chat_service.post_message(session, chat, AUTHOR_CUSTOMER, SECRET_LINE, "x-1")
+    message_service.post_message(session, chat, AUTHOR_CUSTOMER, SECRET_LINE, "x-1")
     everything = history.parse_conditions({"from": "2000-01-01", "to": history.today().isoformat()})
 
     def history_export() -> str:

@@ -32,6 +32,7 @@ from online_contact.realtime.publish import desk_token, room_token
 from online_contact.realtime.relay import channel
 from online_contact.realtime.wire import WireNamespace, chat_room, desk_room
 from online_contact.services import chats as chat_service
+from online_contact.services import messages as message_service
 from online_contact.services import db as db_service
 from online_contact.services import masking, search, search_upkeep
 from online_contact.services.auth import start_session
@@ -441,7 +442,7 @@ def test_what_was_masked_erased_or_purged_is_left_in_no_table_of_the_database(se
     session.add(chat)
     session.commit()
     text = f"비밀단어는 {SECRET} 입니다"
-    message, _ = chat_service.post_message(session, chat, "customer", text, "s-1")
+    message, _ = message_service.post_message(session, chat, "customer", text, "s-1")
     search.bring_up_to_date(db_service.engine(db_url))  # as the indexer (every half second) does
     # Before: the word is in the message row and in the index's data (the dump can see it there).
     assert tables_holding(db_url, SECRET) == ["message", f"{search.INDEX_TABLE}_data"]

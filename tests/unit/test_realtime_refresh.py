@@ -15,6 +15,7 @@ from online_contact.realtime.publish import (
     room_add_message,
 )
 from online_contact.services import chats as chat_service
+from online_contact.services import messages as message_service
 
 
 def shown_messages(room) -> list[dict]:
@@ -39,7 +40,7 @@ def make(make):
 
 def _post(session, chat, n, start=1):
     for i in range(start, start + n):
-        chat_service.post_message(session, chat, "customer", f"m{i}")
+        message_service.post_message(session, chat, "customer", f"m{i}")
 
 
 def test_first_refresh_loads_the_window_and_later_ones_append(session, make):
@@ -74,7 +75,7 @@ def test_the_window_stays_bounded_and_in_order(session, make):
     chat = make.start(name="이영희")
     room = _room()
     for i in range(1, 3 * MESSAGE_WINDOW):
-        chat_service.post_message(session, chat, "customer", f"m{i}")
+        message_service.post_message(session, chat, "customer", f"m{i}")
         refresh_room_now(room, session, chat.id)
         seqs = [m["seq"] for m in shown_messages(room)]
         assert seqs == list(range(seqs[0], room.last_seq + 1))
@@ -89,7 +90,7 @@ def test_desk_lists_open_chats_with_the_last_message(session, make):
     assert desk.chats == [
         {
             "id": chat.id, "name": "박지성", "opened": False, "customer_ended": False,
-            "seq": chat_service.messages_after(session, chat.id, 0)[-1].seq, "awaiting_reply": True, "preview": "m1",
+            "seq": message_service.messages_after(session, chat.id, 0)[-1].seq, "awaiting_reply": True, "preview": "m1",
         }
     ]
 

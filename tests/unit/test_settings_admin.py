@@ -13,6 +13,7 @@ from online_contact.models.agent import ROLE_ADMIN
 from online_contact.services import accounts, audit, auth
 from online_contact.services import categories as category_service
 from online_contact.services import chats as chat_service
+from online_contact.services import messages as message_service
 from online_contact.services import routing
 from online_contact.services import settings as settings_service
 from online_contact.services.errors import ServiceError
@@ -54,10 +55,10 @@ def test_the_next_chat_in_a_language_uses_its_new_greeting(session, make, admin)
     make.agent("online")
     settings_service.save_texts(session, admin.id, "en", "Welcome! How can we help?", "Please rate us.")
     chat = make.start(language="en")
-    first = chat_service.recent_messages(session, chat.id)[0]
+    first = message_service.recent_messages(session, chat.id)[0]
     assert (first.author, first.text) == ("system", "Welcome! How can we help?")
     korean = make.start(language="ko")
-    assert chat_service.recent_messages(session, korean.id)[0].text.startswith("안녕하세요")
+    assert message_service.recent_messages(session, korean.id)[0].text.startswith("안녕하세요")
 
 
 @pytest.mark.parametrize(
