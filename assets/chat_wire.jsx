@@ -15,8 +15,8 @@
 // and the composer then submits through Reflex's handler with the same client id (stored once),
 // which shows the error and keeps the text as before.
 import { useContext, useEffect, useRef } from "react";
-import { io } from "socket.io-client";
-import { DispatchContext, EventLoopContext, ReflexEvent, env, getBackendURL } from "./reflex_bridge.js";
+import { DispatchContext, EventLoopContext, ReflexEvent } from "./reflex_bridge.js";
+import { openWire } from "./wire_socket.js";
 
 const PREVIEW_LENGTH = 40;
 const SEND_TIMEOUT_MS = 10000;
@@ -104,23 +104,11 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskSt
   useEffect(() => {
     if (!ready || socket.current) return;
     // Reflex's socket exists once its state has arrived (ready), so io() finds its manager.
-    const endpoint = getBackendURL(env.EVENT);
-    const s = io(new URL("/_wire", endpoint).href, {
-      path: endpoint.pathname,
-      transports: [env.TRANSPORT],
-      // Read on every (re)connect: the agent may have logged in again meanwhile.
-      auth: (cb) => cb({ role, credential: credentialNow() }),
-    });
+    // While the wire is not connected the composer sends through Reflex.
+    const s = openWire(role, credentialNow, (sock) => socket.current === sock);
     s.on("connect", () => join());
     s.on("disconnect", () => {
       joined.current = 0;
-    });
-    // A refused connect (e.g. the visitor key was not stored yet) ends the socket; try again
-    // later. Meanwhile the composer sends through Reflex.
-    s.on("connect_error", () => {
-      setTimeout(() => {
-        if (socket.current === s && !s.connected) s.connect();
-      }, 2000);
     });
     // Settings changed by an admin, pushed to every open page (online_contact/realtime/wire.py
     // announce): the chat icon comes and goes, the kinds of number masked are named under the

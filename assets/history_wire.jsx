@@ -4,10 +4,9 @@
 // panel closes), so that a 마스킹 or a 고객 정보 삭제 done elsewhere — another admin's panel, the
 // agent's chat screen — reaches what this panel shows without a reload: the server sends
 // ``changed {chat_id}`` (never a text) and the panel reads the chat again through its own state.
-// The namespace rides on Reflex's own socket.io connection, as assets/chat_wire.jsx does.
 import { useContext, useEffect, useRef } from "react";
-import { io } from "socket.io-client";
-import { EventLoopContext, ReflexEvent, env, getBackendURL } from "./reflex_bridge.js";
+import { EventLoopContext, ReflexEvent } from "./reflex_bridge.js";
+import { openWire } from "./wire_socket.js";
 
 export function HistoryWire({ ready, chatId, changedEvent }) {
   const [addEvents] = useContext(EventLoopContext);
@@ -27,12 +26,7 @@ export function HistoryWire({ ready, chatId, changedEvent }) {
 
   useEffect(() => {
     if (!ready || socket.current) return;
-    const endpoint = getBackendURL(env.EVENT);
-    const s = io(new URL("/_wire", endpoint).href, {
-      path: endpoint.pathname,
-      transports: [env.TRANSPORT],
-      auth: (cb) => cb({ role: "agent", credential: localStorage.getItem("oc_auth") || "" }),
-    });
+    const s = openWire("agent", () => localStorage.getItem("oc_auth") || "", (sock) => socket.current === sock);
     // On every (re)connect the room is asked for again: a new socket is in none.
     s.on("connect", () => {
       watching.current = 0;
@@ -40,11 +34,6 @@ export function HistoryWire({ ready, chatId, changedEvent }) {
     });
     s.on("disconnect", () => {
       watching.current = 0;
-    });
-    s.on("connect_error", () => {
-      setTimeout(() => {
-        if (socket.current === s && !s.connected) s.connect();
-      }, 2000);
     });
     s.on("changed", (m) => {
       if (m && m.chat_id && m.chat_id === now.current) addEvents([ReflexEvent(changedEvent, { chat_id: m.chat_id })]);

@@ -64,6 +64,8 @@ class Relay(socketio.AsyncNamespace):
         self._commands = asyncio.Lock()
 
     async def end_logins(self, login_ids, relay: bool = True) -> int:
+        """Let go of the sockets of these logins here (the namespace's; called with relay=False
+        for the word of another worker)."""
         raise NotImplementedError
 
     async def _tell_workers(self, name: str, payload: list) -> None:
