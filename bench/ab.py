@@ -61,7 +61,10 @@ def checkout(commit: str, workdir: Path) -> Path:
     if not tools.exists() and (ROOT / ".tools").exists():
         tools.symlink_to(ROOT / ".tools")
     if not (tree / ".venv" / ".bench-installed").exists():
-        subprocess.run(["make", ".venv/.bench-installed"], cwd=tree, check=True)
+        print(f"installing {commit}'s packages into {tree / '.venv'}", flush=True)
+        made = subprocess.run(["make", ".venv/.bench-installed"], cwd=tree, capture_output=True, text=True)
+        if made.returncode != 0:
+            raise RuntimeError(f"installing {commit} failed:\n{made.stdout[-3000:]}\n{made.stderr[-3000:]}")
     return tree
 
 
