@@ -43,6 +43,17 @@ def _chat_of(server, name: str) -> Chat:
         return s.exec(select(Chat).where(Chat.customer_name == name).order_by(Chat.id.desc())).first()
 
 
+def _end_chat(server, name: str) -> Chat:
+    """The customer's chat is over (as far as 고객 정보 삭제 is concerned), set in the database."""
+    chat = _chat_of(server, name)
+    with server.session() as s:
+        row = s.get(Chat, chat.id)
+        row.status = "ended"
+        s.add(row)
+        s.commit()
+    return chat
+
+
 def test_numbers_reach_the_agent_masked_live_and_in_history_and_the_opening_is_recorded(browser, customer, agent, reset):
     name = f"마스킹{uuid.uuid4().hex[:6]}"
     base = begin_chat(customer, agent, reset, name=name)
@@ -137,12 +148,7 @@ def test_an_admin_erases_a_customer_from_history(browser, customer, agent, reset
     dialog.get_by_role("button", name="삭제", exact=True).click()
     expect(dialog.get_by_role("alert")).to_contain_text("진행 중인 채팅이 있는 고객은 삭제할 수 없습니다")
     dialog.get_by_role("button", name="취소").click()
-    chat = _chat_of(reset, name)
-    with reset.session() as s:
-        row = s.get(Chat, chat.id)
-        row.status = "ended"
-        s.add(row)
-        s.commit()
+    chat = _end_chat(reset, name)
 
     panel = _open_in_history(admin, base, name)
     panel.get_by_role("button", name="고객 정보 삭제").click()
@@ -228,12 +234,7 @@ def test_an_open_history_panel_follows_a_masking_and_an_erasure_done_elsewhere(b
         expect(transcript).not_to_contain_text("hunter2")
 
         # The chat ends; the agent (logged in in a second browser) opens it in 채팅 기록.
-        chat = _chat_of(reset, name)
-        with reset.session() as s:
-            row = s.get(Chat, chat.id)
-            row.status = "ended"
-            s.add(row)
-            s.commit()
+        _end_chat(reset, name)
         login(agent2, base, "agent1@example.com")
         own = _open_in_history(agent2, base, name)
         expect(own.get_by_role("log", name="대화 내용")).to_contain_text("* ***** ******* **")
