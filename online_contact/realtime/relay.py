@@ -84,9 +84,14 @@ class Relay(socketio.AsyncNamespace):
         except Exception:  # noqa: BLE001 - the others read the switches again within CACHE_SECONDS
             logger.exception("wire: telling the other workers about saved settings failed")
 
+    async def emit_here(self, event: str, data: dict, rooms: list[str], skip_sid: str | None = None) -> None:
+        """Emit to this worker's sockets in any of `rooms` (each once): what was sent here, and
+        what another worker relayed (the namespace may check its sockets first)."""
+        await self.emit(event, data, room=rooms, skip_sid=skip_sid)
+
     async def broadcast(self, event: str, data: dict, rooms: list[str], skip_sid: str | None = None) -> None:
         """Emit to the sockets in any of `rooms` (each once), here and on the other workers."""
-        await self.emit(event, data, room=rooms, skip_sid=skip_sid)
+        await self.emit_here(event, data, rooms, skip_sid)
         if self._redis is None:
             return
         packet = json.dumps([f"{self.instance}:{next(self._serial)}", event, rooms, data], ensure_ascii=False)
@@ -176,7 +181,7 @@ class Relay(socketio.AsyncNamespace):
         key, event, rooms, data = json.loads(item["data"])
         if key.partition(":")[0] == self.instance or (len(rooms) > 1 and not self._first_time(key)):
             return
-        await self.emit(event, data, room=rooms)
+        await self.emit_here(event, data, rooms)
 
     async def relay(self) -> None:
         """Lifespan task: re-emit to this worker's sockets what the other workers published."""

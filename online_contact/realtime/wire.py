@@ -13,8 +13,9 @@ Events (namespace ``/_wire``):
 - connect, auth ``{role: "customer", credential: <visitor key, or '' before the first chat>}`` or
   ``{role: "agent", credential: <login token>}``; a customer's socket joins the room ``site``
   (settings pushed live: ``site {chat_enabled}``); an agent's socket joins ``agent-<id>`` (desk
-  previews), ``agents`` (``categories``) and ``login-<login id>``, and is disconnected the moment
-  its login ends (``end_logins``, on every worker through Redis; a 30 s check catches the rest);
+  previews), ``agents`` (``categories``) and ``login-<login id>`` (only the last with ``history:
+  true``: 채팅 기록's socket), and is disconnected the moment its login ends (``end_logins``, on
+  every worker through Redis; a 30 s check catches the rest);
 - ``join {chat_id, after, credential}`` → ``{ok, messages}``: the same gate as posting (a
   customer's page sends its visitor key again: it may have connected before it had one); the
   socket leaves its previous chat room and gets every message after ``after`` (catch-up);
@@ -22,11 +23,12 @@ Events (namespace ``/_wire``):
   (``services.messages.post_message``; on PostgreSQL first ``post_message_fast``, one statement),
   then ``message`` goes once to every other socket in the rooms ``chat-<id>`` and
   ``agent-<id>`` (the agent's chat list shows its preview);
-- ``watch {chat_id}`` → ``{ok}`` (채팅 기록's side panel, assets/history_wire.jsx; 0 stops): the
+- ``watch {chat_id}`` → ``{ok, chat_id}`` (채팅 기록's side panel, assets/history_wire.jsx; 0 stops): the
   rule of 채팅 기록 (services.history.chat_for: an admin any chat, an agent the chats they
   handled); the socket is in the room ``history-<id>`` and gets ``changed {chat_id}`` when the
   chat's stored text changes elsewhere (마스킹, 고객 정보 삭제) — never a text: the panel reads
-  it again through its own state.
+  it again through its own state. The rule is checked again before a room hears anything (the
+  chat may have been handed on since).
 
 Several workers: every emit is also published on Redis, one channel per room, and a worker
 listens on a room's channel while it has sockets in that room (realtime/relay.py).
@@ -137,10 +139,12 @@ class WireNamespace(Relay):
             if not login_id:
                 raise socketio.exceptions.ConnectionRefusedError("not_allowed")
             await self.enter_room(sid, login_room(login_id))
-            await self.enter_room(sid, desk_room(agent_id))
-            await self.enter_room(sid, AGENTS_ROOM)
-            await self.watch(desk_room(agent_id))
-            await self.watch(AGENTS_ROOM)
+            # 채팅 기록's socket only watches its panel's chat: no previews, no settings.
+            if auth.get("history") is not True:
+                await self.enter_room(sid, desk_room(agent_id))
+                await self.enter_room(sid, AGENTS_ROOM)
+                await self.watch(desk_room(agent_id))
+                await self.watch(AGENTS_ROOM)
         elif role == ROLE_CUSTOMER:
             # Every help-center and widget tab, with a chat or not: settings reach them live
             # (채팅 사용 on/off). Without a visitor key it can join and send nothing.
@@ -228,13 +232,16 @@ class WireNamespace(Relay):
         data = data if isinstance(data, dict) else {}
         chat_id = parse_id(data.get("chat_id"))
         who = await self.get_session(sid)
-        if who["role"] != ROLE_AGENT or (chat_id and not self._may_view_now(who, chat_id)):
+        if who["role"] != ROLE_AGENT:
             return {"error": "not_allowed"}
+        allowed = not chat_id or self._may_view_now(who, chat_id)
         watched = who.get("watch_id", 0)
-        if watched and watched != chat_id:
+        if watched and (watched != chat_id or not allowed):
             await self.leave_room(sid, history_room(watched))
-        who["watch_id"] = chat_id
+        who["watch_id"] = chat_id if allowed else 0
         await self.save_session(sid, who)
+        if not allowed:  # and what it watched before is let go: the panel moved on
+            return {"error": "not_allowed"}
         if chat_id:
             await self.enter_room(sid, history_room(chat_id))
             await self.watch(history_room(chat_id))
@@ -245,6 +252,25 @@ class WireNamespace(Relay):
         showing them, on any worker, read it again."""
         for chat_id in sorted(set(chat_ids)):
             await self.broadcast("changed", {"chat_id": chat_id}, [history_room(chat_id)])
+
+    async def emit_here(self, event: str, data: dict, rooms: list[str], skip_sid: str | None = None) -> None:
+        if event == "changed":
+            await self._let_go_of_lost_watchers(rooms)
+        await super().emit_here(event, data, rooms, skip_sid)
+
+    async def _let_go_of_lost_watchers(self, rooms: list[str]) -> None:
+        """A watch is allowed when it is asked for; a chat may be handed on to another agent
+        since. Before a history room hears anything, its sockets here whose login may no longer
+        see the chat leave it (changes are rare: a query per watcher is cheap)."""
+        for room in rooms:
+            chat_id = parse_id(room.removeprefix("history-"))
+            for sid in sorted(room_members(self.server, NAMESPACE, room)):
+                try:
+                    who = await self.get_session(sid)
+                except KeyError:  # gone meanwhile
+                    continue
+                if not chat_id or not self._may_view_now(who, chat_id):
+                    await self.leave_room(sid, room)
 
     @_answers_errors
     async def on_send(self, sid: str, data=None):

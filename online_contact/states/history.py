@@ -316,13 +316,14 @@ class HistoryState(HistoryPrivacyMixin, HistoryExportMixin, ChatInfoMixin, AuthS
             self._record_view(agent.id, chat.id)
 
     def _reread_transcript(self) -> None:
-        """The messages shown, read again (one was masked): as many as were loaded."""
+        """The messages shown, read again (one was masked): those and no later ones (a message
+        that came since shows when the chat is opened again, with its access record)."""
         if not self.selected_id or not self.transcript:
             return
+        first, last = int(self.transcript[0]["seq"]), int(self.transcript[-1]["seq"])
         with session_scope() as session:
-            messages = message_service.messages_after(session, self.selected_id, int(self.transcript[0]["seq"]) - 1,
-                                                   len(self.transcript) + TRANSCRIPT_PAGE)
-        self.transcript = [m.as_dict() for m in messages]
+            messages = message_service.messages_after(session, self.selected_id, first - 1, last - first + 1)
+        self.transcript = [m.as_dict() for m in messages if m.seq <= last]
 
     def _timeline(self, session, chat: Chat, labels: history.Labels) -> list[dict[str, str]]:
         """생성, 할당 (and why; a hand-back and why), 상담원 첫 확인, 첫 응답, 고객 종료, 상담원 종료."""

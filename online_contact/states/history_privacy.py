@@ -9,7 +9,7 @@ from sqlmodel import select
 from online_contact.models import Chat, Customer
 from online_contact.models.agent import ROLE_ADMIN, ROLE_AGENT
 from online_contact.realtime.publish import publish_desk, publish_room
-from online_contact.services import privacy
+from online_contact.services import history, privacy
 from online_contact.services.db import engine, session_scope
 from online_contact.services.errors import ServiceError
 from online_contact.services.text import parse_id
@@ -52,16 +52,25 @@ class HistoryPrivacyMixin(MaskingMixin, mixin=True):
     async def transcript_changed(self, chat_id: int = 0):
         """The chat open in the panel was masked, or its customer erased, elsewhere (another
         panel, the agent's chat screen: realtime.wire ``changed``): what the panel shows is read
-        again. After an erasure the whole panel (the customer's information went too), with no
-        new access record; after a masking the transcript only, so 고객정보 edits being made stay."""
+        again — only what it shows, as it showed it when opened (the access record written then).
+        After an erasure the whole panel (the customer's information went too); after a masking
+        the transcript only, so 고객정보 edits being made stay. A reader who may no longer see the
+        chat (handed on to another agent since) gets the panel closed, and reads nothing."""
         if not self.selected_id or parse_id(chat_id) != self.selected_id:
             return
         with session_scope() as session:
-            chat = session.get(Chat, self.selected_id)
+            agent = self._agent(session)
+            try:
+                chat = history.chat_for(session, agent, self.selected_id) if agent is not None else None
+            except ServiceError:
+                chat = None
             customer = session.get(Customer, chat.customer_id) if chat is not None else None
             erased = customer is not None and customer.erased_at is not None
-        if erased and not self.customer_erased:
+        if chat is None:
+            self._close_panel()
+        elif erased and not self.customer_erased:
             await self._open(self.selected_id, record=False)
+            await self._reload_row(self.selected_id)  # the list's row named the customer too
         else:
             self._reread_transcript()
 

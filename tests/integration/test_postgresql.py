@@ -362,7 +362,7 @@ def _indexed_put(monkeypatch) -> None:
     """tests/unit/test_privacy.py's `_put` stores a message of an ended chat straight through
     the ORM. On SQLite the indexer picks such rows up (by message id); on PostgreSQL only the
     statement storing a message indexes it (messages.append, post_message_fast), so here `_put`
-    also does what _append does: search.index_message, in the message's transaction."""
+    also does what append does: search.index_message, in the message's transaction."""
     import tests.unit.test_privacy as unit
 
     put = unit._put

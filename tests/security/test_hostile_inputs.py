@@ -173,6 +173,8 @@ def test_hostile_inputs_through_every_event_of_the_message_path(session, make, d
                 answers.append(await wire.on_send(sid, {"chat_id": chat.id, "text": value, "client_id": f"{sid}-{i}"}))
                 answers.append(await wire.on_send(sid, {"chat_id": value, "text": "x", "client_id": value}))
                 answers.append(await wire.on_send(sid, value))
+                answers.append(await wire.on_watch(sid, {"chat_id": value}))
+                answers.append(await wire.on_watch(sid, value))
             try:
                 await wire.on_connect(f"odd-{i}", {}, value)
             except Exception as exc:  # noqa: BLE001 - only a refusal is fine here
@@ -184,4 +186,6 @@ def test_hostile_inputs_through_every_event_of_the_message_path(session, make, d
 
     run_async(scenario())
     assert all(isinstance(a, dict) and (a.get("ok") is True or isinstance(a.get("error"), str)) for a in answers)
+    # A watch is only ever of a chat that exists (and that the socket's reader may see).
+    assert {room for room in wire.server.rooms if room.startswith("history-")} <= {f"history-{chat.id}"}
     _check_what_was_stored(db_url)

@@ -188,3 +188,53 @@ def test_the_rows_come_before_the_total_which_is_counted_once_per_search(app, db
         assert 0 < state.total == len(state.rows) < 50 and "…" not in totals(tab)
 
     run(app, scenario, sent)
+
+
+def test_an_open_panel_reads_again_only_what_it_shows_and_only_while_its_reader_may_see_the_chat(app, db_url):
+    """``changed`` (a 마스킹 or an erasure elsewhere) makes the panel read what it shows again —
+    the masked text, not a message that came since, and no second access record — and a panel
+    whose chat was handed on to another agent since is closed and reads nothing."""
+    from online_contact.models import Message
+    from online_contact.services import messages as message_service
+    from online_contact.services import privacy
+    from online_contact.states.history import HistoryState
+
+    tokens = _tokens(db_url)
+    h = HistoryState.get_full_name()
+    with session_scope(db_url) as s:
+        agent1 = s.exec(select(Agent).where(Agent.email == "agent1@example.com")).one()
+        agent2 = s.exec(select(Agent).where(Agent.email == "agent2@example.com")).one()
+        chat_id = s.exec(select(Chat.id).where(Chat.agent_id == agent1.id)).first()
+        first = s.exec(select(Message).where(Message.chat_id == chat_id).order_by(Message.seq)).first()
+
+    def records() -> int:
+        with session_scope(db_url) as s:
+            return len(s.exec(select(AuditLog).where(AuditLog.action == privacy.VIEWED, AuditLog.target_id == chat_id)).all())
+
+    async def scenario():
+        tab = await _history_tab(app, tokens["agent1@example.com"], {"from": "2020-01-01"})
+        await tab.fire(f"{h}.open_chat", chat_id=chat_id)
+        shown = (await tab.state(HistoryState)).transcript
+        assert shown and records() == 1
+        with session_scope(db_url) as s:  # masked elsewhere, and a message comes after it
+            row = s.get(Message, first.id)
+            row.text = privacy.hide(row.text)
+            s.add(row)
+            message_service.append(s, chat_id, "customer", "나중에 온 메시지", "later-1")
+        await tab.fire(f"{h}.transcript_changed", chat_id=chat_id)
+        state = await tab.state(HistoryState)
+        texts = [m["text"] for m in state.transcript]
+        assert len(texts) == len(shown) and "*" in texts[0] and "나중에 온 메시지" not in texts
+        assert records() == 1
+        await tab.fire(f"{h}.transcript_changed", chat_id=chat_id + 1)  # not the open chat: nothing
+        assert (await tab.state(HistoryState)).transcript == state.transcript
+
+        with session_scope(db_url) as s:  # handed on to agent2
+            chat = s.get(Chat, chat_id)
+            chat.agent_id = agent2.id
+            s.add(chat)
+        await tab.fire(f"{h}.transcript_changed", chat_id=chat_id)
+        state = await tab.state(HistoryState)
+        assert state.selected_id == 0 and state.transcript == [] and records() == 1
+
+    run(app, scenario)

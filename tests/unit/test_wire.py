@@ -177,6 +177,24 @@ def test_history_panels_watch_only_the_chats_their_reader_may_see_and_hear_no_te
         assert await wire.on_watch("adm", "not a dict") == {"ok": True, "chat_id": 0}
         assert srv.rooms[f"history-{other.id}"] == set()
 
+        # 채팅 기록's own socket (history: true) hears no previews or settings, only its watch.
+        await wire.on_connect("ag1-hist", {}, {"role": "agent", "credential": token1, "history": True})
+        assert {room for room, members in srv.rooms.items() if "ag1-hist" in members} == {f"login-{srv.sessions['ag1-hist']['login_id']}"}
+        assert (await wire.on_watch("ag1-hist", {"chat_id": chat.id}))["ok"]
+
+        # The chat is handed on to agent2: before the room hears anything, agent1's sockets
+        # (watching since it was theirs) leave it, on this worker and wherever it is relayed.
+        chat.agent_id = agent2.id
+        session.add(chat)
+        session.commit()
+        assert srv.rooms[f"history-{chat.id}"] == {"ag1", "ag1-hist"}
+        # A refused watch lets go of what the socket watched: its panel moved on.
+        assert await wire.on_watch("ag1", {"chat_id": chat.id}) == {"error": "not_allowed"}
+        assert srv.rooms[f"history-{chat.id}"] == {"ag1-hist"} and srv.sessions["ag1"]["watch_id"] == 0
+        await wire.transcript_changed([chat.id])
+        assert srv.receivers(srv.emits[-1][2]) == set() and srv.rooms[f"history-{chat.id}"] == set()
+        assert await wire.on_watch("ag1-hist", {"chat_id": chat.id}) == {"error": "not_allowed"}
+
         # A login that ended watches nothing more.
         end_session(session, token1)
         session.commit()
