@@ -16,7 +16,7 @@
 // which shows the error and keeps the text as before.
 import { useContext, useEffect, useRef } from "react";
 import { DispatchContext, EventLoopContext, ReflexEvent } from "./reflex_bridge.js";
-import { openWire } from "./wire_socket.js";
+import { closeWire, openWire } from "./wire_socket.js";
 
 const PREVIEW_LENGTH = 40;
 const SEND_TIMEOUT_MS = 10000;
@@ -186,8 +186,10 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskSt
         attempt(TOO_FAST_RETRIES);
       });
     window.ocWire = {
-      // The chat this tab's wire has joined (0: none yet). Tests wait on it.
+      // The chat this tab's wire has joined (0: none yet), and whether it is connected. Tests
+      // wait on them.
       joined: () => joined.current,
+      connected: () => Boolean(socket.current && socket.current.connected),
       send(id, clientId, text) {
         const result = queue.then(() => sendNow(id, clientId, text));
         queue = result.catch(() => false);
@@ -195,9 +197,8 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskSt
       },
     };
     return () => {
-      // Leave the namespace only; the connection is Reflex's.
       if (window.ocWire && socket.current === s) delete window.ocWire;
-      s.disconnect();
+      closeWire(s);
       socket.current = null;
     };
   }, [ready]);

@@ -8,12 +8,13 @@ import { env, getBackendURL } from "./reflex_bridge.js";
 // customer's page may have its visitor key only now. A refused connect (e.g. the key not stored
 // yet) ends the socket; it is tried again 2 s later while `stillWanted()` says so. The caller
 // adds its handlers, then calls connect() (Reflex's manager does not connect on its own).
-export function openWire(role, credential, stillWanted) {
+// `extra` goes with the credential (``history: true``: 채팅 기록's socket, which only watches).
+export function openWire(role, credential, stillWanted, extra = {}) {
   const endpoint = getBackendURL(env.EVENT);
   const s = io(new URL("/_wire", endpoint).href, {
     path: endpoint.pathname,
     transports: [env.TRANSPORT],
-    auth: (cb) => cb({ role, credential: credential() }),
+    auth: (cb) => cb({ ...extra, role, credential: credential() }),
   });
   s.on("connect_error", () => {
     setTimeout(() => {
@@ -21,4 +22,13 @@ export function openWire(role, credential, stillWanted) {
     }, 2000);
   });
   return s;
+}
+
+// Leave the namespace; the connection is Reflex's. socket.io-client keeps a left namespace in its
+// manager, and the next io() for it would then open a websocket of its own (another screen of
+// the same tab: the chat screen after 채팅 기록): it is taken out, so the next one rides on
+// Reflex's connection again.
+export function closeWire(s) {
+  s.disconnect();
+  if (s.io.nsps[s.nsp] === s) delete s.io.nsps[s.nsp];
 }

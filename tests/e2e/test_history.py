@@ -185,3 +185,23 @@ def test_an_admin_exports_the_search_with_a_reason_and_the_file_holds_it(browser
     # The link alone (opened without the login's header) gives nothing.
     assert admin.request.get(reset.url + href).status == 404
     ctx.close()
+
+
+def test_the_chat_screen_and_history_ride_on_the_tabs_one_websocket(agent: Page, reset):
+    """Between the chat screen and 채팅 기록 (the top bar's links: no page load) each screen opens
+    its /_wire socket on Reflex's connection: the tab keeps one websocket, however often the
+    agent goes back and forth (socket.io-client keeps a namespace it left in its manager, and
+    the next screen's socket then opened a websocket of its own)."""
+    base = reset.url
+    login(agent, base, "agent1@example.com")
+    agent.wait_for_function("() => window.ocWire && window.ocWire.connected()")
+    opened: list[str] = []
+    agent.on("websocket", lambda ws: opened.append(ws.url))
+    for _ in range(2):
+        agent.get_by_role("link", name="채팅 기록").click()
+        expect(agent.get_by_role("heading", name="채팅 기록", level=1)).to_be_visible()
+        agent.wait_for_function("() => window.ocHistoryWire && window.ocHistoryWire.connected()")
+        agent.get_by_role("link", name="채팅", exact=True).click()
+        expect(agent).to_have_url(f"{base}/agent")
+        agent.wait_for_function("() => window.ocWire && window.ocWire.connected()")
+    assert opened == []
