@@ -443,3 +443,26 @@ def test_a_masking_an_erasure_or_a_purge_withdraws_the_history_exports_made_befo
     assert export.find(again) is not None
     assert retention.run_once(session.get_bind(), now=NOW + timedelta(days=365 * 20))["chats"] >= 1
     assert export.find(again) is None and export.find(counts) is not None
+
+
+def test_a_read_of_the_switches_that_straddles_a_save_is_not_cached(db_url, monkeypatch):
+    """The message path caches the switches for 10 s; a read that began before a save (here or
+    in another worker, whose word arrives meanwhile) holds the switches as they were and must
+    not be kept, or a kind switched back on would go unmasked for another 10 s."""
+    from online_contact.services import masking
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    privacy.forget_cached_kinds()
+    read = settings_service.get_settings
+
+    def saved_meanwhile(session):
+        settings = read(session)
+        privacy.forget_cached_kinds()
+        return settings
+
+    monkeypatch.setattr(settings_service, "get_settings", saved_meanwhile)
+    assert privacy.masking_kinds() == masking.KINDS
+    assert privacy._cache == {}
+    monkeypatch.setattr(settings_service, "get_settings", read)
+    privacy.masking_kinds()
+    assert list(privacy._cache) == [db_url]  # an ordinary read is kept
