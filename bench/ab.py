@@ -5,8 +5,9 @@ Each commit is checked out in a git worktree of its own with its own virtualenv 
 editable install would otherwise import one commit's code for both), and the rounds alternate
 in the order A B, B A, A B, … so that a drift of the machine over the sitting (another tenant,
 a warming cache) falls on both sides alike. Both sides are measured with this checkout's
-instrument (bench/run.py and bench/reflex_client.py are copied over the worktrees' own), so only
-the app differs. Every run records the CPU steal the machine saw meanwhile (from /proc/stat): a
+instrument (bench/run.py, bench/reflex_client.py and tests/support.py, which starts the server,
+are copied over the worktrees' own), and the packages the two virtualenvs differ in are
+printed first, so that what differs is the app. Every run records the CPU steal the machine saw meanwhile (from /proc/stat): a
 virtual machine whose neighbours take its CPU measures latency that is not the code's.
 
     python -m bench.ab 8c651c4 HEAD --rounds 8 --levels 100,500 --configs sqlite --warmup 10
@@ -68,7 +69,7 @@ def checkout(commit: str, workdir: Path) -> Path:
     return tree
 
 
-INSTRUMENT = ("bench/run.py", "bench/reflex_client.py")
+INSTRUMENT = ("bench/run.py", "bench/reflex_client.py", "tests/support.py")
 
 
 def run_once(tree: Path, args) -> tuple[float, dict[tuple[str, int], dict[str, float]], str]:
@@ -94,7 +95,16 @@ def run_once(tree: Path, args) -> tuple[float, dict[tuple[str, int], dict[str, f
         m = ROW.match(line.strip())
         if m and m["config"] != "configuration":
             rows[(m["config"], int(m["level"]))] = {k: float(m[k]) for k in ("p50", "p95", "p99", "cpu", "lost", "stall")}
+    expected = len(args.levels.split(",")) * len(args.configs.split(","))
+    if len(rows) != expected:  # a row that did not parse (a nan) must not leave one side with fewer rounds
+        raise RuntimeError(f"bench.run in {tree} printed {len(rows)} of {expected} rows:\n{out.stdout[-3000:]}")
     return 100 * (steal1 - steal0) / max(1, total1 - total0), rows, out.stdout
+
+
+def packages(tree: Path) -> dict[str, str]:
+    out = subprocess.run([str(tree / ".venv/bin/python"), "-m", "pip", "freeze", "--exclude-editable"],
+                         capture_output=True, text=True, check=True).stdout
+    return dict(line.split("==", 1) for line in out.splitlines() if "==" in line)
 
 
 def summary(runs: list[Run], labels: dict[str, str]) -> str:
@@ -139,6 +149,9 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     trees = {"before": checkout(args.before, workdir), "after": checkout(args.after, workdir)}
     labels = {side: f"{side} ({git('rev-parse', '--short', 'HEAD', cwd=tree)})" for side, tree in trees.items()}
+    before, after = packages(trees["before"]), packages(trees["after"])
+    differ = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    print("packages that differ: " + (", ".join(f"{n} {before.get(n, '-')} / {after.get(n, '-')}" for n in differ) or "none"))
     print(f"{labels['before']} against {labels['after']}: {args.rounds} rounds of --levels {args.levels} "
           f"--configs {args.configs}, {args.duration:.0f} s each after {args.warmup:.0f} s of warm-up", flush=True)
     runs: list[Run] = []
