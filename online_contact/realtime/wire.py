@@ -43,10 +43,10 @@ import logging
 import socketio
 from sqlalchemy.exc import SQLAlchemyError
 
-from online_contact.services import messages as message_service
-from online_contact.services import history
-from online_contact.services.auth import live_logins, login_for_token
 from online_contact.models.chat import AUTHOR_AGENT, AUTHOR_CUSTOMER
+from online_contact.services import history
+from online_contact.services import messages as message_service
+from online_contact.services.auth import live_logins, login_for_token
 from online_contact.services.db import async_engine, session_scope
 from online_contact.services.errors import ServiceError
 from online_contact.services.text import LIMITS, MAX_DB_ID, READ_AT_MOST, as_text, parse_id
