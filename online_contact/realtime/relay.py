@@ -77,8 +77,6 @@ class Relay(socketio.AsyncNamespace):
         """설정 › 개인정보 was saved in this worker (which forgot its cached switches already): every
         other worker forgets its own now, instead of up to privacy.CACHE_SECONDS later, so a kind
         of number switched back on is masked by every worker from the next message."""
-        if self._redis is None:
-            return
         try:
             await self._tell_workers(SETTINGS_CHANNEL, [])
         except Exception:  # noqa: BLE001 - the others read the switches again within CACHE_SECONDS

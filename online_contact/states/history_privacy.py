@@ -55,20 +55,25 @@ class HistoryPrivacyMixin(MaskingMixin, mixin=True):
         again — only what it shows, as it showed it when opened (the access record written then).
         After an erasure the whole panel (the customer's information went too); after a masking
         the transcript only, so 고객정보 edits being made stay. A reader who may no longer see the
-        chat (handed on to another agent since) gets the panel closed, and reads nothing."""
+        chat (handed on to another agent since) gets the panel closed, says why ("권한이
+        없습니다."), and reads nothing."""
         if not self.selected_id or parse_id(chat_id) != self.selected_id:
             return
+        refused = None
         with session_scope() as session:
             agent = self._agent(session)
+            if agent is None:
+                return
             try:
-                chat = history.chat_for(session, agent, self.selected_id) if agent is not None else None
-            except ServiceError:
-                chat = None
+                chat = history.chat_for(session, agent, self.selected_id)
+            except ServiceError as exc:
+                chat, refused = None, exc
             customer = session.get(Customer, chat.customer_id) if chat is not None else None
             erased = customer is not None and customer.erased_at is not None
-        if chat is None:
+        if refused is not None:
             self._close_panel()
-        elif erased and not self.customer_erased:
+            return rx.toast(await tr_error(self, refused))
+        if erased and not self.customer_erased:
             await self._open(self.selected_id, record=False)
             await self._reload_row(self.selected_id)  # the list's row named the customer too
         else:
