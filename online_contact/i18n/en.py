@@ -149,7 +149,8 @@ MESSAGES = {
     "error.role_invalid": "Unknown role.",
     "error.category_name_required": "Please enter a name.",
     "error.category_too_deep": "Processing types can be at most {max} levels deep.",
-    "login.slow_down": "Too many login attempts. Please try again in {seconds} seconds.",
+    # Nobody is locked out (issue 23): the failures of one account from one IP address slow that address down.
+    "login.slow_down": "Too many failed logins to this account from this IP address. Please try again in {seconds} seconds.",
     "error.too_fast": "You are sending messages too quickly. Please wait a moment.",
     "error.already_rated": "You have already rated this chat. Thank you.",
     "error.too_many_chats": "Too many chats were started from this network. Please try again in {minutes} minutes.",

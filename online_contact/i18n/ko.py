@@ -157,7 +157,8 @@ MESSAGES = {
     "error.role_invalid": "알 수 없는 권한입니다.",
     "error.category_name_required": "이름을 입력해 주세요.",
     "error.category_too_deep": "처리유형은 {max}단계까지 만들 수 있습니다.",
-    "login.slow_down": "로그인 시도가 너무 잦습니다. {seconds}초 후에 다시 시도해 주세요.",
+    # Nobody is locked out (issue 23): the failures of one account from one IP address slow that address down.
+    "login.slow_down": "이 IP 주소에서 이 계정의 로그인 실패가 너무 많습니다. {seconds}초 후에 다시 시도해 주세요.",
     "error.too_fast": "메시지를 너무 빠르게 보내고 있습니다. 잠시 후 다시 보내 주세요.",
     "error.already_rated": "이미 평가를 남기셨습니다. 감사합니다.",
     "error.too_many_chats": "이 네트워크에서 새 상담이 너무 많이 시작되었습니다. {minutes}분 후에 다시 시도해 주세요.",

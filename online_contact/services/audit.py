@@ -11,6 +11,8 @@ from online_contact.models import AuditLog
 LOGIN_SUCCESS = "login.success"
 LOGIN_FAILED = "login.failed"
 LOGIN_THROTTLED = "login.throttled"
+# An account's failed logins from all addresses over OC_LIMIT_LOGIN_PER_ACCOUNT (services.auth).
+LOGIN_ACCOUNT_ATTACKED = "login.account_attacked"
 # Settings and agent management (감사 로그 lists them).
 SETTINGS_CHANGED = "settings.changed"
 CONSENT_VERSION = "settings.consent_version"
@@ -21,7 +23,7 @@ ACCOUNT_PASSWORD_RESET = "account.password_reset"
 ACCOUNT_DEACTIVATED = "account.deactivated"
 ACCOUNT_ACTIVATED = "account.activated"
 ACTIONS = (
-    LOGIN_SUCCESS, LOGIN_FAILED, LOGIN_THROTTLED, SETTINGS_CHANGED, CONSENT_VERSION, CATEGORY_CHANGED,
+    LOGIN_SUCCESS, LOGIN_FAILED, LOGIN_THROTTLED, LOGIN_ACCOUNT_ATTACKED, SETTINGS_CHANGED, CONSENT_VERSION, CATEGORY_CHANGED,
     ACCOUNT_CREATED, ACCOUNT_CHANGED, ACCOUNT_PASSWORD_RESET, ACCOUNT_DEACTIVATED, ACCOUNT_ACTIVATED,
 )
 # Never written to the log, whatever a caller passes.

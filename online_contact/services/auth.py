@@ -44,22 +44,59 @@ _DUMMY_HASH = hash_password("not-a-real-password")
 def authenticate(session: Session, email: str, password: str, ip: str = "") -> Agent:
     """The active agent with this email and password, or ServiceError.
 
-    Before the password is checked, the attempt is counted (services.limits, across workers) per
-    IP address ('login.throttled': too many failures from there) and per account
-    ('login.slow_down': the next try waits for the window; the real user is slowed down, never
-    locked out, from any IP). A success takes its attempt back and clears the account's count.
-    Every outcome goes to the audit log (with the email tried and the IP, never the password).
+    Slowed down, never locked out (OWASP's Authentication and Credential Stuffing Prevention
+    cheat sheets: throttle by account *and* source; a lockout by the account's name alone is a
+    denial of service anyone who knows an email can trigger). Before the password is checked
+    the attempt is counted (services.limits, across workers, one atomic step each):
+
+    - per IP address (OC_LIMIT_LOGIN_PER_IP, failures across all accounts): over it, nothing is
+      checked from that address until the window ends ('login.throttled') — one address
+      spraying many accounts;
+    - per account and IP address (OC_LIMIT_LOGIN_PER_ACCOUNT_IP): over it, that address waits
+      for the window before it may try that account again, the right password included
+      ('login.slow_down'). Any other address is not affected: an attacker elsewhere can never
+      keep the real user, or an admin, out;
+    - per account from all addresses (OC_LIMIT_LOGIN_PER_ACCOUNT, a far higher ceiling): it
+      never refuses an address that has not been failing the account — refusing by the account
+      alone is the lockout above. Over it, the account is being guessed from many addresses:
+      the admins get one 'login.account_attacked' entry in 감사 로그 per window (and the
+      security log a warning), and an address that already failed the account in its window
+      waits for that window before its next try ('login.slow_down'): an attacker's many
+      addresses get one guess each per window instead of five, the real user's first try from
+      anywhere is still checked.
+
+    The address is all the server knows of who is trying: behind one office NAT an account's
+    failures there slow that account down for everyone there (one window at most), and an
+    attacker with many addresses gets a few guesses per address and window — the account-wide
+    report is how the admins learn of it.
+
+    A success takes its attempt back from the per-IP and account-wide counts and clears its
+    address's failures for the account (the account-wide count stays: the attack goes on).
+    Every outcome goes to the audit log (with the email tried and the IP, never the password);
+    a stream of refused tries writes a 'login.throttled' entry when it starts, not one per try.
     """
     email = (email if isinstance(email, str) else "").strip().lower()[:254]
     password = password if isinstance(password, str) else ""
     bind = session.get_bind()
+    pair = limits.account_at(email, ip)
+    not_counted = limits.Decision(True)
     by_ip = limits.hit(limits.LOGIN_PER_IP, ip, bind=bind)
-    by_account = limits.hit(limits.LOGIN_PER_ACCOUNT, email, bind=bind) if by_ip.allowed else by_ip
-    if not (by_ip.allowed and by_account.allowed):
-        if by_ip.first_refusal or by_account.first_refusal:  # one entry per window, not per try
+    by_pair = limits.hit(limits.LOGIN_PER_ACCOUNT_IP, pair, bind=bind) if by_ip.allowed else not_counted
+    checked = by_ip.allowed and by_pair.allowed
+    by_account = limits.hit(limits.LOGIN_PER_ACCOUNT, email, bind=bind) if checked else not_counted
+    # Reported by the attempt that went over, unless that was the real user's (taken back below).
+    attacked = by_account.first_refusal
+    # Over the account-wide ceiling: an address that already failed this account waits.
+    slowed = not by_account.allowed and by_pair.count > 1
+    if not checked or slowed:
+        if attacked:
+            _record_attack(bind, email, ip)
+        # One entry per address and window, not per try (an address slowed by the account-wide
+        # ceiling writes one at its first refused try, the per-address limit at its own).
+        if by_ip.first_refusal or by_pair.first_refusal or (slowed and by_pair.count == 2):
             audit.record(bind, audit.LOGIN_THROTTLED, ip=ip, detail=f"email={email}")
         code = "login.throttled" if not by_ip.allowed else "login.slow_down"
-        raise ServiceError(code, seconds=(by_ip if not by_ip.allowed else by_account).retry_after)
+        raise ServiceError(code, seconds=(by_ip if not by_ip.allowed else by_pair).retry_after)
     agent = session.exec(select(Agent).where(Agent.email == email)).first()
     if agent is None:
         verify_password(password, _DUMMY_HASH)  # the same time as a known account's check
@@ -67,14 +104,25 @@ def authenticate(session: Session, email: str, password: str, ip: str = "") -> A
         # Someone tried this account: it is the target, not the one who acted.
         audit.record(bind, audit.LOGIN_FAILED, target_type="agent" if agent else "", target_id=agent.id if agent else None,
                      ip=ip, detail=f"email={email}")
+        if attacked:
+            _record_attack(bind, email, ip, agent)
         raise ServiceError("login.invalid")
     limits.refund(limits.LOGIN_PER_IP, ip, bind=bind)
-    limits.forget(limits.LOGIN_PER_ACCOUNT, email, bind=bind)
+    limits.forget(limits.LOGIN_PER_ACCOUNT_IP, pair, bind=bind)
+    limits.refund(limits.LOGIN_PER_ACCOUNT, email, bind=bind)
     audit.record(bind, audit.LOGIN_SUCCESS, actor_id=agent.id, ip=ip, detail=f"email={email}")
     agent.last_login_at = utcnow()
     session.add(agent)
     session.commit()  # at once: no write of the caller's stays open while others write (SQLite)
     return agent
+
+
+def _record_attack(bind, email: str, ip: str, agent: Agent | None = None) -> None:
+    """감사 로그: the account's failed logins from all addresses went over OC_LIMIT_LOGIN_PER_ACCOUNT."""
+    count, seconds = limits.LOGIN_PER_ACCOUNT.read()
+    audit.record(bind, audit.LOGIN_ACCOUNT_ATTACKED, target_type="agent" if agent else "",
+                 target_id=agent.id if agent else None, ip=ip,
+                 detail=f"email={email}; over {count} failed logins in {seconds} s from all addresses")
 
 
 MAX_TOKEN_LENGTH = 128  # what start_session makes is 43 characters; anything longer is not a login

@@ -57,14 +57,20 @@ class Limit:
             raise ValueError(f"{self.env} must be COUNT/SECONDS (e.g. {self.default}) or 0, not {raw!r}") from None
 
 
+# The login throttles (how they work together: services.auth.authenticate). None of them can
+# keep the real user out from an address that has not been failing.
 LOGIN_PER_IP = Limit("login-ip", "OC_LIMIT_LOGIN_PER_IP", "30/600", "failed logins from one IP address")
+LOGIN_PER_ACCOUNT_IP = Limit(
+    "login-account-ip", "OC_LIMIT_LOGIN_PER_ACCOUNT_IP", "5/60",
+    "failed logins of one account from one IP address (that address waits for the window)",
+)
 LOGIN_PER_ACCOUNT = Limit(
-    "login-account", "OC_LIMIT_LOGIN_PER_ACCOUNT", "5/60",
-    "failed logins of one account (the next try waits for the window: slowed down, never locked out)",
+    "login-account", "OC_LIMIT_LOGIN_PER_ACCOUNT", "100/3600",
+    "failed logins of one account from all addresses (reported; an address that already failed it waits)",
 )
 CHATS_PER_IP = Limit("chats-ip", "OC_LIMIT_CHATS_PER_IP", "30/3600", "new chats from one IP address")
 INQUIRIES_PER_IP = Limit("inquiries-ip", "OC_LIMIT_INQUIRIES_PER_IP", "10/3600", "1:1 inquiries from one IP address")
-ALL_LIMITS = (LOGIN_PER_IP, LOGIN_PER_ACCOUNT, CHATS_PER_IP, INQUIRIES_PER_IP)
+ALL_LIMITS = (LOGIN_PER_IP, LOGIN_PER_ACCOUNT_IP, LOGIN_PER_ACCOUNT, CHATS_PER_IP, INQUIRIES_PER_IP)
 
 
 def messages_per_second() -> int:
@@ -75,8 +81,9 @@ def messages_per_second() -> int:
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
-    retry_after: int = 0  # seconds until the window ends (when refused)
+    retry_after: int = 0  # seconds until the window ends
     first_refusal: bool = False  # the attempt that went over (worth one audit entry, not each)
+    count: int = 0  # attempts counted in the window, this one included (0: the limit is off)
 
 
 RATE_COUNTER = RateCounter.__table__
@@ -85,6 +92,11 @@ RATE_COUNTER = RateCounter.__table__
 def _subject(subject: str) -> str:
     """Counters never hold an IP address or an email, only a hash of it."""
     return hashlib.sha256((subject or "-").encode()).hexdigest()[:32]
+
+
+def account_at(email: str, ip: str) -> str:
+    """The subject of LOGIN_PER_ACCOUNT_IP: one account tried from one address."""
+    return f"{email}\n{ip}"
 
 
 def _window(seconds: int, now: float) -> int:
@@ -173,8 +185,8 @@ def hit(limit: Limit, subject: str, now: float | None = None, bind=None) -> Deci
     if count > count_max:
         if count == count_max + 1:
             logger.warning("throttled: %s (over %d in the window of %s)", limit.meaning, count_max, limit.env)
-        return Decision(False, left, first_refusal=count == count_max + 1)
-    return Decision(True)
+        return Decision(False, left, first_refusal=count == count_max + 1, count=count)
+    return Decision(True, left, count=count)
 
 
 def refund(limit: Limit, subject: str, bind=None) -> None:

@@ -46,26 +46,75 @@ def test_too_many_failed_logins_from_one_ip_are_refused_before_the_password_is_c
     assert auth.authenticate(session, "agent1@example.com", "agent1234", ip="198.51.100.1").email == "agent1@example.com"
 
 
-def test_an_account_is_slowed_down_not_locked_and_a_success_clears_it(session, monkeypatch):
-    monkeypatch.setenv("OC_LIMIT_LOGIN_PER_ACCOUNT", "2/60")
-    for ip in ("203.0.113.1", "203.0.113.2"):
-        assert _code(auth.authenticate, session, "agent2@example.com", "guess", ip=ip) == "login.invalid"
+def test_wrong_passwords_from_one_address_never_keep_the_real_user_out_elsewhere(session):
+    """The lockout found on a live server: five wrong passwords for agent2 from anywhere blocked
+    agent2's right password from everywhere for a minute. Now the failures slow down the address
+    they came from, for that account (OC_LIMIT_LOGIN_PER_ACCOUNT_IP, 5/60)."""
+    attacker, user = "203.0.113.1", "198.51.100.9"
+    for _ in range(5):
+        assert _code(auth.authenticate, session, "agent2@example.com", "guess", ip=attacker) == "login.invalid"
     with pytest.raises(ServiceError) as err:
-        auth.authenticate(session, "agent2@example.com", "agent1234", ip="198.51.100.9")
+        auth.authenticate(session, "agent2@example.com", "agent1234", ip=attacker)  # even the right one
     assert err.value.code == "login.slow_down" and 1 <= err.value.params["seconds"] <= 60
-    # The next window lets the account in again.
-    bind = session.get_bind()
+    assert auth.authenticate(session, "agent2@example.com", "agent1234", ip=user).email == "agent2@example.com"
+    # The real user's success does not let the attacking address off.
+    assert _code(auth.authenticate, session, "agent2@example.com", "guess", ip=attacker) == "login.slow_down"
+    # The address is slowed for that account only (the per-IP limit watches the rest), and the
+    # next window lets it try again.
+    assert auth.authenticate(session, "agent1@example.com", "agent1234", ip=attacker).email == "agent1@example.com"
     later = limits.time.time() + 61
-    assert limits.hit(limits.LOGIN_PER_ACCOUNT, "agent2@example.com", now=later, bind=bind).allowed
+    pair = limits.LOGIN_PER_ACCOUNT_IP
+    assert limits.hit(pair, limits.account_at("agent2@example.com", attacker), now=later, bind=session.get_bind()).allowed
 
 
-def test_a_successful_login_clears_the_accounts_failures(session, monkeypatch):
-    monkeypatch.setenv("OC_LIMIT_LOGIN_PER_ACCOUNT", "2/60")
+def test_an_attacker_with_two_addresses_cannot_keep_an_admin_out(session):
+    for _ in range(3):  # the attacker keeps at it from both addresses
+        for ip in ("203.0.113.21", "203.0.113.22"):
+            for _ in range(6):
+                with pytest.raises(ServiceError):
+                    auth.authenticate(session, "admin@example.com", "guess", ip=ip)
+    assert auth.authenticate(session, "admin@example.com", "admin1234", ip="198.51.100.20").role == "admin"
+
+
+def test_a_successful_login_clears_its_addresss_failures(session, monkeypatch):
+    monkeypatch.setenv("OC_LIMIT_LOGIN_PER_ACCOUNT_IP", "2/60")
     assert _code(auth.authenticate, session, "agent2@example.com", "typo", ip="198.51.100.3") == "login.invalid"
     auth.authenticate(session, "agent2@example.com", "agent1234", ip="198.51.100.3")
     for _ in range(2):  # two more mistakes are allowed again after the success
         assert _code(auth.authenticate, session, "agent2@example.com", "typo", ip="198.51.100.3") == "login.invalid"
     assert _code(auth.authenticate, session, "agent2@example.com", "typo", ip="198.51.100.3") == "login.slow_down"
+
+
+def test_many_failures_from_one_ip_across_accounts_are_refused(session, monkeypatch):
+    """An address trying many accounts (password spraying) meets the per-IP limit, whatever the
+    accounts; the refusal says so and when to try again, and the password is no longer checked."""
+    monkeypatch.setenv("OC_LIMIT_LOGIN_PER_IP", "4/600")
+    sprayer = "203.0.113.30"
+    for email in ("agent1@example.com", "agent2@example.com", "admin@example.com", "nobody@example.com"):
+        assert _code(auth.authenticate, session, email, "Password1!", ip=sprayer) == "login.invalid"
+    with pytest.raises(ServiceError) as err:
+        auth.authenticate(session, "agent1@example.com", "agent1234", ip=sprayer)  # even the right one
+    assert err.value.code == "login.throttled" and 1 <= err.value.params["seconds"] <= 600
+    assert auth.authenticate(session, "agent1@example.com", "agent1234", ip="198.51.100.30").email == "agent1@example.com"
+
+
+def test_an_account_tried_from_many_addresses_is_reported_and_its_failing_addresses_slowed(session, monkeypatch):
+    """Above the account-wide ceiling (OC_LIMIT_LOGIN_PER_ACCOUNT) nobody is refused who has not
+    been failing: an address that already failed this account in the window gets no second
+    guess until the window ends, an address that has not logged in at once, and the admins find
+    one 'login.account_attacked' entry in 감사 로그."""
+    monkeypatch.setenv("OC_LIMIT_LOGIN_PER_ACCOUNT", "3/600")
+    bots = [f"203.0.113.{40 + i}" for i in range(5)]
+    for ip in bots:
+        assert _code(auth.authenticate, session, "agent2@example.com", "guess", ip=ip) == "login.invalid"
+    with pytest.raises(ServiceError) as err:
+        auth.authenticate(session, "agent2@example.com", "agent1234", ip=bots[0])
+    assert err.value.code == "login.slow_down" and 1 <= err.value.params["seconds"] <= 60
+    assert auth.authenticate(session, "agent2@example.com", "agent1234", ip="198.51.100.40").email == "agent2@example.com"
+    # Still above the ceiling after the real user's success: a new address gets its one guess.
+    assert _code(auth.authenticate, session, "agent2@example.com", "guess", ip="203.0.113.99") == "login.invalid"
+    attacked = session.exec(select(AuditLog).where(AuditLog.action == "login.account_attacked")).all()
+    assert len(attacked) == 1 and attacked[0].detail.startswith("email=agent2@example.com")
 
 
 def test_every_login_attempt_is_in_the_audit_log_without_the_password(session, monkeypatch):
@@ -111,8 +160,9 @@ def test_parallel_attempts_cannot_all_slip_in(db_url, monkeypatch, workers):
 def test_counters_keep_no_ip_address_or_email(session):
     limits.hit(limits.LOGIN_PER_IP, "203.0.113.99", bind=session.get_bind())
     limits.hit(limits.LOGIN_PER_ACCOUNT, "someone@example.com", bind=session.get_bind())
+    limits.hit(limits.LOGIN_PER_ACCOUNT_IP, limits.account_at("someone@example.com", "203.0.113.99"), bind=session.get_bind())
     keys = " ".join(session.exec(select(limits.RATE_COUNTER.c.key)).all())
-    assert "203.0.113.99" not in keys and "someone" not in keys and keys.count("oc-limit:") == 2
+    assert "203.0.113.99" not in keys and "someone" not in keys and keys.count("oc-limit:") == 3
 
 
 def test_a_malformed_limit_says_what_it_should_look_like(monkeypatch):

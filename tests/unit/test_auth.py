@@ -189,15 +189,19 @@ def test_create_agent_password_of_exactly_eight_characters_is_accepted(session):
     assert auth.create_agent(session, "eight@example.com", "x", "12345678").id is not None
 
 
-def test_repeated_wrong_passwords_slow_the_account_down_then_the_right_one_waits(session):
-    """Five wrong passwords for one account in a minute (OC_LIMIT_LOGIN_PER_ACCOUNT): the next
-    try waits for the window, the right password included; other accounts are not affected.
-    The throttle's own tests are in tests/security/test_limits.py."""
+@pytest.mark.usefixtures("steady_clock")  # the throttles' windows are fixed (this minute)
+def test_wrong_passwords_slow_down_their_address_never_the_real_user_elsewhere(session):
+    """Five wrong passwords for one account from one address in a minute
+    (OC_LIMIT_LOGIN_PER_ACCOUNT_IP): that address's next try for that account waits for the
+    window, the right password included; the right password from another address logs in at
+    once, and other accounts are not affected. The throttles' own tests are in
+    tests/security/test_limits.py."""
     for _ in range(5):
         with pytest.raises(ServiceError) as err:
             auth.authenticate(session, "agent1@example.com", "wrong-password", ip="10.1.1.1")
         assert err.value.code == "login.invalid"
     with pytest.raises(ServiceError) as err:
-        auth.authenticate(session, "agent1@example.com", "agent1234", ip="10.2.2.2")
+        auth.authenticate(session, "agent1@example.com", "agent1234", ip="10.1.1.1")
     assert err.value.code == "login.slow_down" and 0 < err.value.params["seconds"] <= 60
-    assert auth.authenticate(session, "agent2@example.com", "agent1234").email == "agent2@example.com"
+    assert auth.authenticate(session, "agent1@example.com", "agent1234", ip="10.2.2.2").email == "agent1@example.com"
+    assert auth.authenticate(session, "agent2@example.com", "agent1234", ip="10.1.1.1").email == "agent2@example.com"
