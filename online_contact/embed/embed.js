@@ -74,8 +74,9 @@
   function makeFrame() {
     frame = d.createElement("iframe");
     frame.title = label();
-    // The page as the chat's 채널, without its #fragment (where sites keep tokens).
-    var page = location.href.split("#")[0].slice(0, 2000);
+    // The page as the chat's 채널: origin and path only (a query or #fragment may hold the
+    // visitor's email or a token, which the agent must never see; the server drops them too).
+    var page = (location.origin + location.pathname).slice(0, 2000);
     frame.src = APP + "/widget?embed=1&lang=" + lang + "&page=" + encodeURIComponent(page);
     box.appendChild(frame);
   }

@@ -14,12 +14,14 @@ from online_contact.models import Agent, Category, Chat, ConsentRecord, Customer
 from online_contact.models._base import utcnow
 from online_contact.models.chat import (
     AUTHOR_SYSTEM,
+    CHANNEL_HELP_CENTER,
     CHAT_ENDED,
     CHAT_OPEN,
     CHAT_WAITING,
 )
 
 from . import categories as category_service
+from . import embed
 from . import privacy, routing, settings as settings_service
 from .customers import clean_contact, customer_for_visitor, record_consent
 from .devices import describe_device
@@ -31,7 +33,6 @@ from .text import LIMITS, clean
 PROCESSED = "processed"  # 처리
 UNPROCESSED = "unprocessed"  # 미처리 (statistics: 포기 / abandoned)
 
-MAX_CHANNEL = 2000
 DEFAULT_SATISFACTION_GUIDE = {
     "ko": "상담은 만족스러우셨나요? 평가를 남겨 주세요.",
     "en": "Were you satisfied with this chat? Please leave a rating.",
@@ -57,7 +58,8 @@ def start_chat(
     user_agent: str = "",
     language: str = "ko",
 ) -> Chat:
-    """Create a chat (queued), post the greeting, and try to assign it. Commits."""
+    """Create a chat (queued), post the greeting, and try to assign it. `channel`: the embedding
+    page, kept as origin + path (embed.page_channel), else the help center. Commits."""
     if consent is None or consent.customer_id != customer.id:
         raise ServiceError("consent.required")
     name, email = clean_contact(name, email)
@@ -70,7 +72,8 @@ def start_chat(
         customer_id=customer.id,
         status=CHAT_WAITING,
         language=language if language in ("ko", "en") else "ko",
-        channel=clean(channel or "helpcenter")[:MAX_CHANNEL],
+        # An embedding page as origin + path (its query may hold the visitor's email or tokens).
+        channel=embed.page_channel(channel) or CHANNEL_HELP_CENTER,
         ip=clean(ip)[:64],
         user_agent=clean(user_agent)[:1000],
         device=clean(describe_device(user_agent)),
@@ -134,6 +137,16 @@ def _still_theirs(agent: Agent) -> tuple:
     return (Chat.agent_id == agent.id,)
 
 
+# Ending and rating need a chat its agent opened: an agent who never opened a chat has not
+# talked with that customer, and 통계 counts a chat nobody opened as 미처리 / 포기.
+NOT_OPENED = "error.chat_not_opened"
+
+
+def _opened() -> tuple:
+    """The condition of a write that needs the chat opened (in the WHERE: race-safe)."""
+    return (Chat.agent_opened_at.is_not(None),)
+
+
 def _write(session: Session, chat: Chat, conditions: tuple, **values) -> None:
     """A conditional UPDATE of `chat`: NotAllowed when it no longer matches (taken meanwhile)."""
     if session.exec(update(Chat).where(Chat.id == chat.id, *conditions).values(**values)).rowcount != 1:
@@ -158,27 +171,52 @@ def mark_opened(session: Session, chat: Chat, agent: Agent) -> None:
             raise NotAllowed()
 
 
-def end_by_customer(session: Session, chat: Chat) -> None:
-    """The customer pressed 대화 종료. A chat nobody took is closed at once. Commits.
+def open_for_agent(session: Session, chat_id: int, agent: Agent) -> Chat:
+    """The one rule by which an agent's tab shows a chat (clicking it in the chat list, or the
+    tab's view restored after a reload): the chat is assigned to this agent and not ended by
+    them, and showing it is opening it (mark_opened). NotAllowed / error.chat_ended otherwise.
+    Commits."""
+    chat = chat_for_agent(session, chat_id, agent)
+    if chat.agent_ended_at is not None:
+        raise ServiceError("error.chat_ended")
+    mark_opened(session, chat, agent)
+    return chat
+
+
+def end_by_customer(session: Session, chat: Chat) -> list[routing.Assignment]:
+    """The customer pressed 대화 종료. A chat nobody took is closed at once. A chat with an agent
+    stays on their screen until they press 대화 종료 (to finish its information), but it has
+    ended (history.ENDED_SQL): its slot under 최대 동시 상담 수 is freed now and the queue drains
+    into it. Returns the queued chats that the freed slot assigned. Commits.
 
     Conditional UPDATEs, not a write of the caller's copy: another worker may have assigned the
-    chat meanwhile, and that assignment must stand (the agent still closes it).
+    chat meanwhile, and that assignment must stand (the agent still closes it). The slot goes
+    back once, by whichever end comes first: each end's UPDATE returns the row as it leaves it,
+    under the row's write lock, so the later one sees the earlier one's mark (end_by_agent).
     """
     now = utcnow()
-    session.exec(
-        update(Chat).where(Chat.id == chat.id, Chat.customer_ended_at.is_(None)).values(customer_ended_at=now)
-    )
+    left = session.exec(
+        update(Chat)
+        .where(Chat.id == chat.id, Chat.customer_ended_at.is_(None))
+        .values(customer_ended_at=now)
+        .returning(Chat.agent_id, Chat.status, Chat.agent_ended_at)
+    ).all()
     session.exec(
         update(Chat)
         .where(Chat.id == chat.id, Chat.status == CHAT_WAITING, Chat.agent_id.is_(None))
         .values(status=CHAT_ENDED)
     )
+    holder = left[0].agent_id if left and left[0].status == CHAT_OPEN and left[0].agent_ended_at is None else None
+    if holder is not None:
+        routing.release_slot(session, holder)
     session.commit()
     session.refresh(chat)
+    return routing.drain_queue(session, settings_service.get_settings(session)) if holder is not None else []
 
 
 def end_by_agent(session: Session, chat: Chat, agent: Agent) -> list[routing.Assignment]:
-    """The agent pressed 대화 종료: the chat leaves the chat screen and a slot frees up.
+    """The agent pressed 대화 종료: the chat leaves the chat screen and its slot frees up (unless
+    the customer's end gave it back already: end_by_customer).
 
     Returns the queued chats that the freed slot assigned. Commits.
     """
@@ -186,17 +224,23 @@ def end_by_agent(session: Session, chat: Chat, agent: Agent) -> list[routing.Ass
         raise NotAllowed()
     if chat.agent_ended_at is not None:
         return []
-    ended = session.exec(
+    if chat.agent_opened_at is None:
+        raise NotAllowed(NOT_OPENED)
+    rows = session.exec(
         update(Chat)
-        .where(Chat.id == chat.id, *_still_theirs(agent), Chat.agent_ended_at.is_(None))
+        .where(Chat.id == chat.id, *_still_theirs(agent), *_opened(), Chat.agent_ended_at.is_(None))
         .values(agent_ended_at=utcnow(), status=CHAT_ENDED)
-    ).rowcount
-    if ended == 1:
+        .returning(Chat.customer_ended_at)
+    ).all()
+    ended = len(rows)
+    if ended == 1 and rows[0].customer_ended_at is None:  # else the customer's end gave it back
         routing.release_slot(session, agent.id)
     session.commit()
     session.refresh(chat)
     if ended != 1 and chat.agent_id != agent.id:
         raise NotAllowed()  # handed to someone else since it was read
+    if ended != 1 and chat.agent_opened_at is None:
+        raise NotAllowed(NOT_OPENED)
     return routing.drain_queue(session, settings_service.get_settings(session))
 
 
@@ -242,13 +286,15 @@ def request_rating(session: Session, chat: Chat, agent: Agent) -> StoredMessage:
         raise NotAllowed()
     if chat.agent_ended_at:
         raise ServiceError("error.chat_ended")
+    if chat.agent_opened_at is None:
+        raise NotAllowed(NOT_OPENED)
     settings = settings_service.get_settings(session)
     texts = settings_service.texts(session, settings, chat.language)
     guide = texts.satisfaction_guide if texts and texts.satisfaction_guide else DEFAULT_SATISFACTION_GUIDE.get(
         chat.language, DEFAULT_SATISFACTION_GUIDE["ko"]
     )
     _write(
-        session, chat, (*_still_theirs(agent), Chat.agent_ended_at.is_(None)),
+        session, chat, (*_still_theirs(agent), *_opened(), Chat.agent_ended_at.is_(None)),
         rating_requested_at=utcnow(), rating_requested_by=agent.id, rating_requests=Chat.rating_requests + 1,
     )
     message = append(session, chat.id, AUTHOR_SYSTEM, guide, f"rating-request-{uuid.uuid4().hex}")
@@ -347,3 +393,32 @@ def begin_chat(
         session, customer, consent, name=name, email=email, channel=channel, ip=ip, user_agent=user_agent, language=language
     )
     return Begun(chat_id=chat.id, agent_id=chat.agent_id)
+
+
+def end_overdue_waiting(session: Session, now=None) -> list[int]:
+    """대기 시간 제한 (상담원 할당 설정; 0 = never): the chats queued longer than it leave the queue.
+
+    Such a chat ends as one its customer left while waiting (the customer's chance of an answer
+    ended): 미처리 / 대기 중 이탈 by history's definitions, never assigned, and it records why
+    (`queue_timeout_at`, which the customer's window shows with the 1:1 문의). Waiting counts from
+    the chat's start, as the queue's order does. Conditional UPDATEs: a chat assigned meanwhile
+    (routing.try_claim: WHERE agent_id IS NULL) stays assigned. Returns the ids ended. Commits."""
+    minutes = settings_service.get_settings(session).queue_timeout_minutes
+    if not minutes:
+        return []
+    now = now or utcnow()
+    still_waiting = (Chat.status == CHAT_WAITING, Chat.agent_id.is_(None), Chat.customer_ended_at.is_(None))
+    due = session.exec(
+        select(Chat.id).where(*still_waiting, Chat.created_at <= now - timedelta(minutes=minutes)).order_by(Chat.created_at, Chat.id)
+    ).all()
+    ended = []
+    for chat_id in due:
+        done = session.exec(
+            update(Chat)
+            .where(Chat.id == chat_id, *still_waiting)
+            .values(status=CHAT_ENDED, customer_ended_at=now, queue_timeout_at=now)
+        ).rowcount
+        if done == 1:
+            ended.append(chat_id)
+    session.commit()
+    return ended

@@ -15,6 +15,7 @@ from online_contact import routes
 
 from . import audit
 from .errors import ServiceError
+from .text import LIMITS, clean
 
 MAX_ORIGINS = 50
 MAX_ORIGINS_TEXT = 5000
@@ -22,6 +23,7 @@ MAX_ORIGINS_TEXT = 5000
 # (CSP host sources cannot name an IPv6 address; a domain outside ASCII is typed as punycode.)
 _ORIGIN = re.compile(r"https?://[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::(?P<port>\d{1,5}))?")
 _DEFAULT_PORT = {"http": ":80", "https": ":443"}
+MAX_PAGE_URL = LIMITS["channel"]  # what a chat keeps of its page
 
 
 def parse_origins(text) -> list[str]:
@@ -53,13 +55,46 @@ def origins_of(settings) -> list[str]:
     return [o for o in (settings.embed_origins or "").split("\n") if _ORIGIN.fullmatch(o)]
 
 
+def _page_parts(url) -> tuple[str, str] | None:
+    """(origin, path) of an http(s) page URL as browsers name them (scheme and host lower-case,
+    no user:password@, no default port), or None when it is not one."""
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(clean(url).strip()[:MAX_PAGE_URL])
+        port = parts.port
+    except ValueError:  # a port that is not a number, a malformed IPv6 address
+        return None
+    scheme, host = parts.scheme.lower(), parts.hostname
+    if scheme not in _DEFAULT_PORT or not host:
+        return None
+    host = f"[{host}]" if ":" in host else host
+    origin = f"{scheme}://{host}" + (f":{port}" if port is not None and f":{port}" != _DEFAULT_PORT[scheme] else "")
+    return origin, parts.path
+
+
+def page_channel(url) -> str:
+    """An embedding page as a chat records it (its 채널, shown in 고객정보, 통계's 채널별 and the
+    export): origin and path only, '' when `url` is not an http(s) page. The query and the
+    fragment are dropped, and path parameters (`;jsessionid=…`) with them: that is where sites
+    keep a visitor's email, session and reset tokens, which an agent must never be shown. The
+    loader sends no more (embed.js), and /widget?page= and start_chat pass what they are given
+    through here, so a page sending more changes nothing. Defined once: the migration 0011 and
+    the site check read it too."""
+    parts = _page_parts(url)
+    if parts is None:
+        return ""
+    origin, path = parts
+    return (origin + (path.split(";", 1)[0] or "/"))[:MAX_PAGE_URL]
+
+
 def site_allowed(settings, page_url: str) -> bool:
     """Whether a page (its origin) may embed the chat: any when no site is listed."""
     allowed = origins_of(settings)
     if not allowed:
         return True
-    parts = urlsplit(page_url or "")
-    return f"{parts.scheme}://{parts.netloc}".lower() in allowed
+    parts = _page_parts(page_url)
+    return parts is not None and parts[0] in allowed
 
 
 def save(session: Session, actor_id: int, *, origins_text, hide_when_offline, ip: str = "") -> bool:

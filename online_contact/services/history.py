@@ -18,10 +18,10 @@ from sqlmodel import Session, select
 from online_contact.config import display_timezone
 from online_contact.models import Agent, Chat, ChatAssignment, Ticket
 from online_contact.models.agent import ROLE_ADMIN
-from online_contact.models.chat import CHANNEL_HELP_CENTER, CHAT_ENDED
+from online_contact.models.chat import CHANNEL_HELP_CENTER, CHAT_ENDED, CHAT_OPEN, CHAT_WAITING
 
 from . import categories as category_service
-from . import search
+from . import embed, search
 from .chats import PROCESSED, UNPROCESSED
 from .errors import NotAllowed
 from .text import clean, parse_id
@@ -45,8 +45,13 @@ MAX_CLOCK_DAYS = 367  # the longest period an hour / weekday condition spans (�
 # ---- defined once ------------------------------------------------------------------------------
 # 처리: an agent opened the chat from the list and replied (chats.processing_status in SQL).
 PROCESSED_SQL = sa.and_(Chat.agent_opened_at.is_not(None), Chat.first_agent_reply_at.is_not(None))
+# 진행중: nobody has ended the chat yet. The customer leaving ends it too (the guide decides 미처리
+# by whether an agent opened and answered, and leaving ends that chance), although the chat stays
+# on the agent's screen (status open) until they press 대화 종료 to finish its information.
+IN_PROGRESS_SQL = sa.and_(Chat.status.in_((CHAT_WAITING, CHAT_OPEN)), Chat.customer_ended_at.is_(None))
+ENDED_SQL = sa.or_(Chat.status == CHAT_ENDED, Chat.customer_ended_at.is_not(None))
 STATE = sa.case(
-    (Chat.status != CHAT_ENDED, sa.literal(IN_PROGRESS)),
+    (IN_PROGRESS_SQL, sa.literal(IN_PROGRESS)),
     (PROCESSED_SQL, sa.literal(PROCESSED)),
     else_=sa.literal(UNPROCESSED),
 )
@@ -62,11 +67,11 @@ LEFT_BEFORE_OPENED_SQL = sa.or_(
 # A ticket was made from the chat (티켓 전환).
 HAS_TICKET_SQL = sa.exists().where(Ticket.chat_id == Chat.id)
 IS_STATE = {
-    IN_PROGRESS: Chat.status != CHAT_ENDED,
-    PROCESSED: sa.and_(Chat.status == CHAT_ENDED, PROCESSED_SQL),
-    UNPROCESSED: sa.and_(Chat.status == CHAT_ENDED, sa.not_(PROCESSED_SQL)),
-    LEFT_WAITING: sa.and_(Chat.status == CHAT_ENDED, sa.not_(PROCESSED_SQL), LEFT_BEFORE_OPENED_SQL),
-    NO_REPLY: sa.and_(Chat.status == CHAT_ENDED, sa.not_(PROCESSED_SQL), sa.not_(LEFT_BEFORE_OPENED_SQL)),
+    IN_PROGRESS: IN_PROGRESS_SQL,
+    PROCESSED: sa.and_(ENDED_SQL, PROCESSED_SQL),
+    UNPROCESSED: sa.and_(ENDED_SQL, sa.not_(PROCESSED_SQL)),
+    LEFT_WAITING: sa.and_(ENDED_SQL, sa.not_(PROCESSED_SQL), LEFT_BEFORE_OPENED_SQL),
+    NO_REPLY: sa.and_(ENDED_SQL, sa.not_(PROCESSED_SQL), sa.not_(LEFT_BEFORE_OPENED_SQL)),
 }
 
 
@@ -210,9 +215,12 @@ def parse_conditions(params: dict) -> Conditions:
         state = ""
     # 헬프센터, any embedding page, or one page exactly (통계's 채널별).
     channel = text("channel", 2000)
-    if channel and channel not in CHANNELS and not is_page_url(channel):
-        invalid.append("channel")
-        channel = ""
+    if channel and channel not in CHANNELS:
+        # As chats record a page (origin + path): a query typed into the URL matches no chat,
+        # and is not kept in the export's audit entry either.
+        channel = embed.page_channel(channel)
+        if not channel:
+            invalid.append("channel")
     # Whole values only ("12" is not bucket 1, "²" is not a digit Python can read).
     rating = text("rating", 8)
     rated = rating == "any"
@@ -277,11 +285,8 @@ def local_clock(moment: datetime) -> tuple[int, int]:
 
 
 def is_page_url(text: str) -> bool:
-    """An embedding page's URL as chats record it (their 채널)."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(text)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    """An embedding page's URL as chats record it (their 채널: embed.page_channel)."""
+    return bool(text) and embed.page_channel(text) == text
 
 
 def _utc(day: date) -> datetime:
@@ -449,8 +454,9 @@ def count(session: Session, agent: Agent, c: Conditions) -> int:
 
 # ---- what the screens and the export show ------------------------------------------------------
 def ended_at(chat: Chat) -> datetime | None:
-    """When the conversation ended: the agent's 대화 종료, else the customer's."""
-    return chat.agent_ended_at or chat.customer_ended_at
+    """When the conversation ended: the first of the customer's and the agent's 대화 종료."""
+    ends = [moment for moment in (chat.customer_ended_at, chat.agent_ended_at) if moment is not None]
+    return min(ends) if ends else None
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> int | None:
@@ -473,7 +479,11 @@ def handle_seconds(chat: Chat) -> int | None:
 
 
 # The same durations in SQL (통계 computes them in the query; tested equal to the above).
-ENDED_AT_SQL = sa.func.coalesce(Chat.agent_ended_at, Chat.customer_ended_at)
+ENDED_AT_SQL = sa.case(
+    (sa.and_(Chat.customer_ended_at.is_not(None),
+             sa.or_(Chat.agent_ended_at.is_(None), Chat.customer_ended_at < Chat.agent_ended_at)), Chat.customer_ended_at),
+    else_=Chat.agent_ended_at,
+)
 
 
 def _duration_sql(dialect: str, start, end):
@@ -495,7 +505,8 @@ def state_of(chat: Chat) -> str:
     """STATE in Python, for one loaded chat."""
     from .chats import processing_status
 
-    return IN_PROGRESS if chat.status != CHAT_ENDED else processing_status(chat)
+    in_progress = chat.status in (CHAT_WAITING, CHAT_OPEN) and chat.customer_ended_at is None
+    return IN_PROGRESS if in_progress else processing_status(chat)
 
 
 def duration_text(seconds: int | None) -> str:

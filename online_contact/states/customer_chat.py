@@ -3,28 +3,27 @@
 from __future__ import annotations
 
 import uuid
-from urllib.parse import urlparse
 
 import reflex as rx
 
-from online_contact.i18n import LANGUAGES, normalize
+from online_contact.i18n import LANGUAGES
 from online_contact.models.chat import AUTHOR_CUSTOMER, CHANNEL_HELP_CENTER, Chat
-from online_contact.realtime import ChatRoom, publish_chat_from
+from online_contact.realtime import ChatRoom, publish_assignments, publish_chat_from
 from online_contact.realtime.publish import is_linked, link_room, publish_message_from, publish_queue, room_token
 from online_contact.services import chats as chat_service
 from online_contact.services import messages as message_service
 from online_contact.services import embed as embed_service
 from online_contact.services import customers as customer_service
 from online_contact.services.customers import MADE_VISITOR_KEY_RE, VISITOR_KEY_RE
-from online_contact.services import masking, privacy, routing
+from online_contact.services import limits, masking, privacy, routing
 from online_contact.services.db import session_scope
 from online_contact.services.errors import ServiceError
 from online_contact.services import settings as settings_service
 from online_contact.services.settings import get_settings
 from online_contact.services.text import LIMITS, as_text, form_text
 
-from .lang import LangState, tr, tr_error
-from .transcript import TranscriptMixin, put_back
+from .lang import LangState, shown_lang, tr, tr_error
+from .transcript import put_back
 
 PHASE_IDLE = "idle"
 PHASE_UNAVAILABLE = "unavailable"
@@ -33,13 +32,12 @@ PHASE_CHAT = "chat"
 
 
 def _embedding_page(url: str) -> str:
-    """The embedding page URL when it is a plausible http(s) URL, else ''."""
-    url = (url or "").strip()[:2000]
-    parsed = urlparse(url)
-    return url if parsed.scheme in ("http", "https") and parsed.netloc else ""
+    """The embedding page of /widget?page= as its chat's 채널 (origin + path: its query and
+    fragment may hold the visitor's email or tokens), '' when it is not an http(s) page."""
+    return embed_service.page_channel(url)
 
 
-class CustomerChatState(TranscriptMixin, rx.State):
+class CustomerChatState(rx.State):
     """One customer's chat window. Identity is a random key kept in localStorage."""
 
     visitor_key: str = rx.LocalStorage("", name="oc_visitor", sync=True)
@@ -96,7 +94,8 @@ class CustomerChatState(TranscriptMixin, rx.State):
         page = _embedding_page(params.get("page", "")) if embedded else ""
         self.hosted = embedded and not self.preview and params.get("embed") == "1" and bool(page)
         if params.get("lang"):
-            (await self.get_state(LangState)).lang = normalize(params.get("lang"))
+            # This frame's language; the person's own choice (oc_lang, synced) stays as it was.
+            (await self.get_state(LangState)).show_page_lang(params.get("lang"))
         self.channel = page or CHANNEL_HELP_CENTER
         with session_scope() as session:
             settings = get_settings(session)
@@ -139,9 +138,8 @@ class CustomerChatState(TranscriptMixin, rx.State):
         if not self.hosted or kind not in ("init", "user", "lang"):
             return
         if kind in ("init", "lang") and isinstance(lang, str) and lang in LANGUAGES:
-            lang_state = await self.get_state(LangState)
-            if lang_state.lang != lang:
-                lang_state.lang = lang
+            if await shown_lang(self) != lang:
+                (await self.get_state(LangState)).show_page_lang(lang)
                 if self.phase == PHASE_CONSENT:
                     await self.open_chat()  # the consent text in the new language
         if kind in ("init", "user"):
@@ -160,24 +158,8 @@ class CustomerChatState(TranscriptMixin, rx.State):
             self.phase, self.panel_open = PHASE_CHAT, True
 
     async def _link_room(self, chat_id: int) -> None:
-        if self._chat_id != chat_id:
-            self._reset_older()
         self._chat_id = chat_id
         await link_room(self, chat_id)
-
-    @rx.event
-    async def load_older(self):
-        """이전 메시지 보기 (the chat of this browser's customer only)."""
-        await self._load_older()
-
-    @rx.event
-    async def reload_older(self):
-        """A message of the chat was masked: its older messages, if loaded, read again."""
-        await self._reload_older()
-
-    def _transcript_chat_id(self, session) -> int:
-        chat = self._own_chat(session)
-        return chat.id if chat else 0
 
     def _own_chat(self, session) -> Chat | None:
         """The chat of this browser's customer, checked on the server (never trust the client).
@@ -202,7 +184,7 @@ class CustomerChatState(TranscriptMixin, rx.State):
     async def open_chat(self):
         """The chat icon: resume, ask for consent, or say that nobody is available."""
         self.send_error = self.consent_error = ""
-        lang = normalize((await self.get_state(LangState)).lang)
+        lang = await shown_lang(self)
         with session_scope() as session:
             settings = get_settings(session)
             self.chat_enabled = settings.chat_enabled
@@ -240,7 +222,7 @@ class CustomerChatState(TranscriptMixin, rx.State):
         if self.preview:
             self.consent_error = await tr(self, "preview_no_chat")
             return
-        lang = normalize((await self.get_state(LangState)).lang)
+        lang = await shown_lang(self)
         if not self._visitor():
             if self.hosted:
                 self.hosted_key = uuid.uuid4().hex  # handed to the site, which keeps it
@@ -293,6 +275,9 @@ class CustomerChatState(TranscriptMixin, rx.State):
         text = form_text(form_data, "text")
         client_id = form_text(form_data, "client_id", LIMITS["client_id"]) or None
         try:
+            # The same limits over a visitor's chats and an address's as the message path's.
+            if text.strip() and not await limits.message_allowed(self._visitor(), self.router.session.client_ip or ""):
+                raise ServiceError("error.too_fast")
             with session_scope() as session:
                 # One query checks that this browser's customer owns the chat.
                 chat = message_service.chat_for_visitor(session, self._chat_id, self._visitor())
@@ -320,9 +305,11 @@ class CustomerChatState(TranscriptMixin, rx.State):
             chat = self._own_chat(session)
             if chat is None:
                 return
-            chat_service.end_by_customer(session, chat)
+            # The agent's slot is free at once: the queue may have moved into it.
+            assignments = chat_service.end_by_customer(session, chat)
             chat_id, agent_id = chat.id, chat.agent_id
         await publish_chat_from(self, chat_id, agent_id)
+        publish_assignments(assignments)
         if not agent_id:
             publish_queue()
 

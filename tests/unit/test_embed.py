@@ -195,3 +195,54 @@ def test_what_the_embedding_site_hands_over(app, db_url):
             assert len(s.exec(select(Chat).where(Chat.customer_id == chat.customer_id)).all()) == 1
 
     run(app, scenario)
+
+
+# ---- the embedding page as a chat's 채널 -------------------------------------------------------------
+PAGE = "https://shop.example.com/account/reset"
+FULL = PAGE + "?email=kim%40example.com&reset_token=s3cr3t#step-2"
+
+
+@pytest.mark.parametrize("url, channel", [
+    (FULL, PAGE),
+    ("HTTPS://Shop.Example.com:443/account/reset;jsessionid=ABC123?x=1", PAGE),
+    ("https://user:pass@shop.example.com/account/reset", PAGE),
+    ("http://localhost:8080", "http://localhost:8080/"),
+    ("https://shop.example.com/%ED%95%9C%EA%B8%80", "https://shop.example.com/%ED%95%9C%EA%B8%80"),
+    ("javascript:alert(1)", ""), ("ftp://shop.example.com/x", ""), ("https://shop.example.com:99999/", ""),
+    ("helpcenter", ""), ("", ""), (None, ""), (["x"], ""),
+])
+def test_a_page_is_recorded_as_its_origin_and_path(url, channel):
+    """Sites keep a visitor's email, session and reset tokens in the query, the fragment and path
+    parameters: none of it reaches a chat's 채널 (고객정보, 채널별, the export)."""
+    assert embed.page_channel(url) == channel
+
+
+def test_the_service_and_widget_page_store_the_page_without_its_query(app, db_url, session):
+    """start_chat stores what it is given as origin + path, and so does /widget?page= (the
+    loader sends no more, but any page may frame the widget with whatever it likes)."""
+    from online_contact.models import Customer
+    from online_contact.services import chats as chat_service
+    from online_contact.services import customers as customer_service
+    from online_contact.states.customer_chat import CustomerChatState
+
+    customer = customer_service.customer_for_visitor(session, uuid.uuid4().hex, create=True)
+    consent = customer_service.record_consent(session, customer, True, "203.0.113.9")
+    assert chat_service.start_chat(session, customer, consent, channel=FULL).channel == PAGE
+    assert chat_service.start_chat(session, session.get(Customer, customer.id), consent, channel="not a page").channel == "helpcenter"
+
+    only_agent1_online(db_url)
+    n = names()
+
+    async def scenario():
+        for query in ({"page": FULL}, {"embed": "1", "page": FULL}):
+            tab = await Client(app, "/widget", {n.visitor: ""}).open()
+            tab.query = query
+            await tab.fire(f"{n.customer}.load_widget")
+            assert (await tab.state(CustomerChatState)).channel == PAGE
+            await tab.fire(f"{n.customer}.give_consent", form_data={"agree": "on", "name": "김고객"})
+            chat_id = (await tab.state(CustomerChatState))._chat_id
+            with session_scope(db_url) as s:
+                assert s.get(Chat, chat_id).channel == PAGE
+
+    run(app, scenario)
+
