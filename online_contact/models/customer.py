@@ -13,7 +13,8 @@ class Customer(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     visitor_key: str | None = Field(default=None, index=True, unique=True, max_length=64)
     name: str = Field(default="", max_length=100)
-    email: str = Field(default="", max_length=254)
+    # Indexed: a 1:1 inquiry finds its customer by email (services.tickets.inquirer).
+    email: str = Field(default="", max_length=254, index=True)
     memo: str = Field(default="", max_length=2000)
     created_at: datetime = Field(default_factory=utcnow)
     # 고객 정보 삭제 (or the retention job): the personal data is gone; the chats stay for the counts.

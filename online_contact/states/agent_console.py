@@ -15,13 +15,14 @@ from online_contact.realtime.publish import (
     publish_message_from,
     publish_status_change,
     refresh_desk_here,
+    unlink_room,
 )
 from online_contact.services import agents as agent_service
 from online_contact.services import chats as chat_service
 from online_contact.services import messages as message_service
 from online_contact.services import tickets as ticket_service
 from online_contact.services.db import session_scope
-from online_contact.services.errors import ServiceError
+from online_contact.services.errors import NotAllowed, ServiceError
 from online_contact.services.text import LIMITS, as_text, form_text, parse_id
 
 from .auth import AuthState
@@ -29,9 +30,9 @@ from .guard import require_role
 from .lang import tr, tr_error
 from .chat_info import ChatInfoMixin, offered_categories
 from .masking import MaskingMixin
-from .transcript import TranscriptMixin, put_back
+from .transcript import put_back
 
-class AgentConsoleState(MaskingMixin, ChatInfoMixin, TranscriptMixin, AuthState):
+class AgentConsoleState(MaskingMixin, ChatInfoMixin, AuthState):
     """One agent tab. Shared parts (chat list, the open chat) live in AgentDesk / ChatRoom."""
 
     screen_open: bool = False
@@ -72,7 +73,6 @@ class AgentConsoleState(MaskingMixin, ChatInfoMixin, TranscriptMixin, AuthState)
         self.composer_error = ""
         self.confirm_open = False
         self._pending = ""
-        self._reset_older()
 
     def _clear_info(self) -> None:
         self.active_chat_id = 0
@@ -95,8 +95,10 @@ class AgentConsoleState(MaskingMixin, ChatInfoMixin, TranscriptMixin, AuthState)
                     self._restore_view()
                     restored = True
                 if self.active_chat_id:
-                    chat = session.get(Chat, self.active_chat_id)
-                    if chat is None or chat.agent_id != agent.id or chat.agent_ended_at is not None:
+                    # The view memory is the browser's (a client sets it to anything): the chat
+                    # comes back only by the rule that opens a chat, and coming back opens it.
+                    chat = self._open_here(session, agent, self.active_chat_id)
+                    if chat is None:
                         self._clear_info()
                     elif restored or not self.saved_info:
                         self._fill_info(session, chat)
@@ -105,32 +107,38 @@ class AgentConsoleState(MaskingMixin, ChatInfoMixin, TranscriptMixin, AuthState)
             return [*(await self._drop_links()), redirect]
         await link_desk(self, agent_id, self._login_id)
         if self.active_chat_id:
-            await link_room(self, self.active_chat_id, self._login_id)
-
-    @rx.event
-    @require_role(ROLE_AGENT)
-    async def load_older(self):
-        """이전 메시지 보기 on the open chat (only the agent's own)."""
-        await self._load_older()
-
-    @rx.event
-    @require_role(ROLE_AGENT)
-    async def reload_older(self):
-        """A message of the open chat was masked: its older messages, if loaded, read again."""
-        await self._reload_older()
+            await link_room(self, self.active_chat_id, self._login_id, agent_id)
+        else:
+            # Linked to a chat it may no longer show (handed on while this tab was elsewhere).
+            return await unlink_room(self)
 
     def _mask_chat_id(self) -> int:
         return self.active_chat_id
 
-    async def _after_mask(self, done) -> None:
-        await self._reload_older()
+    def _open_here(self, session, agent, chat_id: int) -> Chat | None:
+        """The chat by chat_service.open_for_agent (the one rule that opens a chat and lets a tab
+        show it), or None when this agent may not show it."""
+        try:
+            return chat_service.open_for_agent(session, chat_id, agent)
+        except ServiceError:
+            return None
 
-    def _transcript_chat_id(self, session) -> int:
-        agent = self._agent(session)
-        if agent is None or not self.active_chat_id:
-            return 0
-        chat = session.get(Chat, self.active_chat_id)
-        return chat.id if chat is not None and chat.agent_id == agent.id else 0
+    async def _chat_moved_away(self, chat_id: int) -> bool:
+        """realtime.publish.chat_moved: the chat went to another agent. Nothing of it stays in
+        this tab (what was typed for it included), and the agent is told why it closed.
+        Returns whether this tab was showing it."""
+        if self._ticket_chat_id == chat_id:
+            self.ticket_open = False
+            self.ticket_subject = self.ticket_body = self.ticket_error = ""
+            self._ticket_chat_id = 0
+        if self.active_chat_id != chat_id:
+            return False
+        self._clear_info()
+        self._close_mask()
+        self.confirm_open, self._pending, self.composer_error = False, "", ""
+        self.error = ""
+        self.notice = await tr(self, "chat_moved_away")
+        return True
 
     def _restore_view(self) -> None:
         screen, _, chat_id = as_text(self.view_memory, 40).partition(":")
@@ -217,8 +225,7 @@ class AgentConsoleState(MaskingMixin, ChatInfoMixin, TranscriptMixin, AuthState)
                 agent, redirect = self._require(session)
                 if redirect:
                     return redirect
-                chat = chat_service.chat_for_agent(session, chat_id, agent)
-                chat_service.mark_opened(session, chat, agent)
+                chat = chat_service.open_for_agent(session, chat_id, agent)
                 previous = self.active_chat_id
                 self.active_chat_id = chat.id
                 self.screen_open = True  # also when opened from a notification
@@ -229,9 +236,7 @@ class AgentConsoleState(MaskingMixin, ChatInfoMixin, TranscriptMixin, AuthState)
             self.error = await tr_error(self, exc)
             return
         self.composer_error = self.notice = self.error = ""
-        if previous != chat_id:
-            self._reset_older()
-        await link_room(self, chat_id, self._login_id)
+        await link_room(self, chat_id, self._login_id, agent_id)
         await refresh_desk_here(self, agent_id)
         return rx.set_focus("agent-input")
 
@@ -271,13 +276,21 @@ class AgentConsoleState(MaskingMixin, ChatInfoMixin, TranscriptMixin, AuthState)
     async def send(self, form_data: dict | None = None):
         text = form_text(form_data, "text")
         client_id = form_text(form_data, "client_id", LIMITS["client_id"]) or None
-        if not self.active_chat_id and self.view_memory:
+        restoring = not self.active_chat_id and bool(self.view_memory)
+        if restoring:
             # A message queued while the server restarted can arrive before the page reloads.
             self._restore_view()
         try:
             with session_scope() as session:
-                # One query checks the login and that the chat is this agent's; when it finds
-                # nothing, the full checks below say why (login page, or not allowed).
+                if restoring:
+                    # As in load_console: the remembered chat only by the rule that opens one.
+                    agent, redirect = self._require(session)
+                    if redirect:
+                        return redirect
+                    if self._open_here(session, agent, self.active_chat_id) is None:
+                        self._clear_info()
+                # One query checks the login and that the chat is this agent's and opened; when
+                # it finds nothing, the full checks below say why (login page, or not allowed).
                 chat = message_service.chat_for_agent_token(session, self.active_chat_id, self.auth_token)
                 agent_id = chat.agent_id if chat is not None else None
                 if chat is None:
@@ -285,6 +298,8 @@ class AgentConsoleState(MaskingMixin, ChatInfoMixin, TranscriptMixin, AuthState)
                     if redirect:
                         return redirect
                     chat = chat_service.chat_for_agent(session, self.active_chat_id, agent)
+                    if chat.agent_opened_at is None:
+                        raise NotAllowed(chat_service.NOT_OPENED)
                     agent_id = agent.id
                 message, _ = message_service.post_message(session, chat, AUTHOR_AGENT, text, client_id, agent_id=agent_id)
         except ServiceError as exc:
@@ -321,6 +336,20 @@ class AgentConsoleState(MaskingMixin, ChatInfoMixin, TranscriptMixin, AuthState)
             return
         return await self._end()
 
+    @rx.event
+    @require_role(ROLE_AGENT)
+    async def end_chat_after_edits(self, save: bool = True):
+        """The 대화 종료 dialog with unsaved 고객정보 / 상담정보: 저장하고 종료 (a refused save
+        keeps the chat and the edits, with the reason) or 저장하지 않고 종료."""
+        if save is True:
+            if not await self._save():
+                return
+        elif save is False:
+            self.saved_info = self._current_info()  # nothing unsaved any more
+        else:
+            return
+        return await self._end()
+
     async def _end(self):
         try:
             with session_scope() as session:
@@ -342,9 +371,13 @@ class AgentConsoleState(MaskingMixin, ChatInfoMixin, TranscriptMixin, AuthState)
 
 
 class TicketListState(AuthState):
-    """/agent/tickets: the newest tickets."""
+    """/agent/tickets: the newest tickets the agent may see (services.tickets.visible_to)."""
 
     tickets: list[dict[str, str | int]] = []
+
+    def _forget_screen(self) -> None:
+        """The login ended (realtime.logins): no requester stays in this tab."""
+        self.tickets = []
 
     @rx.event
     @require_role(ROLE_AGENT)
@@ -352,8 +385,9 @@ class TicketListState(AuthState):
         with session_scope() as session:
             agent = self._agent(session)
             agent_id = agent.id if agent is not None else 0
-            tickets = [] if agent is None else ticket_service.recent_tickets(session)
+            tickets = [] if agent is None else ticket_service.recent_tickets(session, agent)
         if not agent_id:
+            self.tickets = []
             return [*(await self._drop_links()), rx.redirect(routes.LOGIN)]
         # The top bar shows the agent's status and 대화중 here too.
         await link_desk(self, agent_id, self._login_id)

@@ -9,6 +9,7 @@ from online_contact.services.db import session_scope
 from online_contact.services.errors import ServiceError
 from online_contact.services.text import form_text
 
+from .customer_chat import CustomerChatState
 from .lang import tr_error
 
 
@@ -23,8 +24,16 @@ class InquiryState(rx.State):
         self.error = ""
         self.ticket_id = 0
 
+    async def _visitor_key(self) -> str:
+        """The key this browser's chats are under, validated as the chat does (in a site's
+        launcher, the key the site keeps, never the frame's own storage), so the inquiry is
+        linked to the customer who chatted here: the 상담원 부재중 popup's 문의하기 and the
+        embed's links open this page in the same tab, where the chat's state is."""
+        return (await self.get_state(CustomerChatState))._visitor()
+
     @rx.event
     async def submit(self, form_data: dict | None = None):
+        visitor_key = await self._visitor_key()
         try:
             with session_scope() as session:
                 ticket = ticket_service.create_from_inquiry(
@@ -34,6 +43,7 @@ class InquiryState(rx.State):
                     form_text(form_data, "subject"),
                     form_text(form_data, "body"),
                     ip=self.router.session.client_ip or "",
+                    visitor_key=visitor_key,
                 )
         except ServiceError as exc:
             self.error = await tr_error(self, exc)

@@ -303,6 +303,24 @@ def test_the_data_migrations_on_postgresql_with_rows():
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+def test_0011_channels_and_inquiries_on_postgresql():
+    """tests/unit/test_migrations.py's 0011 (channels as origin + path, inquiries linked by
+    email), on PostgreSQL."""
+    import psycopg
+
+    from tests.integration.conftest import PG_ADMIN, schema_url
+    from tests.unit.test_migrations import channels_and_inquiries_upgrade
+
+    schema = f"oc_mig_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        channels_and_inquiries_upgrade(schema_url(schema))
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
 @pytest.fixture
 def fresh_pg_session():
     """A session on a schema of its own with the demo workspace (the generated chats of the
@@ -517,3 +535,85 @@ def test_the_wire_on_postgresql_stores_indexes_and_sends_only_masked_numbers(fre
     for word in RAW_TERMS:
         assert chat.id not in session.exec(search.chats_with("postgresql", search.parse(word)[0])).scalars().all(), word
     assert chat.id in session.exec(search.chats_with("postgresql", search.parse("5678")[0])).scalars().all()
+
+
+# ---- the customer leaving (issue 23) ------------------------------------------------------------
+def test_a_chat_the_customer_left_ends_there_on_postgresql(fresh_pg_session):
+    from tests.unit.test_customer_left import check_an_answered_chat_the_customer_left_ends_there
+
+    check_an_answered_chat_the_customer_left_ends_there(fresh_pg_session)
+
+
+def test_an_agents_post_to_a_chat_the_customer_left_is_refused_on_postgresql(pg_url):
+    """Both paths: the one-statement post stores nothing (the wire then takes the full path,
+    which says why), and the full path refuses too, also with a gate read before the end."""
+    from online_contact.services.auth import start_session
+    from tests.unit.test_customer_left import check_an_agents_post_to_a_chat_the_customer_left_is_refused
+
+    with session_scope(pg_url) as s:
+        only_agent1_online(s)
+        key = f"left-{uuid.uuid4().hex}"
+        chat = start_customer_chat(s, key, "떠난손님")
+        agent = s.get(Agent, chat.agent_id)
+        token = start_session(s, agent)
+        check_an_agents_post_to_a_chat_the_customer_left_is_refused(s, chat, agent)
+        chat_id, last_seq = chat.id, s.get(Chat, chat.id, populate_existing=True).last_seq
+
+    assert _post_fast(pg_url, chat_id, "아직 계세요?", "a-fast", auth_token=token) is None
+    with session_scope(pg_url) as s:
+        assert s.get(Chat, chat_id).last_seq == last_seq
+        assert "아직 계세요?" not in s.exec(select(Message.text).where(Message.chat_id == chat_id)).all()
+
+
+def test_the_customer_and_the_agent_ending_at_once_give_back_one_slot_on_postgresql(pg_url):
+    """Both ends on two connections at the same moment, for many chats: each chat gives back
+    exactly one slot, whichever UPDATE takes the row first."""
+    from sqlalchemy import update
+
+    rounds = 12
+    with session_scope(pg_url) as s:
+        only_agent1_online(s)
+        agent = s.exec(select(Agent).where(Agent.email == "agent1@example.com")).one()
+        agent.max_open_chats = rounds + 1
+        s.add(agent)
+        s.commit()
+        agent_id = agent.id
+        chat_ids = []
+        for i in range(rounds):
+            chat = start_customer_chat(s, f"both-{uuid.uuid4().hex}", f"동시{i}")
+            assert chat.agent_id == agent_id
+            chat_service.mark_opened(s, chat, agent)
+            chat_ids.append(chat.id)
+        assert s.get(Agent, agent_id, populate_existing=True).open_chat_count == rounds
+        # Other chats' slots, so that a slot given back twice would show (the count stops at 0).
+        s.exec(update(Agent).where(Agent.id == agent_id).values(open_chat_count=Agent.open_chat_count + 100))
+        s.commit()
+
+    errors: list[BaseException] = []
+
+    def end(chat_id: int, side: str, barrier: threading.Barrier) -> None:
+        try:
+            with session_scope(pg_url) as s:
+                chat = s.get(Chat, chat_id)  # read before the other side's end
+                who = s.get(Agent, agent_id)
+                s.commit()
+                barrier.wait(timeout=30)
+                if side == "customer":
+                    chat_service.end_by_customer(s, chat)
+                else:
+                    chat_service.end_by_agent(s, chat, who)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    for chat_id in chat_ids:
+        barrier = threading.Barrier(2)
+        threads = [threading.Thread(target=end, args=(chat_id, side, barrier)) for side in ("customer", "agent")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    assert not errors, errors
+    with session_scope(pg_url) as s:
+        assert s.get(Agent, agent_id).open_chat_count == 100
+        ended = s.exec(select(Chat).where(Chat.id.in_(chat_ids))).all()
+        assert all(c.customer_ended_at and c.agent_ended_at and c.status == "ended" for c in ended)

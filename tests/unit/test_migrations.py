@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -158,4 +160,67 @@ def upgrade_with_rows(url: str) -> None:
             found = s.exec(search.chats_with(eng.dialect.name, search.parse(word)[0])).scalars().all()
             assert found == [1], word
         assert s.exec(search.chats_with(eng.dialect.name, search.parse("환불")[0])).scalars().all() == []
+    eng.dispose()
+
+
+def test_0011_keeps_only_the_page_of_stored_channels_and_links_inquiries_by_email(tmp_path):
+    """0011 on a database with rows (tests/integration runs the same on PostgreSQL)."""
+    channels_and_inquiries_upgrade(f"sqlite:///{tmp_path / 'old.db'}")
+
+
+PAGE = "https://shop.example.com/account/reset"
+
+
+def channels_and_inquiries_upgrade(url: str) -> None:
+    """Chats whose 채널 kept the page's query (…?email=…&reset_token=…) and fragment, an export's
+    audit entry that recorded such a page, and 1:1 inquiries stored without their customer:
+    after 0011 every channel is origin + path, the audit entry's page too, and each inquiry is
+    linked to the one live customer with its email (nobody when several have it, or none)."""
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "0001")
+    eng = sa.create_engine(url)
+    now = "2026-11-30 10:00:00.000000"
+    full = PAGE + "?email=kim%40example.com&reset_token=s3cr3t#step-2"
+    channels = {1: full, 2: "helpcenter", 3: "HTTPS://Shop.Example.com:443/account/reset;jsessionid=X1", 4: PAGE,
+                5: "https://other.example.com/?q=1", 6: full}
+    with eng.begin() as conn:
+        for cid, email in ((1, "kim@example.com"), (2, "lee@example.com"), (3, "lee@example.com"), (4, "gone@example.com")):
+            conn.execute(sa.text("INSERT INTO customer (id, name, email, memo, created_at) VALUES (:id, '', :email, '', :now)"),
+                         {"id": cid, "email": email, "now": now})
+        for chat_id, channel in channels.items():
+            conn.execute(sa.text(
+                "INSERT INTO chat (id, customer_id, status, language, channel, ip, device, user_agent, customer_name,"
+                " customer_email, memo, assignment_reason, last_seq, created_at) VALUES (:id, 1, 'ended', 'ko', :channel,"
+                " '', '', '', '', '', '', '', 0, :now)"), {"id": chat_id, "channel": channel, "now": now})
+        for tid, source, email, customer in ((1, "inquiry", "kim@example.com", None), (2, "inquiry", "lee@example.com", None),
+                                             (3, "inquiry", "nobody@example.com", None), (4, "inquiry", "gone@example.com", None),
+                                             (5, "chat", "kim@example.com", None), (6, "inquiry", "kim@example.com", 2)):
+            conn.execute(sa.text(
+                "INSERT INTO ticket (id, source, subject, body, status, customer_id, requester_name, requester_email, created_at)"
+                " VALUES (:id, :source, 's', 'b', 'open', :customer, '', :email, :now)"),
+                {"id": tid, "source": source, "email": email, "customer": customer, "now": now})
+        for eid, detail in ((1, {"conditions": {"from": "2026-11-01", "channel": full, "q": "환불"}, "chats": 2}),
+                            (2, {"conditions": {"from": "2026-11-01", "channel": "helpcenter"}, "chats": 1})):
+            conn.execute(sa.text(
+                "INSERT INTO auditlog (id, action, target_type, reason, detail, ip, created_at)"
+                " VALUES (:id, 'export.history', 'chat', '보고', :detail, '', :now)"),
+                {"id": eid, "detail": json.dumps(detail, ensure_ascii=False), "now": now})
+    command.upgrade(cfg, "0010")
+    with eng.begin() as conn:  # an erased customer's email is blank; this one is marked only
+        conn.execute(sa.text("UPDATE customer SET erased_at = :now WHERE id = 4"), {"now": now})
+    command.upgrade(cfg, "0011")
+    with eng.connect() as conn:
+        stored = dict(conn.execute(sa.text("SELECT id, channel FROM chat")).all())
+        linked = dict(conn.execute(sa.text("SELECT id, customer_id FROM ticket")).all())
+        details = dict(conn.execute(sa.text("SELECT id, detail FROM auditlog")).all())
+    assert stored == {1: PAGE, 2: "helpcenter", 3: PAGE, 4: PAGE, 5: "https://other.example.com/", 6: PAGE}
+    assert linked == {1: 1, 2: None, 3: None, 4: None, 5: None, 6: 2}
+    assert json.loads(details[1]) == {"conditions": {"from": "2026-11-01", "channel": PAGE, "q": "환불"}, "chats": 2}
+    assert json.loads(details[2])["conditions"]["channel"] == "helpcenter"
+    assert "ix_customer_email" in {i["name"] for i in sa.inspect(eng).get_indexes("customer")}
+    # Down and up again: nothing left to change, the same result.
+    command.downgrade(cfg, "0010")
+    command.upgrade(cfg, "0011")
+    with eng.connect() as conn:
+        assert dict(conn.execute(sa.text("SELECT id, channel FROM chat")).all()) == stored
     eng.dispose()
