@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from online_contact.models import AuditLog
@@ -28,6 +30,12 @@ ACTIONS = (
 )
 # Never written to the log, whatever a caller passes.
 SECRET_FIELDS = {"password", "password_hash", "token", "token_hash"}
+EXPORT_HISTORY = "export.history"
+# The conditions of a 채팅 기록 export kept as they were typed (고객, 검색어): a customer's name
+# or email when that is what was looked for (services.export.run records them).
+TYPED_CONDITIONS = ("customer", "q")
+# Shorter values (one syllable of a name) name nobody and are found everywhere.
+MIN_PERSONAL = 2
 
 
 def changes(before: dict, after: dict) -> dict:
@@ -101,3 +109,80 @@ def recent(
     if before_id:
         query = query.where(AuditLog.id < before_id)
     return list(session.exec(query))
+
+
+# ---- 고객 정보 삭제 ----------------------------------------------------------------------------------
+def _lowered(values) -> list[str]:
+    """The values worth looking for, lower-case, longest first (a name inside an email is starred
+    as part of the email)."""
+    found = {v.strip().lower() for v in values if isinstance(v, str) and len(v.strip()) >= MIN_PERSONAL}
+    return sorted(found, key=len, reverse=True)
+
+
+def _star(text: str, values: list[str]) -> str:
+    """`text` with every occurrence of `values` (any case) starred, the rest as it was."""
+    if not text or not values:
+        return text
+    pattern = re.compile("|".join(re.escape(v) for v in values), re.IGNORECASE)
+    return pattern.sub(lambda m: "*" * len(m.group(0)), text)
+
+
+def forget_in(reason: str, names, emails) -> str:
+    """A reason about to be logged with the person's names and emails starred (an erasure's own
+    reason, typed while they were still on the screen)."""
+    return _star(reason, _lowered([*names, *emails]))
+
+
+def _names_them(typed, values: list[str], parts: list[str]) -> bool:
+    """Whether a typed condition names the person: it holds one of their `values` (names,
+    emails, an email's part before the @), or it is a part of a name or of that local part — what
+    the 고객 condition matches (services.history.where: LIKE %…%)."""
+    typed = typed.strip().lower() if isinstance(typed, str) else ""
+    return len(typed) >= MIN_PERSONAL and (any(v in typed for v in values) or any(typed in p for p in parts))
+
+
+def forget_person(conn: sa.Connection, names, emails) -> int:
+    """고객 정보 삭제 (services.privacy.erase_customer), in the erasure's transaction: the audit log
+    keeps no trace of the person. A 채팅 기록 export's conditions typed as 고객 or 검색어 that name
+    them (`_names_them`) are blanked, their keys listed under "erased"; a reason (exports,
+    erasures) that holds one of their names or emails has it starred. The entries themselves stay:
+    who exported or erased what, when, from where and why (PIPA keeps access records for a year
+    and more). Returns how many entries were changed."""
+    emails = _lowered(emails)
+    named = _lowered([*names, *emails])
+    values = _lowered([*named, *(e.split("@", 1)[0] for e in emails)])
+    parts = _lowered([*names, *(e.split("@", 1)[0] for e in emails)])
+    if not values:
+        return 0
+    table = AuditLog.__table__
+    escaped = [v.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for v in named]
+    reasons = [sa.func.lower(table.c.reason).like(f"%{v}%", escape="\\") for v in escaped]
+    rows = conn.execute(sa.select(table.c.id, table.c.action, table.c.reason, table.c.detail)
+                        .where(sa.or_(table.c.action == EXPORT_HISTORY, *reasons))).all()
+    changed = 0
+    for row in rows:
+        reason, detail = _star(row.reason, named), row.detail
+        if row.action == EXPORT_HISTORY:
+            detail = _without_typed(row.detail, values, parts)
+        if (reason, detail) != (row.reason, row.detail):
+            conn.execute(sa.update(table).where(table.c.id == row.id).values(reason=reason, detail=detail))
+            changed += 1
+    return changed
+
+
+def _without_typed(detail: str, values: list[str], parts: list[str]) -> str:
+    """An export's detail with the typed conditions that name the person blanked."""
+    try:
+        data = json.loads(detail)
+    except (TypeError, ValueError):
+        return _star(detail, values)  # not what an export writes: star what it holds
+    conditions = data.get("conditions") if isinstance(data, dict) else None
+    if not isinstance(conditions, dict):
+        return detail
+    erased = [key for key in TYPED_CONDITIONS if _names_them(conditions.get(key), values, parts)]
+    if not erased:
+        return detail
+    for key in erased:
+        conditions[key] = ""
+    data["erased"] = ", ".join(sorted({*str(data.get("erased", "")).split(", "), *erased} - {""}))
+    return json.dumps(data, ensure_ascii=False)

@@ -316,7 +316,9 @@ def run(session: Session, agent: Agent, conditions: history.Conditions, *, reaso
                   password=password, agent=agent, login_id=login_id, name=HISTORY)
     result = written[0]
     session.commit()  # the export only read; SQLite: the audit's own connection must not wait on this one
-    audit.record(session, "export.history", actor_id=agent.id, target_type="chat", ip=ip, reason=reason,
+    # The conditions as typed: a name or email among them is blanked if that customer is erased
+    # (audit.forget_person).
+    audit.record(session, audit.EXPORT_HISTORY, actor_id=agent.id, target_type="chat", ip=ip, reason=reason,
                  detail=json.dumps({"conditions": conditions.to_query(), "chats": result.chats, "messages": result.messages,
                                     "password": bool(password)}, ensure_ascii=False))
     return Result(path, result.chats, result.messages)

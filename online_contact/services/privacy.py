@@ -22,6 +22,7 @@ from online_contact.models import Agent, Chat, ConsentRecord, Customer, Message,
 from online_contact.models._base import utcnow
 from online_contact.models.agent import ROLE_ADMIN
 from online_contact.models.chat import AUTHOR_SYSTEM, CHAT_ENDED
+from online_contact.models.ticket import SOURCE_INQUIRY
 
 from . import audit, masking, search_upkeep
 from .errors import FormErrors, NotAllowed, ServiceError
@@ -246,7 +247,18 @@ def erase_customer(session: Session, admin: Agent, customer_id, reason, ip: str 
     their chats and consents, and every message text of their chats (replaced by nothing; the
     screens say 삭제된 메시지) go, in one transaction; the chats, their times, statuses and
     scores stay, so 통계 counts what it counted. The customer's browser key stops matching.
-    Admins only; a reason is required; audited (counts, never content). Commits."""
+
+    Their tickets go too (subject, body, requester): those of their chats, their 1:1 inquiries
+    (linked to them: tickets.inquirer), and every inquiry sent under an email they gave (on
+    their chats or linked inquiries), from whatever browser. An email is not proof of who wrote,
+    but an inquiry under it holds that address and what was asked with it: personal data of the
+    person asking to be erased, which is kept nowhere else; erasing a namesake's inquiry too is
+    the smaller harm than keeping theirs. (Chats of another browser under the same email are
+    another customer: erased from one of their own chats.)
+
+    The audit log keeps no trace of them (audit.forget_person: an export's 고객 / 검색어 that
+    named them blanked, a reason naming them starred); its entries stay. Admins only; a reason
+    is required; audited (counts, never content). Commits."""
     from .text import clean
 
     if admin.role != ROLE_ADMIN:
@@ -274,6 +286,19 @@ def erase_customer(session: Session, admin: Agent, customer_id, reason, ip: str 
                     .values(name="", email="", memo="", visitor_key=None, erased_at=now)).rowcount != 1:
         session.rollback()
         raise ServiceError("error.already_erased")
+    # Every name and email they went by, read before they are blanked: what finds their
+    # inquiries and the audit entries that name them.
+    names, emails = {customer.name}, {customer.email}
+    if chat_ids:
+        for name, email in session.exec(select(Chat.customer_name, Chat.customer_email).where(Chat.id.in_(chat_ids)).distinct()):
+            names.add(name)
+            emails.add(email)
+    for name, email in session.exec(select(Ticket.requester_name, Ticket.requester_email)
+                                    .where(sa.or_(Ticket.customer_id == customer.id, Ticket.chat_id.in_(chat_ids or [0])))):
+        names.add(name)
+        emails.add(email)
+    names.discard("")
+    emails.discard("")
     messages = 0
     if chat_ids:
         conn.execute(sa.update(Chat).where(Chat.id.in_(chat_ids)).values(**CHAT_PERSONAL))
@@ -281,15 +306,17 @@ def erase_customer(session: Session, admin: Agent, customer_id, reason, ip: str 
         messages = conn.execute(sa.update(Message).where(Message.chat_id.in_(chat_ids), Message.author != AUTHOR_SYSTEM)
                                 .values(text="")).rowcount
         conn.execute(sa.update(Rating).where(Rating.chat_id.in_(chat_ids)).values(comment=""))
-    tickets = conn.execute(
-        sa.update(Ticket).where(sa.or_(Ticket.customer_id == customer.id, Ticket.chat_id.in_(chat_ids or [0])))
-        .values(**TICKET_PERSONAL, erased_at=now)
-    ).rowcount
+    theirs = [Ticket.customer_id == customer.id, Ticket.chat_id.in_(chat_ids or [0])]
+    if emails:
+        theirs.append(sa.and_(Ticket.source == SOURCE_INQUIRY, Ticket.requester_email.in_(sorted(emails))))
+    tickets = conn.execute(sa.update(Ticket).where(sa.or_(*theirs)).values(**TICKET_PERSONAL, erased_at=now)).rowcount
     conn.execute(sa.update(ConsentRecord).where(ConsentRecord.customer_id == customer.id).values(ip=""))
+    audit.forget_person(conn, names, emails)
     session.commit()
     withdraw_exports()
     erased = Erased(customer.id, len(chat_ids), messages, tickets, tuple(chat_ids))
-    audit.record(session, ERASE, actor_id=admin.id, target_type="customer", target_id=customer.id, ip=ip, reason=reason,
+    audit.record(session, ERASE, actor_id=admin.id, target_type="customer", target_id=customer.id, ip=ip,
+                 reason=audit.forget_in(reason, names, emails),
                  detail=json.dumps({"chats": erased.chats, "messages": messages, "tickets": tickets}))
     return erased
 

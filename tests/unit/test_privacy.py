@@ -219,6 +219,76 @@ def test_a_customer_with_a_chat_going_on_is_not_erased(session, make):
     assert make.reload(Customer, chat.customer_id).erased_at is None
 
 
+def test_erasing_a_customer_erases_their_inquiries_from_any_browser_and_what_the_audit_log_typed_of_them(session, make):
+    """고객 정보 삭제 takes the customer's 1:1 inquiries: the one linked to them (sent from their
+    browser under another address), and those sent under an email they gave from any browser
+    (before they ever chatted, so linked to nobody). The export entries of the audit log keep
+    who exported what, when and why, but no 고객 / 검색어 typed to find them, and no reason names
+    them. Someone else's inquiry and export stay as they were."""
+    from online_contact.services import chats as chat_service
+    from online_contact.services import export, tickets
+
+    admin = _admin(session)
+
+    def inquiry(name: str, email: str, visitor_key: str = "") -> int:
+        return tickets.create_from_inquiry(session, name, email, f"{name} 문의", f"{email} 로 답장 주세요", visitor_key=visitor_key).id
+
+    # Sent from other browsers before the customer chatted: linked to nobody.
+    before = inquiry("김고객", "kim@example.com")
+    # Someone else who also gave that email: their own customer, not erased with kim.
+    elsewhere = make.start(name="김고객 가족", email="family@example.com")
+    chat_service.end_by_customer(session, elsewhere)
+    chat = make.start(name="김고객", email="kim@example.com")
+    chat_service.end_by_customer(session, chat)
+    customer = make.reload(Customer, chat.customer_id)
+    linked = inquiry("김고객", "kim.work@example.com", visitor_key=customer.visitor_key)  # from their browser
+    work_elsewhere = inquiry("김", "kim.work@example.com")  # the address of the linked one, another browser
+    unrelated = inquiry("박고객", "park@example.com")
+    assert session.get(Ticket, linked).customer_id == customer.id and session.get(Ticket, before).customer_id is None
+    assert session.get(Ticket, work_elsewhere).customer_id is None  # that email: no customer has it
+
+    everything = {"from": "2000-01-01", "to": history.today().isoformat()}
+
+    def exported(reason: str, **typed) -> int:
+        export.run(session, admin, history.parse_conditions({**everything, **typed}), reason=reason, password="", ip="10.0.0.7",
+                   export_id=export.new_export_id(), login_id=1)
+        return session.exec(select(AuditLog.id).where(AuditLog.action == "export.history").order_by(AuditLog.id.desc())).first()
+
+    by_name = exported("김고객 님 요청 자료", customer="김고객", q="환불 KIM@example.com")
+    by_part = exported("민원 대응", customer="김고", q="kim.work")
+    theirs = exported("박고객 민원", customer="박고객", q="환불")
+    entries_before = {e.id: e for e in session.exec(select(AuditLog))}
+    session.expunge_all()
+
+    erased = privacy.erase_customer(session, admin, customer.id, "김고객 님 전화 요청 (kim@example.com)")
+    assert erased.tickets == 3
+
+    session.expire_all()
+    for ticket_id in (before, linked, work_elsewhere):
+        t = session.get(Ticket, ticket_id)
+        assert (t.subject, t.body, t.requester_name, t.requester_email) == ("", "", "", "") and t.erased_at is not None
+    t = session.get(Ticket, unrelated)
+    assert (t.subject, t.requester_email, t.erased_at) == ("박고객 문의", "park@example.com", None)
+    assert session.get(Customer, elsewhere.customer_id).email == "family@example.com"
+
+    entries = {e.id: e for e in session.exec(select(AuditLog))}
+    assert set(entries_before) < set(entries)  # nothing deleted (the erasure's own entry added)
+    for entry_id, typed in ((by_name, ["customer", "q"]), (by_part, ["customer", "q"])):
+        entry, old = entries[entry_id], entries_before[entry_id]
+        detail = json.loads(entry.detail)
+        assert [detail["conditions"].get(key) for key in typed] == ["", ""] and detail["erased"] == "customer, q"
+        kept = json.loads(old.detail)
+        assert (detail["conditions"]["from"], detail["chats"]) == (kept["conditions"]["from"], kept["chats"])
+        assert (entry.actor_agent_id, entry.created_at, entry.ip) == (old.actor_agent_id, old.created_at, old.ip)
+    assert entries[by_name].reason == "*** 님 요청 자료" and entries[by_part].reason == "민원 대응"
+    assert (entries[theirs].detail, entries[theirs].reason) == (entries_before[theirs].detail, "박고객 민원")
+    erase_entry = session.exec(select(AuditLog).where(AuditLog.action == privacy.ERASE)).one()
+    assert erase_entry.reason == "*** 님 전화 요청 (***************)"
+    everything_logged = " ".join(f"{e.reason} {e.detail}" for e in entries.values()).lower()
+    for trace in ("김고객 ", "kim@", "kim.work", "김고"):
+        assert trace not in everything_logged.replace("김고객 가족", ""), trace
+
+
 # ---- retention ------------------------------------------------------------------------------
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc)
 
