@@ -105,7 +105,9 @@ def test_the_snippet_brings_the_chat_to_another_site(customer: Page, agent: Page
     login(agent, base, "agent1@example.com")
     go_online(agent)
 
-    customer.goto(url)
+    # The shop's page carries the visitor's email and a token in its query and fragment: the
+    # chat records the page without them (its 채널 is shown to agents, in 통계 and the export).
+    customer.goto(url + "?email=kim%40example.com&reset_token=s3cr3t#step-2")
     launcher = _launcher(customer)
     expect(launcher).to_be_visible()
     # Before the click: no frame, nothing written to the shop's storage.
@@ -116,6 +118,7 @@ def test_the_snippet_brings_the_chat_to_another_site(customer: Page, agent: Page
     launcher.click()
     chat = _chat(customer)
     expect(chat.get_by_label("이름 (선택)")).to_have_value("김고객")
+    assert "s3cr3t" not in customer.locator("iframe[title='채팅']").get_attribute("src")  # the loader sent the page only
     expect(chat.get_by_label("이메일 (선택)")).to_have_value("kim@example.com")
     chat.get_by_label("개인정보 수집 및 이용에 동의합니다 (필수)").check()
     chat.get_by_role("button", name="상담 시작").click()
@@ -126,6 +129,7 @@ def test_the_snippet_brings_the_chat_to_another_site(customer: Page, agent: Page
     # The agent sees the shop's page as the channel, and answers live.
     agent_opens_chat(agent, "김고객")
     expect(agent.get_by_role("region", name="고객정보")).to_contain_text(url)
+    expect(agent.get_by_role("region", name="고객정보")).not_to_contain_text("s3cr3t")
     expect(agent.get_by_role("log", name="대화 내용")).to_contain_text("가방 배송 문의합니다")
     send(agent, "오늘 출고됩니다")
     expect(chat.get_by_role("log", name="대화 내용")).to_contain_text("오늘 출고됩니다")
@@ -222,3 +226,36 @@ def test_without_agents_the_launcher_leads_to_the_away_notice_or_hides(customer:
     customer.goto(url + "?hidden")
     customer.wait_for_function("() => !!window.OnlineContact")
     expect(_launcher(customer)).to_have_count(0)
+
+
+def test_an_inquiry_from_the_launcher_belongs_to_the_sites_customer(customer: Page, agent: Page, shop: Shop, reset):
+    """A customer waiting in the queue leaves a 1:1 inquiry from the chat in the shop's
+    launcher, under another address: it is linked to them by the key the shop keeps (so that
+    고객 정보 삭제 takes it), and it is on the agents' ticket list."""
+    from online_contact.models import Agent, Ticket
+
+    login(agent, reset.url, "agent1@example.com")
+    go_online(agent)
+    with reset.session() as s:  # Online, but with no free slot: the chat waits
+        s.exec(update(Agent).where(Agent.email == "agent1@example.com").values(max_open_chats=0))
+        s.commit()
+    customer.goto(shop.page("index.html"))
+    _launcher(customer).click()
+    chat = _chat(customer)
+    chat.get_by_label("개인정보 수집 및 이용에 동의합니다 (필수)").check()
+    chat.get_by_label("이름 (선택)").fill("김고객")
+    chat.get_by_role("button", name="상담 시작").click()
+    chat.get_by_role("link", name="기다리기 어려우시면 1:1 문의를 남겨 주세요.").click()
+    chat.get_by_label("이름").fill("김고객")
+    chat.get_by_label("이메일").fill("kim.other@example.com")
+    chat.get_by_label("제목").fill("환불 문의")
+    chat.get_by_label("내용").fill("기다리기 어려워 글을 남깁니다")
+    chat.get_by_role("button", name="제출").click()
+    expect(chat.get_by_role("status")).to_contain_text("문의가 접수되었습니다")
+    with reset.session() as s:
+        waiting = s.exec(select(Chat).order_by(Chat.id.desc())).first()
+        ticket = s.exec(select(Ticket).order_by(Ticket.id.desc())).first()
+    assert (ticket.subject, ticket.requester_email) == ("환불 문의", "kim.other@example.com")
+    assert ticket.customer_id == waiting.customer_id is not None
+    agent.goto(reset.url + "/agent/tickets")
+    expect(agent.get_by_role("table")).to_contain_text("환불 문의")
