@@ -127,15 +127,21 @@ def _star(text: str, values: list[str]) -> str:
     return pattern.sub(lambda m: "*" * len(m.group(0)), text)
 
 
+def _naming(names, emails) -> list[str]:
+    """What names the person in free text: each name, each word of a name (a reason may say
+    "Chulsoo"), each email."""
+    return _lowered([*names, *(word for name in names for word in name.split()), *emails])
+
+
 def forget_in(reason: str, names, emails) -> str:
-    """A reason about to be logged with the person's names and emails starred (an erasure's own
-    reason, typed while they were still on the screen)."""
-    return _star(reason, _lowered([*names, *emails]))
+    """A reason about to be logged with what names the person starred (an erasure's own reason,
+    typed while they were still on the screen)."""
+    return _star(reason, _naming(names, emails))
 
 
 def _names_them(typed, values: list[str], parts: list[str]) -> bool:
-    """Whether a typed condition names the person: it holds one of their `values` (names,
-    emails, an email's part before the @), or it is a part of a name or of that local part — what
+    """Whether a typed condition names the person: it holds one of their `values` (`_naming`,
+    and an email's part before the @), or it is a part of a name or of that local part — what
     the 고객 condition matches (services.history.where: LIKE %…%)."""
     typed = typed.strip().lower() if isinstance(typed, str) else ""
     return len(typed) >= MIN_PERSONAL and (any(v in typed for v in values) or any(typed in p for p in parts))
@@ -145,11 +151,11 @@ def forget_person(conn: sa.Connection, names, emails) -> int:
     """고객 정보 삭제 (services.privacy.erase_customer), in the erasure's transaction: the audit log
     keeps no trace of the person. A 채팅 기록 export's conditions typed as 고객 or 검색어 that name
     them (`_names_them`) are blanked, their keys listed under "erased"; a reason (exports,
-    erasures) that holds one of their names or emails has it starred. The entries themselves stay:
+    erasures) that names them (`_naming`) has that starred. The entries themselves stay:
     who exported or erased what, when, from where and why (PIPA keeps access records for a year
     and more). Returns how many entries were changed."""
     emails = _lowered(emails)
-    named = _lowered([*names, *emails])
+    named = _naming(names, emails)
     values = _lowered([*named, *(e.split("@", 1)[0] for e in emails)])
     parts = _lowered([*names, *(e.split("@", 1)[0] for e in emails)])
     if not values:

@@ -469,3 +469,41 @@ def test_what_was_masked_erased_or_purged_is_left_in_no_table_of_the_database(se
     after = tables_holding(db_url, SECRET)
     assert after == [], f"{SECRET!r} still in the rows of {after} after {removal}"
     assert SECRET.encode() not in database_file_bytes(db_url)
+
+
+def test_an_erased_customer_is_left_in_no_table_of_the_database(session, make, db_url):
+    """고객 정보 삭제 of a customer known by a name and an email that occur nowhere else: their
+    chat (started from a page whose query carried the email), its message and ticket, a 1:1
+    inquiry sent under the email from another browser before they chatted, a 채팅 기록 export
+    whose 고객 and 검색어 named them, and the erasure's own reason. Afterwards no row of any table,
+    nor the file, holds the name or the email."""
+    from datetime import datetime, timezone
+
+    from online_contact.models import Agent, Chat
+    from online_contact.models.agent import ROLE_ADMIN
+    from online_contact.services import export, history, privacy, tickets
+
+    token, email = "quokkazed", "quokkazed.kim@example.com"
+    admin = session.exec(sa.select(Agent).where(Agent.role == ROLE_ADMIN)).scalars().first()
+    agent = make.agent()
+    tickets.create_from_inquiry(session, f"{token} 고객", email, f"{token} 환불", f"{email} 로 연락 주세요")
+    chat = make.start(name=f"{token} 고객", email=email, language="ko",
+                      channel=f"https://shop.example.com/account?email={email}&name={token}#{token}")
+    chat.agent_id, chat.status, chat.agent_opened_at = agent.id, "open", datetime.now(timezone.utc)
+    session.add(chat)
+    session.commit()
+    message_service.post_message(session, chat, "customer", f"저는 {token} 입니다", "q-1")
+    tickets.create_from_chat(session, session.get(Chat, chat.id), agent, f"{token} 후속", email)
+    conditions = history.parse_conditions({"from": "2000-01-01", "to": history.today().isoformat(), "customer": token, "q": email})
+    export.run(session, admin, conditions, reason=f"{token} 요청 자료", password="", ip="", export_id=export.new_export_id(), login_id=1)
+    chat_service.end_by_agent(session, session.get(Chat, chat.id), agent)
+    search.bring_up_to_date(db_service.engine(db_url))
+    assert {"auditlog", "chat", "customer", "message", "ticket"} <= set(tables_holding(db_url, token))
+
+    privacy.erase_customer(session, admin, chat.customer_id, f"{token} 님 전화 요청")
+    assert search_upkeep.compact(db_service.engine(db_url)) >= 1
+    with db_service.engine(db_url).connect() as conn:
+        conn.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    for trace in (token, email):
+        assert tables_holding(db_url, trace) == [], [line for t, line in database_rows(db_url) if trace in line]
+    assert token.encode() not in database_file_bytes(db_url)
