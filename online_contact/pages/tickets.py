@@ -19,7 +19,8 @@ def _source(t) -> rx.Component:
 
 @page(route=routes.TICKETS, title="티켓", role=ROLE_AGENT, on_load=TicketListState.load_tickets)
 def tickets() -> rx.Component:
-    """A simple list of tickets, newest first."""
+    """The tickets the agent may see, newest first: the 1:1 문의 queue and the tickets of their
+    own chats (an admin: all; services.tickets.visible_to, applied by the state's query)."""
     return rx.cond(
         TicketListState.agent_id > 0,
         rx.box(
