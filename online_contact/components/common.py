@@ -13,8 +13,8 @@ T = LangState.t
 def language_switch() -> rx.Component:
     """한국어 / English."""
     return rx.hstack(
-        rx.button("한국어", size="1", variant=rx.cond(LangState.lang == "en", "soft", "solid"), on_click=LangState.set_lang("ko")),
-        rx.button("English", size="1", variant=rx.cond(LangState.lang == "en", "solid", "soft"), on_click=LangState.set_lang("en")),
+        rx.button("한국어", size="1", variant=rx.cond(LangState.shown == "en", "soft", "solid"), on_click=LangState.set_lang("ko")),
+        rx.button("English", size="1", variant=rx.cond(LangState.shown == "en", "solid", "soft"), on_click=LangState.set_lang("en")),
         aria_label=T["language"],
         spacing="1",
     )
