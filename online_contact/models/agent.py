@@ -31,8 +31,9 @@ class Agent(SQLModel, table=True):
     can_chat: bool = True
     # None = no limit of open chats.
     max_open_chats: int | None = None
-    # Denormalised count of chats assigned and not yet ended by the agent; only changed by
-    # conditional UPDATEs in services.routing so that the limit holds under concurrency.
+    # Denormalised count of chats assigned and not yet ended (by the agent or the customer:
+    # a chat the customer left no longer takes a slot); only changed by conditional UPDATEs
+    # (services.routing, services.chats) so that the limit holds under concurrency.
     open_chat_count: int = 0
     last_assigned_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)

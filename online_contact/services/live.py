@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from online_contact.models import Agent, Chat, Message
 from online_contact.models.agent import STATUS_OFFLINE, STATUSES
-from online_contact.models.chat import AUTHOR_CUSTOMER, CHAT_OPEN, CHAT_WAITING
+from online_contact.models.chat import AUTHOR_CUSTOMER, CHAT_WAITING
 
 from . import history
 
@@ -41,10 +41,10 @@ def now_view(session: Session, agent: Agent, now: datetime | None = None) -> Liv
     now = now or datetime.now(timezone.utc)
     mine = history.visible_to(agent)
     waiting_count, oldest = session.exec(
-        select(sa.func.count(), sa.func.min(Chat.created_at)).where(Chat.status == CHAT_WAITING, mine)
+        select(sa.func.count(), sa.func.min(Chat.created_at)).where(Chat.status == CHAT_WAITING, history.IN_PROGRESS_SQL, mine)
     ).one()
-    # Not ended = queued or with an agent (named, so that the index on the status serves it).
-    open_count = session.exec(select(sa.func.count()).select_from(Chat).where(Chat.status.in_((CHAT_WAITING, CHAT_OPEN)), mine)).one()
+    # Not ended = queued or with an agent, the customer still there (history's 진행중).
+    open_count = session.exec(select(sa.func.count()).select_from(Chat).where(history.IN_PROGRESS_SQL, mine)).one()
     last_author = (
         select(Message.author).where(Message.chat_id == Chat.id, Message.seq == Chat.last_seq).correlate(Chat).scalar_subquery()
     )
@@ -53,7 +53,7 @@ def now_view(session: Session, agent: Agent, now: datetime | None = None) -> Liv
         for agent_id, n, unanswered in session.exec(
             select(Chat.agent_id, sa.func.count(),
                    sa.func.sum(sa.case((last_author == AUTHOR_CUSTOMER, 1), else_=0)))
-            .where(Chat.status == CHAT_OPEN, Chat.agent_id.is_not(None), mine)
+            .where(history.IN_PROGRESS_SQL, Chat.agent_id.is_not(None), mine)
             .group_by(Chat.agent_id)
         )
     }

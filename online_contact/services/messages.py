@@ -131,6 +131,10 @@ _NEXT_SEQ_OF_CUSTOMER = (
     .returning(_CHAT.c.last_seq)
 )
 BURST_SECONDS = timedelta(seconds=1)
+# An agent's post matches only while the chat is open on both sides: a reply typed after the
+# customer left would be stored and exported as if they had read it. The gate (_checked_post)
+# says why first; this WHERE settles a customer's end that lands between gate and insert.
+_NEXT_SEQ_OF_AGENT = _NEXT_SEQ.where(_CHAT.c.customer_ended_at.is_(None), _CHAT.c.agent_ended_at.is_(None))
 _INSERT_MESSAGE = insert(_MESSAGE).returning(_MESSAGE.c.id)
 _FIRST_REPLY = (
     update(_CHAT)
@@ -189,6 +193,10 @@ def append(
         seq = conn.execute(_NEXT_SEQ_OF_CUSTOMER, params).scalar_one_or_none()
         if seq is None:
             raise ServiceError("error.too_fast")
+    elif author == AUTHOR_AGENT:
+        seq = conn.execute(_NEXT_SEQ_OF_AGENT, {"chat_id": chat_id, "now": now}).scalar_one_or_none()
+        if seq is None:
+            raise ServiceError("error.customer_left")
     else:
         seq = conn.execute(_NEXT_SEQ, {"chat_id": chat_id, "now": now}).scalar_one()
     values = _message_values(chat_id, seq, author, text, client_msg_id, agent_id, now)
@@ -207,6 +215,8 @@ def _checked_post(chat: Chat | Row, author: str, text: str, agent_id: int | None
             raise NotAllowed()
         if chat.agent_ended_at:
             raise ServiceError("error.chat_ended")
+        if chat.customer_ended_at:
+            raise ServiceError("error.customer_left")
     return text
 
 
@@ -250,7 +260,8 @@ def _post_in_one_statement(by_agent: bool):
     conditions = [_CHAT.c.id == bindparam("chat_id"), _CHAT.c.agent_ended_at.is_(None)]
     values = {"last_seq": _CHAT.c.last_seq + 1, "last_message_at": now}
     if by_agent:
-        conditions += [_AUTH.c.agent_id == _CHAT.c.agent_id, _AGENT.c.id == _CHAT.c.agent_id, _CHAT.c.agent_opened_at.is_not(None)]
+        conditions += [_AUTH.c.agent_id == _CHAT.c.agent_id, _AGENT.c.id == _CHAT.c.agent_id, _CHAT.c.agent_opened_at.is_not(None),
+                       _CHAT.c.customer_ended_at.is_(None)]  # the customer left: nobody reads it (_NEXT_SEQ_OF_AGENT)
         conditions += live_login(bindparam("token"), now)
         values["first_agent_reply_at"] = func.coalesce(_CHAT.c.first_agent_reply_at, now)
     else:

@@ -121,7 +121,8 @@ def try_claim(session: Session, chat_id: int, agent_id: int, reason: str, defaul
         return False
     took_chat = session.exec(
         update(Chat)
-        .where(Chat.id == chat_id, Chat.agent_id.is_(None), Chat.status == CHAT_WAITING)
+        # A customer who left meanwhile is not given to anyone (their end would not free the slot).
+        .where(Chat.id == chat_id, Chat.agent_id.is_(None), Chat.status == CHAT_WAITING, Chat.customer_ended_at.is_(None))
         .values(agent_id=agent_id, status=CHAT_OPEN, assigned_at=now, assignment_reason=reason)
     ).rowcount
     if took_chat != 1:
@@ -166,7 +167,8 @@ def assign_chat(
 
 
 def release_slot(session: Session, agent_id: int) -> None:
-    """Give back one open-chat slot of the agent (when the agent ends a chat)."""
+    """Give back one open-chat slot of the agent (when a chat of theirs ends or goes back to
+    the queue: chats.end_by_customer / end_by_agent, requeue_unopened)."""
     session.exec(
         update(Agent)
         .where(Agent.id == agent_id, Agent.open_chat_count > 0)
@@ -235,7 +237,8 @@ def requeue_unopened(session: Session, agent_id: int, reason: str) -> list[int]:
     for chat_id in ids:
         done = session.exec(
             update(Chat)
-            .where(Chat.id == chat_id, Chat.agent_id == agent_id, Chat.agent_opened_at.is_(None))
+            # The customer's end, if it came meanwhile, gave the slot back already.
+            .where(Chat.id == chat_id, Chat.agent_id == agent_id, Chat.agent_opened_at.is_(None), Chat.customer_ended_at.is_(None))
             .values(agent_id=None, status=CHAT_WAITING, assigned_at=None, assignment_reason="")
         ).rowcount
         if done == 1:

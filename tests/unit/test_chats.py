@@ -252,19 +252,21 @@ def test_customer_cannot_post_after_ending(session, make, chat):
 
 
 def test_customer_cannot_post_after_agent_ended(session, make, chat, agent):
+    chat_service.mark_opened(session, chat, agent)  # ending and rating need an opened chat
     chat_service.end_by_agent(session, chat, agent)
     with pytest.raises(ServiceError) as err:
         message_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_CUSTOMER, "hello?")
     assert err.value.code == "error.chat_ended"
 
 
-def test_agent_can_still_reply_after_customer_left_but_not_after_ending(session, make, chat, agent):
+def test_agent_cannot_reply_after_customer_left_nor_after_ending(session, make, chat, agent):
+    """A reply after the customer left would be stored and exported as if it had been read
+    (issue 23): refused, with the reason; tests/unit/test_customer_left.py has the race."""
     chat_service.mark_opened(session, chat, agent)
     chat_service.end_by_customer(session, make.reload(Chat, chat.id))
-    msg, created = message_service.post_message(
-        session, make.reload(Chat, chat.id), AUTHOR_AGENT, "감사합니다", agent_id=agent.id
-    )
-    assert created and msg.agent_id == agent.id
+    with pytest.raises(ServiceError) as err:
+        message_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_AGENT, "감사합니다", agent_id=agent.id)
+    assert err.value.code == "error.customer_left"
     chat_service.end_by_agent(session, make.reload(Chat, chat.id), agent)
     with pytest.raises(ServiceError) as err:
         message_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_AGENT, "more", agent_id=agent.id)
@@ -361,7 +363,8 @@ def test_end_by_customer_keeps_chat_open_for_agent(session, make, chat, agent):
     chat_service.end_by_customer(session, stored)  # pressed twice: the first time counts
     assert make.reload(Chat, chat.id).customer_ended_at == first_end
     assert [c.id for c in chat_service.chats_of_agent(session, agent.id)] == [chat.id]
-    assert make.reload(Agent, agent.id).open_chat_count == 1
+    # Still on the agent's screen, but no longer one of their slots (issue 23).
+    assert make.reload(Agent, agent.id).open_chat_count == 0
 
 
 def test_end_by_customer_of_waiting_chat_closes_it(session, make):
@@ -432,8 +435,8 @@ def test_end_by_customer_with_stale_chat_does_not_end_a_chat_just_assigned(db_ur
 
     stored = make.reload(Chat, chat.id)
     assert stored.agent_id == agent.id
-    assert make.reload(Agent, agent.id).open_chat_count == 1
-    # The agent holds a slot for this chat, so it must still be on their chat screen.
+    # The customer's end gave the slot back; the chat stays on the agent's chat screen (to close it).
+    assert make.reload(Agent, agent.id).open_chat_count == 0
     assert stored.status == CHAT_OPEN
     assert [c.id for c in chat_service.chats_of_agent(session, agent.id)] == [chat.id]
 

@@ -45,7 +45,8 @@ def _local_day(moment):
 
 
 def _state(chat: Chat) -> str:
-    if chat.status != CHAT_ENDED:
+    # The customer leaving ends the chat for every figure, though it stays on the agent's screen.
+    if chat.status != CHAT_ENDED and chat.customer_ended_at is None:
         return history.IN_PROGRESS
     return chat_service.processing_status(chat)
 
@@ -194,6 +195,16 @@ def test_korean_and_english_words_are_found_inside_longer_words(session):
 
 def check_processed_in_sql_is_the_python_rule(session: Session) -> None:
     generate(session, chats=300, messages_per_chat=3, seed=11, days=30)
+    # The customer left some chats still on their agent's screen, and some before the agent
+    # pressed 대화 종료 (the generator ends both at once).
+    from sqlalchemy import update
+
+    for i, chat in enumerate(session.exec(select(Chat).where(Chat.agent_id.is_not(None)).order_by(Chat.id)).all()):
+        if chat.status != CHAT_ENDED and i % 2:
+            session.exec(update(Chat).where(Chat.id == chat.id).values(customer_ended_at=chat.created_at + timedelta(seconds=90)))
+        elif chat.agent_ended_at is not None and i % 3 == 0:
+            session.exec(update(Chat).where(Chat.id == chat.id).values(customer_ended_at=chat.agent_ended_at - timedelta(seconds=30)))
+    session.commit()
     in_sql = {
         chat_id: state
         for chat_id, state in session.exec(select(Chat.id, history.STATE))
