@@ -70,7 +70,8 @@ class RecordingSocketServer:
 
     def receivers(self, rooms, skip_sid=None) -> set[str]:
         rooms = [rooms] if isinstance(rooms, str) else rooms
-        return {sid for r in rooms for sid in self.rooms.get(r, set())} - {skip_sid}
+        skipped = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
+        return {sid for r in rooms for sid in self.rooms.get(r, set())} - skipped
 
     def delivered(self) -> list[tuple[str, str]]:
         """(socket, text) for every message emitted to a socket here."""
@@ -127,6 +128,8 @@ def server_env(db_url: str) -> dict:
         # The test database has a DATABASE_URL of its own: the demo workspace only on request.
         "OC_DEMO": "1",
         "OC_LIMIT_INQUIRIES_PER_IP": "100000/3600",
+        # ...and their messages over all chats from one address (the bench's hundreds of chats).
+        "OC_LIMIT_MESSAGES_PER_IP": "100000/10",
     }
     env.pop("REDIS_URL", None)
     env.pop("REFLEX_REDIS_URL", None)

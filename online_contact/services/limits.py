@@ -18,6 +18,7 @@ import logging
 import math
 import os
 import time
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -213,3 +214,106 @@ def prune(bind=None, now: float | None = None) -> int:
         gone = session.exec(delete(RATE_COUNTER).where(RATE_COUNTER.c.expires < now)).rowcount
         session.commit()
     return gone
+
+
+# ---- customers' messages over all their chats (issue 23: one visitor cannot flood a worker) -----
+# OC_LIMIT_MESSAGES_PER_SECOND holds per chat, in the statement that stores the message; these
+# hold across a visitor's chats and across every chat from one address, which the per-chat limit
+# did not (one address held 30 chats x 5 messages a second). Short windows: a message refused
+# here is sent again by the page a second later (assets/chat_wire.jsx), and goes through within
+# the window's few seconds.
+MESSAGES_PER_VISITOR = Limit(
+    "messages-visitor", "OC_LIMIT_MESSAGES_PER_VISITOR", "20/10", "customer messages from one visitor, over all their chats",
+)
+MESSAGES_PER_IP = Limit(
+    "messages-ip", "OC_LIMIT_MESSAGES_PER_IP", "100/10", "customer messages from one IP address, over all its chats",
+)
+
+# Take one of each key's allowance, or none when any key is at its limit (a refused message
+# uses nothing up): one atomic step in Redis. KEYS: the counters; ARGV: limit, seconds per key.
+_TAKE_ALL = """
+for i, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[2 * i - 1]) then return 0 end
+end
+for i, key in ipairs(KEYS) do
+  redis.call('INCR', key)
+  redis.call('EXPIRE', key, ARGV[2 * i])
+end
+return 1
+"""
+
+
+class LocalWindows:
+    """Fixed-window counters in this process: exact with one worker (without Redis the app runs
+    one), and what a worker counts with while Redis does not answer."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, tuple[int, int]] = {}  # key -> (window, count)
+        self._next_prune = 0.0
+
+    def take_all(self, taken: list[tuple[str, int, int]], now: float) -> bool:
+        """`taken`: (key, limit, seconds). One from each, or none when any is at its limit."""
+        if now >= self._next_prune:  # keys of visitors gone quiet: dropped once their window ended
+            self.counts = {k: v for k, v in self.counts.items() if v[0] >= self._window_of(k, now)}
+            self._next_prune = now + 60
+        windows = [(key, _window(seconds, now), limit) for key, limit, seconds in taken]
+        for key, window, limit in windows:
+            seen, count = self.counts.get(key, (window, 0))
+            if seen == window and count >= limit:
+                return False
+        for key, window, _limit in windows:
+            seen, count = self.counts.get(key, (window, 0))
+            self.counts[key] = (window, count + 1 if seen == window else 1)
+        return True
+
+    @staticmethod
+    def _window_of(key: str, now: float) -> int:
+        return _window(int(key.rsplit(":", 1)[1]), now)
+
+
+LOCAL_MESSAGE_WINDOWS = LocalWindows()
+_async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop -> {url: script}
+_messages_redis_down_until = 0.0
+
+
+def _take_all_script(url: str):
+    """_TAKE_ALL on an asyncio Redis client of the running event loop (a client's connections
+    belong to the loop that opened them); sent by its hash (EVALSHA), not its text."""
+    import asyncio
+
+    import redis.asyncio as aioredis
+
+    scripts = _async_clients.setdefault(asyncio.get_running_loop(), {})
+    if url not in scripts:
+        scripts[url] = aioredis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5).register_script(_TAKE_ALL)
+    return scripts[url]
+
+
+async def message_allowed(visitor: str, ip: str, now: float | None = None) -> bool:
+    """Count one customer message against MESSAGES_PER_VISITOR and MESSAGES_PER_IP; False (and
+    nothing counted) when either is used up in its current window.
+
+    The cost on the message path: without Redis a dictionary look-up per limit (one worker,
+    exact); with REDIS_URL one Redis round trip (a script that checks and counts both at once,
+    awaited: the worker serves its other sockets meanwhile), so the limits hold over every
+    worker. No database round trip. When Redis does not answer, each worker counts alone for
+    REDIS_RETRY_AFTER seconds."""
+    global _messages_redis_down_until
+    taken = []
+    for limit, subject in ((MESSAGES_PER_VISITOR, visitor), (MESSAGES_PER_IP, ip)):
+        count_max, seconds = limit.read()
+        if count_max and subject:
+            taken.append((f"oc-limit:{limit.name}:{_subject(subject)}:{seconds}", count_max, seconds))
+    if not taken:
+        return True
+    now = time.time() if now is None else now
+    url = redis_url()
+    if url and time.monotonic() >= _messages_redis_down_until:
+        try:
+            keys = [f"{key}:{_window(seconds, now)}" for key, _limit, seconds in taken]
+            args = [x for _key, limit, seconds in taken for x in (limit, seconds + 1)]
+            return bool(await _take_all_script(url)(keys=keys, args=args))
+        except Exception:  # noqa: BLE001 - Redis away: count here meanwhile
+            logger.warning("message limits: Redis did not answer; each worker counts alone for %ds", REDIS_RETRY_AFTER)
+            _messages_redis_down_until = time.monotonic() + REDIS_RETRY_AFTER
+    return LOCAL_MESSAGE_WINDOWS.take_all(taken, now)

@@ -211,8 +211,10 @@ def make_empty(empty_session) -> Factory:
 
 @pytest.fixture(autouse=True)
 def no_message_rate_limit(monkeypatch):
-    """Tests post messages back to back; the per-second limit has its own tests (which set it)."""
+    """Tests post messages back to back; the limits have their own tests (which set them)."""
     monkeypatch.setenv("OC_LIMIT_MESSAGES_PER_SECOND", "0")
+    monkeypatch.setenv("OC_LIMIT_MESSAGES_PER_VISITOR", "0")
+    monkeypatch.setenv("OC_LIMIT_MESSAGES_PER_IP", "0")
 
 
 @pytest.fixture
