@@ -16,13 +16,26 @@ Events (namespace ``/_wire``):
   previews), ``agents`` (``categories``) and ``login-<login id>`` (only the last with ``history:
   true``: 채팅 기록's socket), and is disconnected the moment its login ends (``end_logins``, on
   every worker through Redis; a 30 s check catches the rest);
-- ``join {chat_id, after, credential}`` → ``{ok, messages}``: the same gate as posting (a
-  customer's page sends its visitor key again: it may have connected before it had one); the
-  socket leaves its previous chat room and gets every message after ``after`` (catch-up);
+- ``join {chat_id, after, credential}`` → ``{ok, chat_id, messages, more}``: the same gate as
+  posting (a customer's page sends its visitor key again: it may have connected before it had
+  one); the socket leaves its previous chat room and gets the messages after ``after``
+  (catch-up), a page of at most about 64 KB (services.messages.PAGE_BYTES, at least one
+  message), read off the event loop; ``more`` says the page asks again after the last seq it got;
+- ``older {chat_id, before, after}`` → ``{ok, chat_id, messages, more, before, after}`` (이전 메시지
+  보기): the same gate; a page of the messages after < seq < before, the newest of them (paging
+  back), or the oldest when ``after`` is given (a gap filled from its older end). The page keeps
+  them in a client-only list, one copy per tab in the browser and none on the server;
+- ``join``, ``older`` and ``watch`` are rate-limited per socket (JOIN_BURST at once, JOIN_RATE a
+  second after that, no database involved): over it the answer is ``{error: "error.too_fast",
+  retry_ms}`` and the page asks again after retry_ms;
 - ``send {chat_id, client_id, text}`` → ``{ok, message}`` or ``{error}``: stored once per client id
   (``services.messages.post_message``; on PostgreSQL first ``post_message_fast``, one statement),
-  then ``message`` goes once to every other socket in the rooms ``chat-<id>`` and
-  ``agent-<id>`` (the agent's chat list shows its preview);
+  then ``message`` (the whole message) goes to every other socket in the room ``chat-<id>``, and
+  ``preview {chat_id, seq, author, preview}`` (its first 40 characters, for the chat list) to
+  every other socket in ``agent-<id>`` that is not in ``chat-<id>``: one packet per socket, and
+  a tab of the agent that has not opened the chat never gets its text (``deliver``);
+- a chat that leaves an agent (``chat_moved``): before its room hears anything more, the agents'
+  sockets in ``chat-<id>`` that may no longer post in it leave it, on every worker;
 - ``watch {chat_id}`` → ``{ok, chat_id}`` (채팅 기록's side panel, assets/history_wire.jsx; 0 stops): the
   rule of 채팅 기록 (services.history.chat_for: an admin any chat, an agent the chats they
   handled); the socket is in the room ``history-<id>`` and gets ``changed {chat_id}`` when the
@@ -39,12 +52,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
+from collections.abc import Sequence
 
 import socketio
 from sqlalchemy.exc import SQLAlchemyError
 
+from online_contact.config import trusted_proxy_hops
 from online_contact.models.chat import AUTHOR_AGENT, AUTHOR_CUSTOMER
-from online_contact.services import history
+from online_contact.services import history, limits
 from online_contact.services import messages as message_service
 from online_contact.services.auth import live_logins, login_for_token
 from online_contact.services.db import async_engine, session_scope
@@ -59,9 +75,16 @@ logger = logging.getLogger(__name__)
 NAMESPACE = "/_wire"
 ROLE_CUSTOMER = "customer"
 ROLE_AGENT = "agent"
-CATCH_UP_LIMIT = 500
+# join, older and watch per socket: a token bucket of JOIN_BURST, refilled at JOIN_RATE a second
+# (40 pipelined joins of a chat with long messages stalled every socket of the worker).
+JOIN_BURST = 10
+JOIN_RATE = 5.0
 # An agent's socket whose login ended is let go within this long (see drop_ended_logins).
 RECHECK_LOGINS_SECONDS = 30.0
+# What the agent's sockets outside the chat's room get of a message (see deliver).
+PREVIEW = "preview"
+# Between workers only: a chat left an agent (see chat_moved); no page ever gets it.
+MOVED = "oc-chat-moved"
 
 
 def chat_room(chat_id: int) -> str:
@@ -83,6 +106,48 @@ def login_room(login_id: int) -> str:
 # Every customer page (help center, widget) and every agent's socket: for settings pushed live.
 SITE_ROOM = "site"
 AGENTS_ROOM = "agents"
+
+
+def client_ip(environ: dict) -> str:
+    """The socket's client address as Reflex's handlers see it (router.session.client_ip): the
+    peer's, or the one the OC_TRUSTED_PROXY_HOPS-th proxy from the end of X-Forwarded-For saw."""
+    scope = environ.get("asgi.scope") or {}
+    try:
+        ip = scope["client"][0]
+    except (KeyError, IndexError, TypeError):
+        ip = environ.get("REMOTE_ADDR", "")
+    hops = trusted_proxy_hops()
+    if hops:
+        forwarded = [part.strip() for part in str(environ.get("HTTP_X_FORWARDED_FOR", "")).split(",") if part.strip()]
+        if len(forwarded) >= hops:
+            ip = forwarded[-hops]
+    return as_text(ip, 64)
+
+
+class Buckets:
+    """A token bucket per socket (join, older, watch): cheap, in memory, never the database."""
+
+    def __init__(self, burst: int = JOIN_BURST, rate: float = JOIN_RATE, clock=time.monotonic) -> None:
+        self.burst, self.rate, self.clock = burst, rate, clock
+        self.tokens: dict[str, tuple[float, float]] = {}  # sid -> (tokens, when counted)
+
+    def take(self, sid: str) -> int:
+        """0 when the socket may go on (one token taken), else the milliseconds until it may."""
+        now = self.clock()
+        tokens, then = self.tokens.get(sid, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - then) * self.rate)
+        if tokens < 1:
+            self.tokens[sid] = (tokens, now)
+            return max(1, int((1 - tokens) / self.rate * 1000) + 1)
+        self.tokens[sid] = (tokens - 1, now)
+        return 0
+
+    def forget(self, sid: str) -> None:
+        self.tokens.pop(sid, None)
+
+
+def _too_fast(wait_ms: int) -> dict:
+    return {"error": "error.too_fast", "retry_ms": wait_ms}
 
 
 def _seq(value) -> int:
@@ -125,6 +190,7 @@ class WireNamespace(Relay):
 
     def __init__(self) -> None:
         super().__init__(NAMESPACE)
+        self.buckets = Buckets()
 
     # ---- connection ---------------------------------------------------------------------
     async def on_connect(self, sid: str, environ: dict, auth=None):
@@ -152,7 +218,12 @@ class WireNamespace(Relay):
             await self.watch(SITE_ROOM)
         else:
             raise socketio.exceptions.ConnectionRefusedError("not_allowed")
-        await self.save_session(sid, {"role": role, "credential": credential, "login_id": login_id, "chat_id": 0})
+        await self.save_session(
+            sid, {"role": role, "credential": credential, "login_id": login_id, "chat_id": 0, "ip": client_ip(environ or {})},
+        )
+
+    async def on_disconnect(self, sid: str, *args) -> None:
+        self.buckets.forget(sid)
 
     def _gate(self, session, who: dict, chat_id: int):
         if who["role"] == ROLE_AGENT:
@@ -165,9 +236,16 @@ class WireNamespace(Relay):
         with session_scope() as session:
             return self._gate(session, who, chat_id) is not None
 
-    def _catch_up_now(self, chat_id: int, after: int) -> list[dict]:
+    @staticmethod
+    def _page_now(chat_id: int, after: int, before: int | None, newest: bool) -> tuple[list[dict], bool]:
+        """A page of the chat's messages (services.messages.page_after / page_before); called in a
+        thread, so that reading and sizing it never holds the worker's other sockets."""
         with session_scope() as session:
-            return [m.as_dict() for m in message_service.messages_after(session, chat_id, after, CATCH_UP_LIMIT)]
+            if newest:
+                found, more = message_service.page_before(session, chat_id, before, after)
+            else:
+                found, more = message_service.page_after(session, chat_id, after, before)
+            return [m.as_dict() for m in found], more
 
     def _store_now(self, who: dict, chat_id: int, text: str, client_id: str | None) -> tuple[dict, int | None] | None:
         with session_scope() as session:
@@ -180,6 +258,9 @@ class WireNamespace(Relay):
 
     @_answers_errors
     async def on_join(self, sid: str, data=None):
+        wait_ms = self.buckets.take(sid)
+        if wait_ms:
+            return _too_fast(wait_ms)
         data = data if isinstance(data, dict) else {}
         chat_id, after = parse_id(data.get("chat_id")), _seq(data.get("after"))
         who = await self.get_session(sid)
@@ -202,8 +283,23 @@ class WireNamespace(Relay):
         # meanwhile comes in the answer, live, or both (the page keeps one per seq).
         await self.enter_room(sid, chat_room(chat_id))
         await self.watch(chat_room(chat_id))
-        messages = self._catch_up_now(chat_id, after)
-        return {"ok": True, "chat_id": chat_id, "messages": messages}
+        messages, more = await asyncio.to_thread(self._page_now, chat_id, after, None, False)
+        return {"ok": True, "chat_id": chat_id, "messages": messages, "more": more}
+
+    @_answers_errors
+    async def on_older(self, sid: str, data=None):
+        """이전 메시지 보기: a page of the messages before ``before`` (see the module docstring)."""
+        wait_ms = self.buckets.take(sid)
+        if wait_ms:
+            return _too_fast(wait_ms)
+        data = data if isinstance(data, dict) else {}
+        chat_id, before, after = parse_id(data.get("chat_id")), _seq(data.get("before")), _seq(data.get("after"))
+        who = await self.get_session(sid)
+        # The chat this socket has joined (the page's open chat), still allowed now.
+        if not chat_id or chat_id != who["chat_id"] or not self._allowed_now(who, chat_id):
+            return {"error": "not_allowed"}
+        messages, more = await asyncio.to_thread(self._page_now, chat_id, after, before, not after)
+        return {"ok": True, "chat_id": chat_id, "messages": messages, "more": more, "before": before, "after": after}
 
     async def _store_async(self, eng, who: dict, chat_id: int, text: str, client_id: str | None):
         """PostgreSQL: the common case in one round trip on an async connection, so the worker
@@ -229,6 +325,9 @@ class WireNamespace(Relay):
 
     @_answers_errors
     async def on_watch(self, sid: str, data=None):
+        wait_ms = self.buckets.take(sid)
+        if wait_ms:
+            return _too_fast(wait_ms)
         data = data if isinstance(data, dict) else {}
         chat_id = parse_id(data.get("chat_id"))
         who = await self.get_session(sid)
@@ -253,10 +352,56 @@ class WireNamespace(Relay):
         for chat_id in sorted(set(chat_ids)):
             await self.broadcast("changed", {"chat_id": chat_id}, [history_room(chat_id)])
 
-    async def emit_here(self, event: str, data: dict, rooms: list[str], skip_sid: str | None = None) -> None:
+    async def emit_here(
+        self, event: str, data: dict, rooms: list[str], skip_sid: str | None = None, skip_rooms: Sequence[str] = ()
+    ) -> None:
+        if event == MOVED:
+            # Not for the pages (their Reflex state closes the chat): only the room's sockets move.
+            await self._let_go_of_lost_agents(rooms)
+            return
         if event == "changed":
             await self._let_go_of_lost_watchers(rooms)
-        await super().emit_here(event, data, rooms, skip_sid)
+        await super().emit_here(event, data, rooms, skip_sid, skip_rooms)
+
+    async def chat_moved(self, chat_id: int) -> None:
+        """The chat left an agent (realtime.publish.chat_moved): on every worker, the agents'
+        sockets in its room that may no longer post in it leave it before it hears anything more."""
+        await self.broadcast(MOVED, {"chat_id": chat_id}, [chat_room(chat_id)])
+
+    async def _let_go_of_lost_agents(self, rooms: list[str]) -> None:
+        """The sockets here in these chat rooms whose agent the chat is no longer (or who has
+        not opened it) leave them: the posting gate again, one query per agent socket (a chat
+        moves rarely; its customers' sockets are left alone)."""
+        for room in rooms:
+            chat_id = parse_id(room.removeprefix("chat-"))
+            for sid in sorted(room_members(self.server, NAMESPACE, room)):
+                try:
+                    who = await self.get_session(sid)
+                except KeyError:  # gone meanwhile
+                    continue
+                if who["role"] != ROLE_AGENT or (chat_id and self._allowed_now(who, chat_id)):
+                    continue
+                await self.leave_room(sid, room)
+                if who.get("chat_id") == chat_id:
+                    who["chat_id"] = 0
+                    await self.save_session(sid, who)
+
+    async def deliver(self, message: dict, agent_id: int | None, skip_sid: str | None = None) -> None:
+        """A stored message (with its chat_id) to whoever may read it, one packet per socket: the
+        whole message to the chat's room (its customer's pages and the agent's tabs that opened
+        it and joined), only its preview to the agent's other sockets (the chat list: a tab that
+        has not opened the chat never gets its text). No database: the rooms say who is where."""
+        room = chat_room(message["chat_id"])
+        sends = [("message", message, [room], ())]
+        if agent_id:
+            preview = {
+                "chat_id": message["chat_id"],
+                "seq": message["seq"],
+                "author": message["author"],
+                "preview": message_service.preview(message["text"]),
+            }
+            sends.append((PREVIEW, preview, [desk_room(agent_id)], (room,)))
+        await self.broadcast_all(sends, skip_sid)
 
     async def _let_go_of_lost_watchers(self, rooms: list[str]) -> None:
         """A watch is allowed when it is asked for; a chat may be handed on to another agent
@@ -282,6 +427,10 @@ class WireNamespace(Relay):
             return {"error": "error.message_empty"}
         text = text[: READ_AT_MOST]  # longer is refused as too long anyway; nothing more is kept
         who = await self.get_session(sid)
+        # Over all of a visitor's chats and all chats from one address (no database round trip;
+        # one to Redis with REDIS_URL): the page sends a refused message again a second later.
+        if who["role"] == ROLE_CUSTOMER and text.strip() and not await limits.message_allowed(who["credential"], who.get("ip", "")):
+            return {"error": "error.too_fast"}
         try:
             eng = async_engine()
             if eng is None:
@@ -296,10 +445,9 @@ class WireNamespace(Relay):
         if stored is None:
             return {"error": "not_allowed"}
         payload, agent_id = stored
-        # One packet per socket: the chat's other tabs and every tab of its agent (whose chat
-        # list shows the preview); the sender has it in its answer.
-        rooms = [chat_room(chat_id)] + ([desk_room(agent_id)] if agent_id else [])
-        await self.broadcast("message", payload, rooms, skip_sid=sid)
+        # The chat's other tabs get it, the agent's other tabs its preview; the sender has it in
+        # its answer.
+        await self.deliver(payload, agent_id, skip_sid=sid)
         return {"ok": True, "message": payload}
 
     async def end_logins(self, login_ids, relay: bool = True) -> int:

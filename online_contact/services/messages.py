@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, case, cast, func, insert, null, or_, true, update
+from sqlalchemy import LargeBinary, bindparam, case, cast, func, insert, null, or_, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
@@ -69,6 +69,16 @@ def view(message: Message | StoredMessage | Row) -> MessageView:
         time=local_time(message.created_at),
         client_msg_id=message.client_msg_id,
     )
+
+
+# What the chat list shows of a chat's last message, and all that a tab of the agent that has
+# not opened the chat gets of it (realtime: the desk and the message path's `preview`).
+PREVIEW_LENGTH = 40
+
+
+def preview(text) -> str:
+    """The chat list's preview of a message's text: its first PREVIEW_LENGTH characters."""
+    return str(text)[:PREVIEW_LENGTH]
 
 
 def validate_text(text: str) -> str:
@@ -399,3 +409,72 @@ def messages_before(session: Session, chat_id: int, before_seq: int, limit: int 
         .limit(limit)
     ).all()
     return [view(m) for m in reversed(rows)]
+
+
+# ---- pages of a transcript bounded by size (the message path's catch-up and older pages) --------
+# A page holds at most about this much (UTF-8 bytes of message text plus PAGE_OVERHEAD per message),
+# and always at least one message: 500 long messages were 6 MB of JSON in one answer, read and
+# encoded while the worker served nobody else. The rest is asked for page by page.
+PAGE_BYTES = 64 * 1024
+PAGE_OVERHEAD = 100  # seq, author, time and client id of a message, as sent
+PAGE_MAX_MESSAGES = 500
+
+
+def _text_bytes(session: Session):
+    """The size of a message's text in bytes, in the database's SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.octet_length(_MESSAGE.c.text)
+    return func.length(cast(_MESSAGE.c.text, LargeBinary))  # SQLite: a blob's length is its bytes
+
+
+def _page(session: Session, chat_id: int, after_seq: int, before_seq: int | None, newest: bool, max_bytes: int) -> tuple[list[MessageView], bool]:
+    """The messages with after_seq < seq < before_seq nearest to one end (the oldest, or the
+    `newest`) whose running size stays within `max_bytes` (the first always), in order, and
+    whether more of the range is left beyond them. The database adds the sizes up (a window
+    function over at most PAGE_MAX_MESSAGES + 1 rows) and sends only the page and the first
+    message past it (the sign that there is more): one query, nothing else of the chat read out."""
+    conditions = [_MESSAGE.c.chat_id == chat_id, _MESSAGE.c.seq > after_seq]
+    if before_seq is not None:
+        conditions.append(_MESSAGE.c.seq < before_seq)
+    inner = (
+        select(*_VIEW_COLUMNS, (_text_bytes(session) + PAGE_OVERHEAD).label("size"))
+        .where(*conditions)
+        .order_by(_MESSAGE.c.seq.desc() if newest else _MESSAGE.c.seq)
+        .limit(PAGE_MAX_MESSAGES + 1)
+        .subquery()
+    )
+    nearest_first = inner.c.seq.desc() if newest else inner.c.seq
+    sized = select(
+        inner,
+        func.sum(inner.c.size).over(order_by=nearest_first).label("running"),
+        func.row_number().over(order_by=nearest_first).label("n"),
+    ).subquery()
+    # The page (the first message, and each whose running size is within the bound) and the one
+    # after it: a message is sent when the one before it was kept.
+    rows = session.connection().execute(
+        select(sized)
+        .where(or_(sized.c.n <= 2, sized.c.running - sized.c.size <= max_bytes))
+        .order_by(sized.c.seq.desc() if newest else sized.c.seq)
+    ).all()
+    kept = []
+    for i, row in enumerate(rows):
+        if i and (i >= PAGE_MAX_MESSAGES or row.running > max_bytes):
+            break
+        kept.append(row)
+    more = len(rows) > len(kept)
+    if newest:
+        kept.reverse()
+    return [view(m) for m in kept], more
+
+
+def page_after(session: Session, chat_id: int, after_seq: int, before_seq: int | None = None, max_bytes: int = PAGE_BYTES) -> tuple[list[MessageView], bool]:
+    """The oldest messages after `after_seq` (and before `before_seq`) that fit in `max_bytes`
+    (at least one), in order, and whether more are left: a reconnecting tab's catch-up, and a gap
+    in what a tab shows filled from its older end."""
+    return _page(session, chat_id, after_seq, before_seq, False, max_bytes)
+
+
+def page_before(session: Session, chat_id: int, before_seq: int, after_seq: int = 0, max_bytes: int = PAGE_BYTES) -> tuple[list[MessageView], bool]:
+    """The newest messages before `before_seq` that fit in `max_bytes` (at least one), in order,
+    and whether older ones are left (이전 메시지 보기, a page at a time)."""
+    return _page(session, chat_id, after_seq, before_seq, True, max_bytes)

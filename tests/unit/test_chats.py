@@ -336,11 +336,11 @@ def test_mark_opened_keeps_first_time_and_refuses_other_agent(session, make, cha
 def test_first_agent_reply_at_only_set_by_agent_messages(session, make, chat, agent):
     # Greeting (system) is already there; a customer message and a rating request (system) follow.
     message_service.post_message(session, chat, AUTHOR_CUSTOMER, "문의드립니다")
+    chat_service.mark_opened(session, make.reload(Chat, chat.id), agent)  # 평가 needs an opened chat
     chat_service.request_rating(session, make.reload(Chat, chat.id), agent)
     message_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_SYSTEM, "system note")
     assert make.reload(Chat, chat.id).first_agent_reply_at is None
 
-    chat_service.mark_opened(session, make.reload(Chat, chat.id), agent)
     reply, _ = message_service.post_message(session, make.reload(Chat, chat.id), AUTHOR_AGENT, "답변", agent_id=agent.id)
     first = make.reload(Chat, chat.id).first_agent_reply_at
     assert first == reply.created_at
@@ -382,6 +382,7 @@ def test_end_by_agent_ends_chat_and_frees_slot(session, make, chat, agent):
     assert other_chat.agent_id == agent.id
     assert make.reload(Agent, agent.id).open_chat_count == 2
 
+    chat_service.mark_opened(session, chat, agent)  # ending and rating need an opened chat
     assert chat_service.end_by_agent(session, chat, agent) == []
     stored = make.reload(Chat, chat.id)
     assert stored.status == CHAT_ENDED
@@ -412,6 +413,7 @@ def test_end_by_agent_assigns_queued_chat_to_freed_slot(session, make):
     assert first.agent_id == agent.id
     assert queued.status == CHAT_WAITING
 
+    chat_service.mark_opened(session, first, agent)
     assignments = chat_service.end_by_agent(session, first, agent)
     assert [(a.chat_id, a.agent_id) for a in assignments] == [(queued.id, agent.id)]
     assert make.reload(Chat, queued.id).status == CHAT_OPEN
@@ -513,6 +515,7 @@ def test_save_info_other_agent_refused_admin_allowed(session, make, chat, agent)
 @pytest.mark.parametrize("language", ["ko", "en"])
 def test_request_rating_posts_guide_and_flags_request(session, make, agent, language):
     chat = make.start(language=language)
+    chat_service.mark_opened(session, chat, agent)  # ending and rating need an opened chat
     before = utcnow()
     message = chat_service.request_rating(session, chat, agent)
     assert (message.author, message.text, message.seq) == (AUTHOR_SYSTEM, SATISFACTION[language], 2)
@@ -526,12 +529,40 @@ def test_request_rating_refused_for_other_agent_and_after_end(session, make, cha
     intruder = make.agent("intruder")
     with pytest.raises(NotAllowed):
         chat_service.request_rating(session, chat, intruder)
+    chat_service.mark_opened(session, chat, agent)  # ending and rating need an opened chat
     chat_service.end_by_agent(session, chat, agent)
     with pytest.raises(ServiceError) as err:
         chat_service.request_rating(session, make.reload(Chat, chat.id), agent)
     assert err.value.code == "error.chat_ended"
     assert make.reload(Chat, chat.id).rating_requested_by is None
     assert len(messages_of(session, chat.id)) == 1
+
+
+def test_ending_and_rating_need_a_chat_the_agent_opened(session, make, chat, agent):
+    """Issue 23: a 대화 종료 or 평가 sent for a chat its agent never opened (a forged event) is
+    refused and changes nothing: 통계 would book the agent's 무응답 as the customer's 대기 중 이탈.
+    The rule is in the conditional UPDATE too, so a stale copy that says "opened" is refused."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    before = make.reload(Chat, chat.id).model_dump()
+    for act in (chat_service.end_by_agent, chat_service.request_rating):
+        with pytest.raises(NotAllowed) as err:
+            act(session, make.reload(Chat, chat.id), agent)
+        assert err.value.code == "error.chat_not_opened"
+        # A copy read as opened (without the row saying so): the UPDATE's WHERE refuses it.
+        stale = make.reload(Chat, chat.id)
+        set_committed_value(stale, "agent_opened_at", utcnow())
+        with pytest.raises(NotAllowed):
+            act(session, stale, agent)
+    assert make.reload(Chat, chat.id).model_dump() == before
+    assert make.reload(Agent, agent.id).open_chat_count == 1
+    assert len(messages_of(session, chat.id)) == 1  # no satisfaction guide posted
+
+    # Once opened, both work.
+    chat_service.mark_opened(session, make.reload(Chat, chat.id), agent)
+    chat_service.request_rating(session, make.reload(Chat, chat.id), agent)
+    chat_service.end_by_agent(session, make.reload(Chat, chat.id), agent)
+    assert make.reload(Chat, chat.id).status == CHAT_ENDED
 
 
 @pytest.mark.parametrize("score", [0, 6, -1, "x", None, "", 2.7, True, "4.5"])
@@ -554,6 +585,7 @@ def test_rate_accepts_one_to_five(session, make, chat, score):
 
 
 def test_rate_after_request_stores_requesting_agent(session, make, chat, agent):
+    chat_service.mark_opened(session, chat, agent)  # ending and rating need an opened chat
     chat_service.request_rating(session, chat, agent)
     chat_service.rate(session, make.reload(Chat, chat.id), 2)
     rating = chat_service.rate(session, make.reload(Chat, chat.id), 4)
@@ -616,6 +648,7 @@ def test_open_chat_of_customer(session, make, agent):
 def test_open_chat_of_customer_after_agent_ended_only_for_30_minutes(session, make, agent):
     customer = make.customer()
     chat = make.start(customer)
+    chat_service.mark_opened(session, chat, agent)  # ending and rating need an opened chat
     chat_service.end_by_agent(session, chat, agent)
     # The customer still sees the closing lines right after the agent ended the chat...
     assert chat_service.open_chat_of_customer(session, customer).id == chat.id
@@ -640,10 +673,51 @@ def test_messages_before_pages_older_messages(session, make, chat):
     assert message_service.messages_before(session, chat.id, 1) == []
 
 
+def test_transcript_pages_are_bounded_by_size_and_cover_every_message_once(session, make, chat):
+    """A page holds at most PAGE_BYTES of text (with a per-message allowance), always at least one
+    message, and says whether more is left; walked forwards (catch-up) or backwards (이전 메시지
+    보기) the pages return every message exactly once, in order."""
+    from online_contact.services.messages import PAGE_BYTES, PAGE_OVERHEAD, page_after, page_before
+
+    long_text = "가" * 2000  # 6,000 bytes of UTF-8
+    for i in range(40):
+        message_service.post_message(session, chat, AUTHOR_CUSTOMER, f"{i:03d}" + long_text[3:] if i % 3 else f"짧은 {i}")
+    stored = [(m.seq, m.text) for m in message_service.messages_after(session, chat.id, 0, 1000)]
+
+    def size(text):
+        return len(text.encode()) + PAGE_OVERHEAD
+
+    seen, after, pages = [], 0, 0
+    while True:
+        page, more = page_after(session, chat.id, after)
+        assert page and (len(page) == 1 or sum(size(m.text) for m in page) <= PAGE_BYTES)
+        seen += [(m.seq, m.text) for m in page]
+        after, pages = page[-1].seq, pages + 1
+        if not more:
+            break
+    assert seen == stored and pages > 1
+    back, before = [], stored[-1][0] + 1
+    while True:
+        page, more = page_before(session, chat.id, before)
+        assert page and sum(size(m.text) for m in page) <= PAGE_BYTES
+        back = [(m.seq, m.text) for m in page] + back
+        before = page[0].seq
+        if not more:
+            break
+    assert back == stored
+    # A range with an upper end (a gap between what a tab has and its live window), and a bound
+    # smaller than one message: still one message a page.
+    page, more = page_after(session, chat.id, 2, before_seq=6, max_bytes=10)
+    assert [m.seq for m in page] == [3] and more
+    assert page_after(session, chat.id, stored[-1][0]) == ([], False)
+    assert page_before(session, chat.id, 1) == ([], False)
+
+
 def test_chats_of_agent_lists_only_open_chats_in_assignment_order(session, make, agent):
     c1 = make.start()
     c2 = make.start()
     c3 = make.start()
+    chat_service.mark_opened(session, c2, agent)
     chat_service.end_by_agent(session, c2, agent)
     assert [c.id for c in chat_service.chats_of_agent(session, agent.id)] == [c1.id, c3.id]
 

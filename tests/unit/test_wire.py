@@ -82,10 +82,13 @@ def test_messages_reach_the_chat_and_its_agent_once_and_only_the_owners_may_send
 
         answer = await wire.on_send("cust", {"chat_id": chat.id, "client_id": "c1", "text": "  배송 문의  "})
         assert answer["ok"] and answer["message"]["text"] == "배송 문의" and answer["message"]["author"] == "customer"
-        event, data, rooms, skip = srv.emits[-1]
+        (event, data, rooms, skip), (p_event, p_data, p_rooms, p_skip) = srv.emits[-2:]
         assert event == "message" and data == answer["message"]
-        # The customer's other tab and both of the agent's tabs, once each; not the sender.
-        assert srv.receivers(rooms, skip) == {"cust2", "ag1", "ag1-home"}
+        # The customer's other tab and the agent's tab showing the chat get the message; the
+        # agent's other tab (its chat list) only the preview; each socket one packet, not the sender.
+        assert srv.receivers(rooms, skip) == {"cust2", "ag1"}
+        assert p_event == "preview" and srv.receivers(p_rooms, p_skip) == {"ag1-home"}
+        assert p_data == {"chat_id": chat.id, "seq": data["seq"], "author": "customer", "preview": "배송 문의"}
 
         # The same client id again (a resend) is stored once and answered with the stored message.
         again = await wire.on_send("cust", {"chat_id": chat.id, "client_id": "c1", "text": "배송 문의"})
@@ -93,7 +96,8 @@ def test_messages_reach_the_chat_and_its_agent_once_and_only_the_owners_may_send
 
         reply = await wire.on_send("ag1", {"chat_id": chat.id, "client_id": "g1", "text": "확인하겠습니다"})
         assert reply["message"]["author"] == "agent"
-        assert srv.receivers(srv.emits[-1][2], srv.emits[-1][3]) == {"cust", "cust2", "ag1-home"}
+        assert srv.receivers(srv.emits[-2][2], srv.emits[-2][3]) == {"cust", "cust2"}
+        assert srv.emits[-1][0] == "preview" and srv.receivers(srv.emits[-1][2], srv.emits[-1][3]) == {"ag1-home"}
 
         # Bad input: a clear error code, nothing stored, nothing sent.
         sent = len(srv.emits)
@@ -160,14 +164,15 @@ def test_history_panels_watch_only_the_chats_their_reader_may_see_and_hear_no_te
         assert srv.rooms[f"history-{chat.id}"] == {"ag1", "adm"}
 
         # A message of the chat does not go to a socket for watching it (the agent's socket gets
-        # it as the socket of the chat's agent: its chat list shows the preview).
+        # its preview as the socket of the chat's agent: its chat list shows it).
         chat_service.mark_opened(session, chat, agent1)
         assert (await wire.on_join("cust", {"chat_id": chat.id}))["ok"]
         sent = await wire.on_send("cust", {"chat_id": chat.id, "client_id": "w1", "text": "제 카드번호는 비밀"})
-        assert sent["ok"] and srv.receivers(srv.emits[-1][2], srv.emits[-1][3]) == {"ag1"}
+        assert sent["ok"] and srv.receivers(srv.emits[-2][2], srv.emits[-2][3]) == set()
+        assert srv.emits[-1][0] == "preview" and srv.receivers(srv.emits[-1][2], srv.emits[-1][3]) == {"ag1"}
 
         await wire.transcript_changed([chat.id, chat.id])
-        assert srv.emits[-1][:2] == ("changed", {"chat_id": chat.id}) and len(srv.emits) == 2
+        assert srv.emits[-1][:2] == ("changed", {"chat_id": chat.id}) and len(srv.emits) == 3
         assert srv.receivers(srv.emits[-1][2]) == {"ag1", "adm"}
 
         # Watching another chat leaves the first; 0 (the panel closed) leaves every one.
@@ -254,3 +259,183 @@ def test_a_page_that_connected_before_its_first_chat_joins_it_with_its_new_key(w
         assert (await wire.on_send("page", {"chat_id": chat.id, "client_id": "k2", "text": "그대로"}))["ok"]
 
     run(scenario())
+
+
+# ---- one visitor cannot starve a worker (issue 23) ----------------------------------------------
+def _long_chat(make, session, count: int, size: int = 2000):
+    """A chat of `count` long customer messages (2,000 characters of Hangul: 6,000 bytes each) and
+    the customer's visitor key; the greeting is seq 1."""
+    from online_contact.services import messages as message_service
+
+    make.offline_demo_agents()
+    make.agent("online")
+    chat = make.start()
+    for i in range(count):
+        message_service.post_message(session, chat, "customer", f"{i:04d}" + "가" * (size - 4), f"long-{i}")
+    return chat, session.get(Customer, chat.customer_id).visitor_key
+
+
+def test_a_join_answers_a_page_within_the_byte_bound_and_paging_returns_every_message_once(wire, make, session):
+    """500 long messages were one 6 MB answer, read on the event loop: now a join answers at most
+    PAGE_BYTES of text (at least one message) with ``more``, and the page joins again after the
+    last seq it got until caught up; messages stored meanwhile come too, nothing twice."""
+    PAGE_BYTES, PAGE_OVERHEAD = 64 * 1024, 100  # services.messages: the bound, and what a message counts besides its text
+
+    chat, key = _long_chat(make, session, 60)
+    stored = [(m.seq, m.text) for m in session.exec(select(Message).where(Message.chat_id == chat.id).order_by(Message.seq))]
+
+    async def scenario():
+        await wire.on_connect("cust", {}, {"role": "customer", "credential": key})
+        got, after, answers = [], 0, 0
+        while True:
+            answer = await wire.on_join("cust", {"chat_id": chat.id, "after": after})
+            assert answer["ok"] and answer["messages"]
+            assert sum(len(m["text"].encode()) + PAGE_OVERHEAD for m in answer["messages"]) <= PAGE_BYTES
+            got += [(m["seq"], m["text"]) for m in answer["messages"]]
+            after, answers = answer["messages"][-1]["seq"], answers + 1
+            if answers == 2:  # a message stored while the page catches up is in a later page
+                assert (await wire.on_send("cust", {"chat_id": chat.id, "client_id": "late", "text": "새 메시지"}))["ok"]
+            if not answer["more"]:
+                break
+        return got, answers
+
+    got, answers = run(scenario())
+    assert answers >= 6  # 61 + 1 messages of ~6 KB in pages of 64 KB
+    session.expire_all()
+    assert got == [(m.seq, m.text) for m in session.exec(select(Message).where(Message.chat_id == chat.id).order_by(Message.seq))]
+    assert got[: len(stored)] == stored and got[-1][1] == "새 메시지"
+
+
+def test_older_pages_come_over_the_wire_to_the_chats_own_sockets_only(wire, make, session):
+    """이전 메시지 보기 asks ``older`` for a page before what the tab shows (newest first), or for a
+    gap after what it has (oldest first): pages within the bound that together are the
+    transcript, each message once; only a socket that joined the chat (and may still) gets them."""
+    chat, key = _long_chat(make, session, 40)
+    session.refresh(chat)
+    last = chat.last_seq
+    assert last == 41  # the greeting and the 40
+
+    async def scenario():
+        await wire.on_connect("cust", {}, {"role": "customer", "credential": key})
+        await wire.on_connect("intruder", {}, {"role": "customer", "credential": "someone-else"})
+        assert await wire.on_older("cust", {"chat_id": chat.id, "before": last}) == {"error": "not_allowed"}  # not joined
+        assert (await wire.on_join("cust", {"chat_id": chat.id, "after": last - 1}))["ok"]
+        assert await wire.on_older("intruder", {"chat_id": chat.id, "before": last}) == {"error": "not_allowed"}
+        seqs, before = [], last
+        while True:
+            answer = await wire.on_older("cust", {"chat_id": chat.id, "before": before})
+            assert answer["ok"] and answer["messages"] and len(answer["messages"]) < 40
+            seqs = [m["seq"] for m in answer["messages"]] + seqs
+            before = answer["messages"][0]["seq"]
+            if not answer["more"]:
+                break
+        assert seqs == list(range(1, last))
+        # A gap between what the tab has (up to seq 5) and its window (from seq 30): oldest first.
+        gap = await wire.on_older("cust", {"chat_id": chat.id, "before": 30, "after": 5})
+        assert gap["messages"][0]["seq"] == 6 and gap["more"] and all(m["seq"] < 30 for m in gap["messages"])
+
+    run(scenario())
+
+
+def test_join_older_and_watch_over_the_per_socket_rate_answer_too_fast(wire, make, session):
+    """A socket may join, ask for older pages and watch JOIN_BURST times at once, then JOIN_RATE a
+    second; over that it is told how long to wait (no database is asked), and another socket is
+    not slowed by it."""
+    from online_contact.realtime.wire import JOIN_BURST, JOIN_RATE, Buckets
+
+    chat, key = _long_chat(make, session, 3, size=10)
+    agent = make.demo_agent("admin@example.com")
+    token = start_session(session, agent)
+    session.commit()
+    clock = [1000.0]
+    wire.buckets = Buckets(clock=lambda: clock[0])
+
+    async def scenario():
+        await wire.on_connect("cust", {}, {"role": "customer", "credential": key})
+        await wire.on_connect("other", {}, {"role": "customer", "credential": key})
+        await wire.on_connect("adm", {}, {"role": "agent", "credential": token})
+        for _ in range(JOIN_BURST - 1):
+            assert (await wire.on_join("cust", {"chat_id": chat.id}))["ok"]
+        assert (await wire.on_older("cust", {"chat_id": chat.id, "before": 3}))["ok"]
+        refused = await wire.on_join("cust", {"chat_id": chat.id})
+        assert refused["error"] == "error.too_fast" and 0 < refused["retry_ms"] <= 1000 / JOIN_RATE + 1
+        assert (await wire.on_older("cust", {"chat_id": chat.id, "before": 3}))["error"] == "error.too_fast"
+        assert (await wire.on_join("other", {"chat_id": chat.id}))["ok"]  # its own allowance
+        clock[0] += refused["retry_ms"] / 1000
+        assert (await wire.on_join("cust", {"chat_id": chat.id}))["ok"]
+        for _ in range(JOIN_BURST):
+            assert (await wire.on_watch("adm", {"chat_id": chat.id}))["ok"]
+        assert (await wire.on_watch("adm", {"chat_id": chat.id}))["error"] == "error.too_fast"
+        await wire.on_disconnect("cust")
+        assert "cust" not in wire.buckets.tokens
+
+    run(scenario())
+
+
+def test_messages_are_limited_per_visitor_and_per_ip_across_chats(wire, make, session, monkeypatch):
+    """OC_LIMIT_MESSAGES_PER_SECOND holds per chat; one visitor with two chats, or one address
+    with several visitors, is limited over all of them (refused: too_fast, nothing stored, and
+    nothing used up, so the page's resend a second later goes through in the next window)."""
+    import random
+    import time as real_time
+    from types import SimpleNamespace
+
+    from online_contact.services import limits
+
+    monkeypatch.setenv("OC_LIMIT_MESSAGES_PER_VISITOR", "3/10")
+    monkeypatch.setenv("OC_LIMIT_MESSAGES_PER_IP", "5/10")
+    # The limits' clock stands still within a window (tests/conftest.py steady_clock), then moves on.
+    clock = [real_time.time() // 10 * 10 + 1]
+    monkeypatch.setattr(limits, "time", SimpleNamespace(time=lambda: clock[0], monotonic=real_time.monotonic))
+    office, elsewhere = (f"203.0.113.{random.randrange(1, 255)}", f"198.51.100.{random.randrange(1, 255)}")
+    make.offline_demo_agents()
+    make.agent("online")
+    customer = make.customer()
+    first, second = make.start(customer), make.start(customer)
+    neighbour = make.start()
+    neighbour_key = session.get(Customer, neighbour.customer_id).visitor_key
+    far_away = make.start()
+    far_key = session.get(Customer, far_away.customer_id).visitor_key
+
+    def environ(ip):
+        return {"asgi.scope": {"client": (ip, 5555)}}
+
+    async def scenario():
+        await wire.on_connect("a", environ(office), {"role": "customer", "credential": customer.visitor_key})
+        await wire.on_connect("b", environ(office), {"role": "customer", "credential": customer.visitor_key})
+        await wire.on_connect("n", environ(office), {"role": "customer", "credential": neighbour_key})
+        await wire.on_connect("far", environ(elsewhere), {"role": "customer", "credential": far_key})
+        for sid, chat in (("a", first), ("b", second), ("n", neighbour), ("far", far_away)):
+            assert (await wire.on_join(sid, {"chat_id": chat.id}))["ok"]
+
+        async def send(sid, chat, client_id):
+            return await wire.on_send(sid, {"chat_id": chat.id, "client_id": client_id, "text": client_id})
+
+        assert (await send("a", first, "a1"))["ok"] and (await send("b", second, "b1"))["ok"]
+        assert (await send("a", first, "a2"))["ok"]
+        # The visitor's third message was their last in the window, whichever chat it goes to.
+        assert await send("b", second, "b2") == {"error": "error.too_fast"}
+        assert await send("a", first, "a3") == {"error": "error.too_fast"}
+        # Another visitor from the same address has the rest of the address's allowance.
+        assert (await send("n", neighbour, "n1"))["ok"] and (await send("n", neighbour, "n2"))["ok"]
+        assert await send("n", neighbour, "n3") == {"error": "error.too_fast"}
+        assert (await send("far", far_away, "f1"))["ok"]  # another address is not affected
+        # The next window: the resend goes through.
+        clock[0] += 10
+        assert (await send("b", second, "b2"))["ok"]
+
+    run(scenario())
+    assert texts(session, first.id)[1:] == ["a1", "a2"] and texts(session, second.id)[1:] == ["b1", "b2"]
+    assert texts(session, neighbour.id)[1:] == ["n1", "n2"]
+
+
+def test_the_wire_knows_the_address_behind_trusted_proxies_only(monkeypatch):
+    from online_contact.realtime.wire import client_ip
+
+    environ = {"asgi.scope": {"client": ("10.0.0.2", 1)}, "HTTP_X_FORWARDED_FOR": "198.51.100.1, 203.0.113.5"}
+    monkeypatch.setenv("OC_TRUSTED_PROXY_HOPS", "0")
+    assert client_ip(environ) == "10.0.0.2"  # the header is anyone's to write
+    monkeypatch.setenv("OC_TRUSTED_PROXY_HOPS", "1")
+    assert client_ip(environ) == "203.0.113.5"
+    monkeypatch.setenv("OC_TRUSTED_PROXY_HOPS", "3")
+    assert client_ip(environ) == "10.0.0.2"
