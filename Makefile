@@ -18,7 +18,7 @@ ifdef WORKERS
 export GRANIAN_WORKERS := $(WORKERS)
 endif
 
-.PHONY: run test deps test-deps migrate seed unit security e2e integration bench bench-history bench-embed bench-stats bench-retention bench-ab clean
+.PHONY: run test deps test-deps migrate seed unit security e2e integration bench bench-history bench-embed bench-stats bench-retention bench-ab bench-tabs clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -96,6 +96,11 @@ bench-retention: test-deps $(VENV)/.bench-installed
 #   make bench-ab BENCH_ARGS="8c651c4 HEAD --rounds 8 --levels 100,500 --configs sqlite"
 bench-ab: test-deps $(VENV)/.bench-installed
 	$(PY) -m bench.ab $(BENCH_ARGS)
+
+# N tabs of one visitor reading a whole transcript: the worker's memory, before against this
+# checkout (see README):  make bench-tabs BENCH_ARGS="--before 40b0a5a --tabs 10"
+bench-tabs: test-deps $(VENV)/.bench-installed
+	$(PY) -m bench.transcript_tabs $(BENCH_ARGS)
 
 clean:
 	rm -rf .web .states frontend.zip backend.zip

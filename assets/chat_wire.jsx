@@ -9,6 +9,12 @@
 // and re-applies it whenever the server sends an older copy of the list. A message masked by hand
 // (``masked``) is changed in whatever copies the tab holds.
 //
+// A join's answer is a page (at most about 64 KB, realtime/wire.py): while it says there is more,
+// the page joins again after the last seq it got, until caught up. 이전 메시지 보기 (a button
+// marked data-oc-older, components/common.py message_log) asks ``older`` for a page before what
+// the tab shows and keeps it in the client-only state OlderMessagesState: the server keeps no copy. A
+// join or older refused as too fast is asked again after the delay the answer names.
+//
 // window.ocWire.send(chatId, clientId, text) is what chat_input.js calls on submit; sends go in
 // order, a message refused as too fast is sent again a second later; it resolves false whenever
 // the wire cannot take the message (not connected, not joined, refused, no answer within 10 s),
@@ -24,11 +30,14 @@ const TOO_FAST_RETRY_MS = 1100;
 const TOO_FAST_RETRIES = 20;
 const CREDENTIAL_KEY = { customer: "oc_visitor", agent: "oc_auth" };
 
-export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskState, deskChats, siteState, categoriesEvent, maskedEvent, credential }) {
+export function ChatWire({ role, ready, chatId, lastSeq, live, older, olderChat, olderNext, olderState, roomState, deskState, deskChats, siteState, categoriesEvent, credential }) {
   const dispatch = useContext(DispatchContext);
   const [addEvents] = useContext(EventLoopContext);
   const now = useRef({});
-  now.current = { chatId, lastSeq: lastSeq || 0, live: live || [], deskChats: deskChats || [], credential: credential || "" };
+  now.current = {
+    chatId, lastSeq: lastSeq || 0, live: live || [], deskChats: deskChats || [], credential: credential || "",
+    older: older || [], olderChat: olderChat || 0, olderNext: olderNext || 1,
+  };
   // Inside a site's launcher the customer's key is kept by the state (the site hands it over),
   // not in this frame's storage (assets/embed_bridge.jsx).
   const credentialNow = () => now.current.credential || localStorage.getItem(CREDENTIAL_KEY[role]) || "";
@@ -87,17 +96,71 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskSt
     applyPreviews();
   };
 
-  const join = (after) => {
+  // `paging`: the next page of a catch-up (the socket stays joined meanwhile: sends go on).
+  const join = (after, paging = false) => {
     const s = socket.current;
     const id = now.current.chatId;
-    joined.current = 0;
+    if (!paging) joined.current = 0;
     if (!s || !s.connected || !id) return;
+    const from = after ?? known();
     // The credential again: a customer's page connects before its first chat, when it has no
     // visitor key yet (the key is made when the chat starts).
-    s.emit("join", { chat_id: id, after: after ?? known(), credential: credentialNow() }, (answer) => {
+    s.emit("join", { chat_id: id, after: from, credential: credentialNow() }, (answer) => {
+      if (answer && answer.error === "error.too_fast" && s === socket.current) {
+        setTimeout(() => {
+          if (s === socket.current && s.connected && now.current.chatId === id) join(from, paging);
+        }, Number(answer.retry_ms) || TOO_FAST_RETRY_MS);
+        return;
+      }
       if (!answer || !answer.ok || answer.chat_id !== now.current.chatId) return;
       joined.current = answer.chat_id;
-      add(answer.messages.map((m) => ({ ...m, chat_id: answer.chat_id })));
+      const got = answer.messages.map((m) => ({ ...m, chat_id: answer.chat_id }));
+      add(got);
+      if (answer.more && got.length) join(got[got.length - 1].seq, true);
+    });
+  };
+
+  // 이전 메시지 보기: "top" pages back from the oldest loaded message; "gap" fills what lies
+  // between the loaded ones and the room's window (`before`: the window's first seq), from its
+  // older end, or loads the first page when nothing is loaded yet.
+  const loadingOlder = useRef(false);
+  const loadOlder = (kind, before) => {
+    const s = socket.current;
+    const id = now.current.chatId;
+    if (!s || !s.connected || !id || joined.current !== id || loadingOlder.current) return;
+    // What this tab loaded of this chat (nothing yet when the loaded pages are another chat's).
+    const mine = now.current.olderChat === id;
+    const list = mine ? now.current.older.filter((m) => m.chat_id === id) : [];
+    let ask;
+    if (kind === "top" && list.length) ask = { before: list[0].seq };
+    else if (kind === "gap" && before > 0) ask = list.length ? { before, after: now.current.olderNext - 1 } : { before };
+    else return;
+    loadingOlder.current = true;
+    s.timeout(SEND_TIMEOUT_MS).emit("older", { chat_id: id, ...ask }, (err, answer) => {
+      loadingOlder.current = false;
+      if (!err && answer && answer.error === "error.too_fast") {
+        setTimeout(() => loadOlder(kind, before), Number(answer.retry_ms) || TOO_FAST_RETRY_MS);
+        return;
+      }
+      if (err || !answer || !answer.ok || answer.chat_id !== now.current.chatId) return;
+      const got = answer.messages.map((m) => ({ ...m, chat_id: id }));
+      const kept = now.current.olderChat === id ? now.current.older.filter((m) => m.chat_id === id) : [];
+      const bySeq = new Map(kept.map((m) => [m.seq, m]));
+      for (const m of got) bySeq.set(m.seq, m);
+      const next = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+      const update = { older_rx_state_: next, older_chat_rx_state_: id };
+      if (ask.after === undefined && kind === "top") update.older_more_rx_state_ = Boolean(answer.more);
+      if (ask.after === undefined && kind === "gap") {
+        update.older_more_rx_state_ = Boolean(answer.more);
+        update.older_next_rx_state_ = before;
+      }
+      if (ask.after !== undefined) {
+        update.older_next_rx_state_ = answer.more && got.length ? got[got.length - 1].seq + 1 : before;
+      }
+      now.current.older = next;
+      now.current.olderChat = id;
+      if (update.older_next_rx_state_) now.current.olderNext = update.older_next_rx_state_;
+      dispatch[olderState](update);
     });
   };
 
@@ -127,8 +190,8 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskSt
       if (categoriesEvent) addEvents([ReflexEvent(categoriesEvent)]);
     });
     // A message shown already was masked (마스킹): the copies this tab holds itself change too
-    // (the room's window is reloaded by the server; the older messages it loaded are asked for
-    // again, from the server).
+    // (the room's window is reloaded by the server; what arrived live and the older messages
+    // loaded are this tab's alone).
     s.on("masked", (m) => {
       if (!m || typeof m.text !== "string") return;
       const live = now.current.live;
@@ -136,6 +199,13 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskSt
         const next = live.map((x) => (x.chat_id === m.chat_id && x.seq === m.seq ? { ...x, text: m.text } : x));
         now.current.live = next;
         dispatch[roomState]({ live_rx_state_: next });
+      }
+      // The older messages this tab loaded are its own copy too.
+      const olderNow = now.current.older;
+      if (olderNow.some((x) => x.chat_id === m.chat_id && x.seq === m.seq)) {
+        const next = olderNow.map((x) => (x.chat_id === m.chat_id && x.seq === m.seq ? { ...x, text: m.text } : x));
+        now.current.older = next;
+        dispatch[olderState]({ older_rx_state_: next });
       }
       const p = previews.current[m.chat_id];
       if (p && p.seq === m.seq) p.preview = String(m.text).slice(0, PREVIEW_LENGTH);
@@ -146,7 +216,6 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskSt
         now.current.deskChats = chats;
         dispatch[deskState]({ chats_rx_state_: chats });
       }
-      if (maskedEvent && m.chat_id === now.current.chatId) addEvents([ReflexEvent(maskedEvent, {})]);
     });
     s.on("message", (m) => {
       const before = known();
@@ -154,6 +223,39 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskSt
       // A gap (a message lost on the way): ask for everything after what this tab has.
       if (m.chat_id === now.current.chatId && m.seq > before + 1) join(before);
     });
+    // A message of one of the agent's chats this socket has not joined (the server sends a tab
+    // the text of a chat only once the agent opened it there: wire.py deliver): its preview, for
+    // the chat list.
+    s.on("preview", (p) => {
+      if (!p || typeof p.preview !== "string" || typeof p.seq !== "number") return;
+      const seen = previews.current[p.chat_id];
+      if (!seen || seen.seq < p.seq) {
+        previews.current[p.chat_id] = {
+          seq: p.seq,
+          preview: p.preview.slice(0, PREVIEW_LENGTH),
+          awaiting_reply: p.author === "customer",
+        };
+      }
+      applyPreviews();
+    });
+    // A message masked in such a chat: its preview, masked.
+    s.on("masked_preview", (m) => {
+      if (!m || typeof m.preview !== "string") return;
+      const text = m.preview.slice(0, PREVIEW_LENGTH);
+      const p = previews.current[m.chat_id];
+      if (p && p.seq === m.seq) p.preview = text;
+      if (deskState && now.current.deskChats.some((c) => c.id === m.chat_id && Number(c.seq) === m.seq)) {
+        const chats = now.current.deskChats.map((c) => (c.id === m.chat_id && Number(c.seq) === m.seq ? { ...c, preview: text } : c));
+        now.current.deskChats = chats;
+        dispatch[deskState]({ chats_rx_state_: chats });
+      }
+    });
+    // 이전 메시지 보기 (components/common.py message_log): rendered by Reflex, answered here.
+    const onOlderClick = (e) => {
+      const button = e.target && e.target.closest && e.target.closest("[data-oc-older]");
+      if (button) loadOlder(button.getAttribute("data-oc-older"), Number(button.getAttribute("data-before")) || 0);
+    };
+    document.addEventListener("click", onOlderClick);
     // Reflex's manager does not connect sockets on its own (autoConnect: false).
     s.connect();
     socket.current = s;
@@ -197,6 +299,7 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, roomState, deskSt
       },
     };
     return () => {
+      document.removeEventListener("click", onOlderClick);
       if (window.ocWire && socket.current === s) delete window.ocWire;
       closeWire(s);
       socket.current = null;

@@ -171,7 +171,7 @@ def chat_header() -> rx.Component:
         rx.spacer(),
         rx.button(T["create_ticket"], size="2", variant="soft", on_click=S.open_ticket_dialog),
         rx.button(T["rate"], size="2", variant="soft", on_click=S.request_rating, disabled=ChatRoom.agent_ended),
-        rx.button(T["end_chat"], size="2", color_scheme="red", variant="soft", on_click=S.end_chat),
+        end_chat_dialog(),
         width="100%",
         align="center",
         padding="10px 12px",
@@ -179,13 +179,46 @@ def chat_header() -> rx.Component:
     )
 
 
+def end_chat_dialog() -> rx.Component:
+    """대화 종료 asks once, saying what ending does (the chat leaves this screen; from then on it
+    is edited only in 채팅 기록). Unsaved 고객정보 / 상담정보 are settled in the same question.
+    The dialog is the browser's own (no round trip to open it; Escape and 취소 close it); the
+    server still checks every end (AgentConsoleState.end_chat)."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(rx.button(T["end_chat"], size="2", color_scheme="red", variant="soft")),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(T["end_confirm_title"]),
+            rx.alert_dialog.description(T["end_confirm_agent"], size="2", word_break="keep-all"),
+            rx.cond(S.info_dirty, rx.callout(T["end_confirm_unsaved"], icon="triangle_alert", color_scheme="amber", size="1", margin_top="12px")),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button(T["cancel"], variant="soft", color_scheme="gray")),
+                rx.cond(
+                    S.info_dirty,
+                    rx.fragment(
+                        rx.alert_dialog.action(rx.button(T["end_discard_and_end"], color_scheme="red", variant="soft", on_click=S.end_chat_after_edits(False))),
+                        rx.alert_dialog.action(rx.button(T["end_save_and_end"], color_scheme="red", on_click=S.end_chat_after_edits(True))),
+                    ),
+                    rx.alert_dialog.action(rx.button(T["end_chat"], color_scheme="red", on_click=S.end_chat)),
+                ),
+                justify="end",
+                spacing="2",
+                margin_top="16px",
+                wrap="wrap",
+            ),
+            max_width="440px",
+        ),
+    )
+
+
 def chat_window() -> rx.Component:
     return rx.vstack(
         chat_header(),
-        rx.cond(ChatRoom.customer_ended, rx.box(rx.callout(T["customer_ended"], icon="info", size="1", role="status"), padding="0 8px", width="100%")),
-        message_log(ChatRoom, "agent", "agent-log", S.older, S.older_next, S.load_older, masking=S),
+        message_log(ChatRoom, "agent", "agent-log", masking=S),
         mask_dialog(S),
-        rx.box(composer(S.send, "agent-input", S.composer_error, disabled=ChatRoom.agent_ended, draft_key="agent-" + S.active_chat_id.to_string()), width="100%", padding="8px"),
+        # The customer left: nobody would read a reply (the service refuses it too). The composer
+        # closes with the reason beside it; what was typed stays in view.
+        rx.cond(ChatRoom.customer_ended, rx.box(rx.callout(T["customer_ended"], icon="info", size="1", role="status", word_break="keep-all"), padding="0 8px", width="100%")),
+        rx.box(composer(S.send, "agent-input", S.composer_error, disabled=ChatRoom.agent_ended | ChatRoom.customer_ended, draft_key="agent-" + S.active_chat_id.to_string()), width="100%", padding="8px"),
         flex="1",
         min_width="0",
         height="100%",

@@ -6,6 +6,7 @@ import reflex as rx
 
 from online_contact.config import MAX_MESSAGE_LENGTH
 from online_contact.states.lang import LangState
+from online_contact.states.transcript import OlderMessagesState
 
 T = LangState.t
 
@@ -90,14 +91,15 @@ def mask_dialog(masking) -> rx.Component:
     )
 
 
-def message_log(room, me: str, id: str, older=None, older_next=None, load_older=None, masking=None) -> rx.Component:
+def message_log(room, me: str, id: str, masking=None) -> rx.Component:
     """The transcript of the ChatRoom `room`: a screen-reader friendly live log, own messages on
     the right (with 마스킹 beside each message when `masking` is the state that does it).
 
     `room.messages` is the room's bounded window, `room.recent` the messages appended since and
     `room.live` what arrived over the message path after them (only entries of this chat newer
-    than `room.last_seq`, so nothing shows twice); `older` are earlier messages this tab loaded
-    with `load_older` (shown only where they precede the window).
+    than `room.last_seq`, so nothing shows twice); OlderMessagesState.older are earlier messages
+    this tab loaded with 이전 메시지 보기 (assets/chat_wire.jsx answers the buttons marked
+    data-oc-older; shown only for this chat and where they precede the window).
     """
     messages, recent = room.messages, room.recent
 
@@ -132,18 +134,22 @@ def message_log(room, me: str, id: str, older=None, older_next=None, load_older=
         )
 
     first_seq = rx.cond(messages.length() > 0, messages[0]["seq"].to(int), 2**31)
-    earlier: list = []
-    if older is not None:
-        earlier = [
-            rx.foreach(older, lambda m: rx.cond(m["seq"].to(int) < first_seq, bubble(m))),
-            # Where the loaded history stops short of the live window (at the top at first).
-            rx.cond(
-                (messages.length() > 0) & (first_seq > older_next),
-                rx.center(rx.button(T["load_older"], size="1", variant="ghost", on_click=load_older)),
-            ),
-        ]
+
+    def load_older(kind: str) -> rx.Component:
+        return rx.center(rx.button(T["load_older"], size="1", variant="ghost", type="button",
+                                   custom_attrs={"data-oc-older": kind, "data-before": first_seq}))
+
+    pages = OlderMessagesState
+    this_chat = pages.older_chat == room.chat_id
     return rx.auto_scroll(
-        *earlier,
+        # More before the oldest loaded message: the next page back.
+        rx.cond(this_chat & pages.older_more & (pages.older.length() > 0), load_older("top")),
+        rx.foreach(
+            pages.older,
+            lambda m: rx.cond((m["seq"].to(int) < first_seq) & (m["chat_id"].to(int) == room.chat_id), bubble(m)),
+        ),
+        # Where the loaded history stops short of the live window (at the top at first).
+        rx.cond((messages.length() > 0) & (first_seq > rx.cond(this_chat, pages.older_next, 1)), load_older("gap")),
         rx.foreach(messages, bubble),
         rx.foreach(recent, bubble),
         rx.foreach(

@@ -19,12 +19,15 @@ class ChatWire(rx.Component):
     chat_id: rx.Var[int]
     last_seq: rx.Var[int]
     live: rx.Var[list]
+    older: rx.Var[list]
+    older_chat: rx.Var[int]
+    older_next: rx.Var[int]
+    older_state: rx.Var[str]
     room_state: rx.Var[str]
     desk_state: rx.Var[str]
     desk_chats: rx.Var[list]
     site_state: rx.Var[str]
     categories_event: rx.Var[str]
-    masked_event: rx.Var[str]
     credential: rx.Var[str]
 
 
@@ -34,6 +37,7 @@ def chat_wire(role: str) -> rx.Component:
     previews of every chat arrive, not only the open one)."""
     from online_contact.states.agent_console import AgentConsoleState
     from online_contact.states.customer_chat import CustomerChatState
+    from online_contact.states.transcript import OlderMessagesState
 
     agent = role == "agent"
     return ChatWire.create(
@@ -42,12 +46,15 @@ def chat_wire(role: str) -> rx.Component:
         chat_id=ChatRoom.chat_id,
         last_seq=ChatRoom.last_seq,
         live=ChatRoom.live,
+        older=OlderMessagesState.older,
+        older_chat=OlderMessagesState.older_chat,
+        older_next=OlderMessagesState.older_next,
+        older_state=OlderMessagesState.get_full_name(),
         room_state=ChatRoom.get_full_name(),
         desk_state=AgentDesk.get_full_name() if agent else "",
         desk_chats=AgentDesk.chats if agent else [],
         site_state="" if agent else CustomerChatState.get_full_name(),
         categories_event=f"{AgentConsoleState.get_full_name()}.refresh_categories" if agent else "",
-        masked_event=f"{(AgentConsoleState if agent else CustomerChatState).get_full_name()}.reload_older",
         credential="" if agent else CustomerChatState.hosted_key,
     )
 

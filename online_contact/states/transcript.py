@@ -1,15 +1,17 @@
-"""Older messages of a chat, beyond the room's bounded window, loaded on request per tab."""
+"""What the screens that show a chat's transcript share: the older messages a tab loaded, and the
+composer's put-back.
+
+The transcript itself is the chat's room (realtime.rooms.ChatRoom, one copy per chat); the older
+messages a tab loads with 이전 메시지 보기 come over the message path a page at a time and stay in
+the page (OlderMessagesState, written by assets/chat_wire.jsx): no state on the server holds a
+copy of them, however many tabs read them.
+"""
 
 from __future__ import annotations
 
 import reflex as rx
 
-from online_contact.realtime import ChatRoom
-from online_contact.services import messages as message_service
-from online_contact.services.db import session_scope
 from online_contact.services.text import LIMITS
-
-MAX_OLDER = 2000
 
 
 def put_back(input_id: str, text: str):
@@ -21,35 +23,18 @@ def put_back(input_id: str, text: str):
     return rx.set_value(input_id, text)  # the browser cleared it on submit
 
 
-class TranscriptMixin(rx.State, mixin=True):
-    """Gives a state `older` messages and `_load_older` (이전 메시지 보기), for its own
-    `load_older` handler (the agent's is role-guarded, the customer's checks the visitor)."""
+class OlderMessagesState(rx.State):
+    """Client-only (never set on the server, so never sent but at a page's load): the messages
+    before the room's window this tab loaded with 이전 메시지 보기, for the chat `older_chat`.
+
+    Not on the shared ChatRoom: a tab linking to a room re-sends all of the room's fields to every
+    tab linked there, which would wipe the pages the others loaded. A tab's own copy in its server
+    state cost a worker 9 MB a tab (10 tabs of one visitor: 183 → 275 MB, kept after they left).
+    `older_next`: the seq right after the newest of them (1: none loaded); `older_more`: there
+    are messages before the oldest of them.
+    """
 
     older: list[dict[str, str | int]] = []
-    # The seq right after the newest loaded older message; the window starting later means a gap.
+    older_chat: int = 0
     older_next: int = 1
-
-    def _transcript_chat_id(self, session) -> int:
-        """The chat this tab may read (checked on the server); 0 for none."""
-        raise NotImplementedError
-
-    def _reset_older(self) -> None:
-        self.older = []
-        self.older_next = 1
-
-    async def _load_older(self) -> None:
-        """Load every message before the room's window (the full transcript)."""
-        room = await self.get_state(ChatRoom)
-        first = int(room.messages[0]["seq"]) if room.messages else room.last_seq + 1
-        with session_scope() as session:
-            chat_id = self._transcript_chat_id(session)
-            if not chat_id or chat_id != room.chat_id:
-                return
-            rows = message_service.messages_before(session, chat_id, first, MAX_OLDER)
-        self.older = [m.as_dict() for m in rows]
-        self.older_next = first
-
-    async def _reload_older(self) -> None:
-        """A message changed (마스킹): the older messages this tab loaded, read again."""
-        if self.older:
-            await self._load_older()
+    older_more: bool = False
