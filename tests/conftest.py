@@ -47,7 +47,8 @@ def reset(server: Server) -> Server:
     with server.session() as s:
         s.exec(update(Agent).values(status="offline", open_chat_count=0, max_open_chats=None, active=True, can_chat=True))
         s.exec(update(Chat).where(Chat.status != "ended").values(status="ended"))
-        s.exec(update(ChatSettings).values(chat_enabled=True, default_max_open_chats=None, embed_origins="", embed_hide_when_offline=False,
+        s.exec(update(ChatSettings).values(chat_enabled=True, default_max_open_chats=None, queue_timeout_minutes=10,
+                                           embed_origins="", embed_hide_when_offline=False,
                                            mask_rrn=True, mask_card=True, mask_phone=True, mask_account=True, mask_passport=True))
     return server
 

@@ -112,8 +112,25 @@ def rating_form() -> rx.Component:
     )
 
 
+def _queue_timed_out_line() -> rx.Component:
+    """대기 시간 제한: the chat left the queue; the 1:1 문의 is where the customer goes on."""
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("clock")),
+        rx.vstack(
+            rx.callout.text(T["queue_timed_out"], word_break="keep-all"),
+            rx.link(rx.button(T["contact_us"], size="1"), href=routes.INQUIRY),
+            spacing="2",
+        ),
+        size="1",
+        role="status",
+    )
+
+
 def _status_line() -> rx.Component:
     return rx.cond(
+        ChatRoom.queue_timed_out,
+        _queue_timed_out_line(),
+        rx.cond(
         ChatRoom.customer_ended,
         rx.callout(T["you_ended"], icon="info", size="1", role="status"),
         rx.cond(
@@ -137,6 +154,27 @@ def _status_line() -> rx.Component:
                 ),
             ),
         ),
+        ),
+    )
+
+
+def end_chat_dialog() -> rx.Component:
+    """대화 종료 asks once, saying what ending does (no more messages; then 평가 or a new chat).
+    The browser's own dialog (opens at once, one tap on a phone; Escape and 취소 keep the chat)."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(rx.button(T["end_chat"], variant="soft", color_scheme="red", size="1")),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(T["end_confirm_title"]),
+            rx.alert_dialog.description(T["end_confirm_customer"], size="2", word_break="keep-all"),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button(T["cancel"], variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(rx.button(T["end_chat"], color_scheme="red", on_click=S.end_chat)),
+                justify="end",
+                spacing="3",
+                margin_top="16px",
+            ),
+            max_width="min(400px, calc(100vw - 32px))",
+        ),
     )
 
 
@@ -145,7 +183,7 @@ def chat_step() -> rx.Component:
     show_rating = S.rating_open | (ChatRoom.rating_request_seq > S.rating_dismissed_seq)
     return rx.vstack(
         rx.box(_status_line(), padding="6px 10px", width="100%"),
-        message_log(ChatRoom, "customer", "customer-log", S.older, S.older_next, S.load_older),
+        message_log(ChatRoom, "customer", "customer-log"),
         rx.cond(S.rating_done, rx.callout(T["rating_thanks"], icon="heart", size="1", color_scheme="green", role="status")),
         rx.cond(show_rating, rating_form()),
         rx.hstack(
@@ -153,7 +191,7 @@ def chat_step() -> rx.Component:
             rx.cond(
                 ended,
                 rx.button(T["new_chat"], size="1", on_click=S.new_chat),
-                rx.button(T["end_chat"], variant="soft", color_scheme="red", size="1", on_click=S.end_chat),
+                end_chat_dialog(),
             ),
             padding="0 10px",
             spacing="2",

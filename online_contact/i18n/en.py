@@ -202,6 +202,14 @@ MESSAGES = {
     "method_help": "Applies to the next assignment.",
     "default_max_label": "Max open chats (default)",
     "default_max_help": "For agents without a limit of their own. Blank: no limit.",
+    # ---- issue 23, one visitor cannot starve a worker: queue time limit ----
+    "queue_timeout_label": "Queue time limit",
+    "queue_timeout_help": "A chat that waits longer than this for an agent leaves the queue, and the customer is offered a 1:1 inquiry. 0: no limit.",
+    "minutes_unit": "min",
+    "error.queue_timeout_invalid": "Enter the queue time limit in minutes, from 0 to {max}. 0 means no limit.",
+    "queue_timed_out": "The wait for an agent was too long, so this chat has ended. Leave a 1:1 inquiry and we will get back to you.",
+    "timeline_queue_timeout": "Ended: waited too long",
+    # ---- end of issue 23 (queue time limit) ----
     "copy": "Copy",
     "copied": "Copied.",
     "embed_help": 'Paste this line before </body> on your site: a chat button appears at the bottom right. The chat itself loads when the customer presses it. data-position="left" and data-color="#1e88e5" (the button\'s colour) are optional.',
@@ -527,4 +535,7 @@ MESSAGES = {
     "audit_kind_privacy": "Privacy (masking, erasure, clean-up)",
     "erased": "Erased",
     "error.already_erased": "This customer's data was already erased.",
+    # issue 23, access: a chat stays with whoever may see it
+    "chat_moved_away": "This chat was handed on to another agent.",
+    "error.chat_not_opened": "You have not opened this chat yet. Open it from the chat list first.",
 }

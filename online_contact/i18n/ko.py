@@ -210,6 +210,14 @@ MESSAGES = {
     "method_help": "다음 할당부터 적용됩니다.",
     "default_max_label": "최대 동시 상담 수 (기본값)",
     "default_max_help": "상담원별 값이 없는 상담원에게 적용됩니다. 비워 두면 제한이 없습니다.",
+    # ---- issue 23, one visitor cannot starve a worker: 대기 시간 제한 ----
+    "queue_timeout_label": "대기 시간 제한",
+    "queue_timeout_help": "상담원 연결을 이 시간보다 오래 기다린 채팅은 대기열에서 빠지고, 고객에게 1:1 문의를 안내합니다. 0이면 제한하지 않습니다.",
+    "minutes_unit": "분",
+    "error.queue_timeout_invalid": "대기 시간 제한은 0부터 {max} 사이의 분으로 입력해 주세요. 0은 제한하지 않습니다.",
+    "queue_timed_out": "상담 대기 시간이 길어져 상담이 종료되었습니다. 1:1 문의를 남겨 주시면 답변드리겠습니다.",
+    "timeline_queue_timeout": "대기 시간 초과로 종료",
+    # ---- end of issue 23 (대기 시간 제한) ----
     "copy": "복사",
     "copied": "복사되었습니다.",
     "embed_help": '아래 한 줄을 웹사이트의 </body> 앞에 붙여 넣으면 오른쪽 아래에 채팅 버튼이 나타납니다. 채팅 화면은 고객이 버튼을 누를 때 불러옵니다. data-position="left"(왼쪽), data-color="#1e88e5"(버튼 색)도 쓸 수 있습니다.',
@@ -535,4 +543,7 @@ MESSAGES = {
     "audit_kind_privacy": "개인정보 보호 (마스킹·삭제·정리)",
     "erased": "삭제됨",
     "error.already_erased": "이미 정보가 삭제된 고객입니다.",
+    # issue 23, access: a chat stays with whoever may see it
+    "chat_moved_away": "이 상담은 다른 상담원에게 넘어갔습니다.",
+    "error.chat_not_opened": "아직 열지 않은 상담입니다. 채팅 목록에서 먼저 열어 주세요.",
 }

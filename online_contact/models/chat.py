@@ -55,6 +55,9 @@ class Chat(SQLModel, table=True):
     last_message_at: datetime | None = None
     # Set when the agent presses 평가: the customer is shown the satisfaction guide and rating form.
     rating_requested_at: datetime | None = None
+    # When the chat left the queue for having waited longer than 대기 시간 제한 (the customer was
+    # offered the 1:1 문의; it ended then, never assigned).
+    queue_timeout_at: datetime | None = None
     rating_requested_by: int | None = Field(default=None, foreign_key="agent.id")
     # 평가 requests sent and ratings given: a customer rates once, plus once per request.
     rating_requests: int = 0

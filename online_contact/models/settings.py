@@ -23,6 +23,9 @@ class ChatSettings(SQLModel, table=True):
     assignment_method: str = Field(default=ASSIGN_BALANCED, max_length=16)
     # 최대 동시 상담 수 of every agent without one of their own (None = no limit).
     default_max_open_chats: int | None = None
+    # 대기 시간 제한: a chat queued longer than this many minutes leaves the queue and its customer
+    # is offered the 1:1 문의 (services.chats.end_overdue_waiting; 0 = never).
+    queue_timeout_minutes: int = 10
     # 데이터 추출 (채팅 기록's Excel export) only with a file password.
     export_password_required: bool = False
     # 채팅화면 삽입 코드: the sites allowed to embed the chat (origins, one per line; empty = any

@@ -7,6 +7,8 @@
 - Every pass also refreshes the desks of Online agents and, every few passes, the rooms of
   open chats: shared states idle for Reflex's token expiration (1 hour) would otherwise be
   dropped, and their tabs would stop receiving pushes.
+- Every pass ends the chats queued longer than 대기 시간 제한 (services.chats.end_overdue_waiting):
+  their customers' windows offer the 1:1 문의, and the rest of the queue moves up.
 """
 
 from __future__ import annotations
@@ -27,11 +29,14 @@ from online_contact.models.agent import STATUS_BREAK, STATUS_OFFLINE, STATUS_ONL
 from online_contact.models.assignment import RELEASE_AWAY
 from online_contact.models.chat import CHAT_OPEN, CHAT_WAITING
 from online_contact.services import agents as agent_service
+from online_contact.services import chats as chat_service
 from online_contact.services.db import session_scope
 
 from . import reflex_internals as internals
 from .publish import (
     desk_token,
+    publish_queue,
+    publish_room,
     publish_status_change,
     refresh_desk_now,
     refresh_room_now,
@@ -107,6 +112,19 @@ async def keep_rooms_alive() -> int:
     return len(ids)
 
 
+async def end_overdue_waiting() -> list[int]:
+    """One pass of 대기 시간 제한: the chats queued too long end, their rooms show why (the
+    customer's window offers the 1:1 문의), and the waiting ones behind them move up."""
+    with session_scope() as session:
+        ended = chat_service.end_overdue_waiting(session)
+    for chat_id in ended:
+        publish_room(chat_id)
+    if ended:
+        logger.info("%d chat(s) waited longer than the queue time limit and left the queue", len(ended))
+        publish_queue()
+    return ended
+
+
 LEADER_KEY = "oc-presence-leader"
 
 
@@ -141,6 +159,7 @@ async def presence_loop() -> None:
                 continue
             passes += 1
             await check_presence(absent_since, away_after)
+            await end_overdue_waiting()
             if passes % ROOM_KEEPALIVE_EVERY == 0:
                 await keep_rooms_alive()
         except asyncio.CancelledError:

@@ -37,7 +37,7 @@ from .rooms import AgentDesk, ChatRoom
 internals.install_fanout(ChatRoom, AgentDesk)
 
 logger = logging.getLogger(__name__)
-PREVIEW_LENGTH = 40
+PREVIEW_LENGTH = message_service.PREVIEW_LENGTH
 # Messages appended to a room's `recent` tail before it is folded into the window.
 RECENT_MAX = 10
 
@@ -135,6 +135,7 @@ def refresh_room_now(room: ChatRoom, session: Session, chat_id: int, reload: boo
         room._agent_id = chat.agent_id or 0
     _set(room, "status", chat.status)
     _set(room, "customer_ended", chat.customer_ended_at is not None)
+    _set(room, "queue_timed_out", chat.queue_timeout_at is not None)
     _set(room, "agent_ended", chat.agent_ended_at is not None)
     _set(room, "queue_position", routing.queue_position(session, chat) if chat.status == CHAT_WAITING else 0)
     if chat.rating_requested_at != room._rating_requested:
@@ -192,7 +193,7 @@ def desk_add_message(desk: AgentDesk, chat_id: int, message: dict) -> bool:
                 **entry,
                 "seq": message["seq"],
                 "awaiting_reply": message["author"] == AUTHOR_CUSTOMER,
-                "preview": str(message["text"])[:PREVIEW_LENGTH],
+                "preview": message_service.preview(message["text"]),
             }
         return True
     return False
@@ -230,7 +231,7 @@ def refresh_desk_now(desk: AgentDesk, session: Session, agent_id: int) -> None:
                 # The seq of the last message shown, so a late update cannot show an older one.
                 "seq": seq,
                 "awaiting_reply": author == AUTHOR_CUSTOMER,
-                "preview": text[:PREVIEW_LENGTH],
+                "preview": message_service.preview(text),
             }
         )
     _set(desk, "chats", rows)
@@ -275,15 +276,26 @@ def _tagged(shared, field: str, token: str, login_id: int) -> dict[str, int]:
     return {**{t: l for t, l in getattr(shared, field).items() if t in linked}, token: login_id}
 
 
-async def link_room(state: rx.State, chat_id: int, login_id: int = 0) -> ChatRoom:
+async def link_room(state: rx.State, chat_id: int, login_id: int = 0, agent_id: int = 0) -> ChatRoom:
     """Link this tab to the chat's room and bring the room up to date. An agent's tab says
-    under which login (`login_id`), so that the room lets it go when that login ends."""
+    under which login (`login_id`) and whose it is (`agent_id`), so that the room lets it go
+    when that login ends or the chat leaves that agent (chat_moved). An agent's tab is linked
+    only once the chat was opened by the rule that opens it (services.chats.open_for_agent)."""
     linked = await internals.link(state, ChatRoom, room_token(chat_id))
-    if login_id and linked._agent_logins.get(state.router.session.client_token) != login_id:
-        linked._agent_logins = _tagged(linked, "_agent_logins", state.router.session.client_token, login_id)
+    tab = state.router.session.client_token
+    if login_id and linked._agent_logins.get(tab) != login_id:
+        linked._agent_logins = _tagged(linked, "_agent_logins", tab, login_id)
+    if agent_id and linked._agent_tabs.get(tab) != agent_id:
+        linked._agent_tabs = _tagged(linked, "_agent_tabs", tab, agent_id)
     with session_scope() as session:
         refresh_room_now(linked, session, chat_id)
     return linked
+
+
+async def unlink_room(state: rx.State) -> list:
+    """Unlink this tab from the chat room it is linked to, if any. Returns the events that
+    rehydrate the tab."""
+    return await internals.unlink(state, (ChatRoom,))
 
 
 async def link_desk(state: rx.State, agent_id: int, login_id: int) -> AgentDesk:
@@ -347,13 +359,19 @@ async def publish_masked_from(state: rx.State, chat_id: int, agent_id: int | Non
     """A stored message changed (마스킹 by hand): the chat's room reloads its window, its agent's
     desk its preview, and every tab of the chat on any worker gets ``masked {chat_id, seq, text}``
     on the message path for the copies it holds itself (assets/chat_wire.jsx: what arrived live,
-    the older messages it loaded, the chat list's preview); 채팅 기록 panels showing the chat get
+    the older messages it loaded, the chat list's preview; the agent's sockets outside the chat's
+    room ``masked_preview {chat_id, seq, preview}`` only); 채팅 기록 panels showing the chat get
     ``changed`` and read it again (assets/history_wire.jsx)."""
     from .wire import WIRE, chat_room, desk_room
 
     await publish_chat_from(state, chat_id, agent_id, reload=True)
-    rooms = [chat_room(chat_id)] + ([desk_room(agent_id)] if agent_id else [])
-    await WIRE.broadcast("masked", {"chat_id": chat_id, "seq": seq, "text": text}, rooms)
+    # As a message goes (wire.deliver): the text to the chat's room, the preview to the agent's
+    # other sockets.
+    sends = [("masked", {"chat_id": chat_id, "seq": seq, "text": text}, [chat_room(chat_id)], ())]
+    if agent_id:
+        preview = {"chat_id": chat_id, "seq": seq, "preview": message_service.preview(text)}
+        sends.append(("masked_preview", preview, [desk_room(agent_id)], (chat_room(chat_id),)))
+    await WIRE.broadcast_all(sends)
     await WIRE.transcript_changed([chat_id])  # and the 채팅 기록 panels showing it
 
 
@@ -393,10 +411,9 @@ async def publish_message_from(state: rx.State, chat_id: int, agent_id: int | No
     # but whose Reflex state is not linked to the room (yet) gets it too — after a server restart
     # the customer's queued message came through here while the agent's tab had rejoined the
     # wire only, and it reached the agent's screen one time in three (tests/e2e/test_server_restart.py).
-    from .wire import WIRE, chat_room, desk_room
+    from .wire import WIRE
 
-    rooms = [chat_room(chat_id)] + ([desk_room(agent_id)] if agent_id else [])
-    await WIRE.broadcast("message", {"chat_id": chat_id, **message}, rooms)
+    await WIRE.deliver({"chat_id": chat_id, **message}, agent_id)
 
 
 def publish_queue() -> None:
@@ -424,6 +441,58 @@ def publish_status_change(change, desk_here: bool = False) -> None:
         publish_desk(change.agent_id)
     for chat_id in change.moved:
         publish_room(chat_id)
+        spawn(chat_moved(chat_id, change.agent_id))
     publish_assignments(change.assignments)
     if change.moved and not change.assignments:
         publish_queue()
+
+
+async def chat_moved(chat_id: int, from_agent_id: int) -> list[str]:
+    """The chat left the agent `from_agent_id` (handed back to the queue or on to another agent:
+    휴식, 오프라인, logout, presence, expiry, deactivation, 채팅 상담 권한 해제 — every path comes
+    through publish_status_change — and any later 이관 calls this too). At once, every tab and
+    socket of theirs lets go of it, so that nothing more of it reaches them:
+    - the room, under its lock, lets go of the agents' tabs linked to it that may no longer show
+      it (its fan-out then reaches none of them, even a tab whose own state is gone);
+    - each of those tabs, and every tab on that agent's desk, is unlinked in its own state, its
+      open chat cleared (information, view memory, older messages) with a notice saying why;
+    - on the message path, the agents' sockets in ``chat-<id>`` that may no longer post in it
+      leave it, on every worker (wire.chat_moved).
+    Returns the tabs that were showing it."""
+    from online_contact.states.agent_console import AgentConsoleState
+
+    from .wire import WIRE
+
+    await WIRE.chat_moved(chat_id)
+    with session_scope() as session:
+        chat = session.get(Chat, chat_id)
+        # Who may show the chat now: its agent, once they opened it (open_for_agent).
+        keeper = chat.agent_id if chat is not None and chat.agent_opened_at is not None else None
+    token = room_token(chat_id)
+    found: set[str] = set()
+
+    def let_go(room: ChatRoom) -> None:
+        gone = {tab for tab, agent_id in room._agent_tabs.items() if agent_id != keeper}
+        if gone:
+            internals.forget_tabs(room, gone)
+            room._agent_tabs = {t: a for t, a in room._agent_tabs.items() if t not in gone}
+            room._agent_logins = {t: l for t, l in room._agent_logins.items() if t not in gone}
+            found.update(gone)
+
+    await modify_shared(token, ChatRoom, let_go)
+    found |= await internals.read_shared(desk_token(from_agent_id), AgentDesk, internals.linked_tabs)
+    showing = []
+    for tab in sorted(found):
+        try:
+            async with internals.app().modify_state(rx.BaseStateToken(ident=tab, cls=AgentConsoleState)) as root:
+                console = await root.get_state(AgentConsoleState)
+                if keeper is not None and console.agent_id == keeper:
+                    continue  # the chat's agent now (it came back to them): theirs to show
+                events = await internals.unlink(console, (ChatRoom,)) if is_linked(console, ChatRoom, token) else []
+                if await console._chat_moved_away(chat_id):
+                    showing.append(tab)
+            if events:
+                await internals.send_events(tab, events)
+        except Exception:  # noqa: BLE001 - one tab's failure must not keep the others on the chat
+            logger.exception("letting tab go of moved chat %s failed", chat_id)
+    return showing

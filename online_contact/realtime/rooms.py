@@ -26,6 +26,8 @@ class ChatRoom(rx.SharedState):
     live: list[dict[str, str | int]] = []
     last_seq: int = 0
     customer_ended: bool = False
+    # Ended by 대기 시간 제한 (services.chats.end_overdue_waiting): the customer is offered the 1:1 문의.
+    queue_timed_out: bool = False
     agent_ended: bool = False
     # seq of the latest satisfaction guide message sent by the agent's 평가 (0 = none).
     rating_request_seq: int = 0
@@ -38,6 +40,9 @@ class ChatRoom(rx.SharedState):
     # Agent tabs linked here, by the login they were linked under: when a login ends they are
     # let go from here even if their own state is gone (realtime.logins).
     _agent_logins: dict[str, int] = {}
+    # And by the agent whose tabs they are: when the chat leaves that agent they are let go from
+    # here at once, even if their own state is gone (realtime.publish.chat_moved).
+    _agent_tabs: dict[str, int] = {}
 
 
 class AgentDesk(rx.SharedState):

@@ -409,7 +409,7 @@ def end_overdue_waiting(session: Session, now=None) -> list[int]:
     now = now or utcnow()
     still_waiting = (Chat.status == CHAT_WAITING, Chat.agent_id.is_(None), Chat.customer_ended_at.is_(None))
     due = session.exec(
-        select(Chat.id).where(*still_waiting, Chat.created_at <= now - timedelta(minutes=minutes)).order_by(Chat.created_at, Chat.id)
+        select(Chat.id).where(*still_waiting, Chat.created_at < now - timedelta(minutes=minutes)).order_by(Chat.created_at, Chat.id)
     ).all()
     ended = []
     for chat_id in due:

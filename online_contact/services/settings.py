@@ -213,22 +213,43 @@ def save_consent(session: Session, actor_id: int, language: str, body: str, ip: 
 
 def save_assignment(
     session: Session, actor_id: int, prefer_recent_agent: bool, method: str, default_max_open_chats, ip: str = "",
+    queue_timeout_minutes=None,
 ) -> bool:
     """상담원 할당 설정: recent-agent preference, 할당 방식, default 최대 동시 상담 수 (None = no
-    limit). Applies to the next assignment. Returns whether anything changed. Commits."""
+    limit) and 대기 시간 제한 (minutes, 0 = never; None leaves it as it is). Applies to the next
+    assignment (and the next pass of the queue). Returns whether anything changed. Commits."""
     if not isinstance(prefer_recent_agent, bool) or method not in METHODS:
         raise ServiceError("error.value_invalid")
     limit = parse_limit(default_max_open_chats)
     settings = get_settings(session)
+    timeout = settings.queue_timeout_minutes if queue_timeout_minutes is None else parse_queue_timeout(queue_timeout_minutes)
     before = {"prefer_recent_agent": settings.prefer_recent_agent, "assignment_method": settings.assignment_method,
-              "default_max_open_chats": settings.default_max_open_chats}
+              "default_max_open_chats": settings.default_max_open_chats, "queue_timeout_minutes": settings.queue_timeout_minutes}
     settings.prefer_recent_agent, settings.assignment_method, settings.default_max_open_chats = prefer_recent_agent, method, limit
+    settings.queue_timeout_minutes = timeout
     session.add(settings)
     session.commit()
     return audit.record_change(
         session, audit.SETTINGS_CHANGED, actor_id=actor_id, target_type="assignment", target_id=settings.id, before=before,
-        after={"prefer_recent_agent": prefer_recent_agent, "assignment_method": method, "default_max_open_chats": limit}, ip=ip,
+        after={"prefer_recent_agent": prefer_recent_agent, "assignment_method": method, "default_max_open_chats": limit,
+               "queue_timeout_minutes": timeout}, ip=ip,
     )
+
+
+MAX_QUEUE_TIMEOUT = 1440  # minutes: a day
+
+
+def parse_queue_timeout(value) -> int:
+    """대기 시간 제한 from a form: whole minutes 0..MAX_QUEUE_TIMEOUT (0 = never); blank is wrong
+    (0 says "never" in so many words)."""
+    if isinstance(value, str):
+        value = value.strip()
+        if not (value.isascii() and value.isdigit()) or len(value) > 5:
+            raise ServiceError("error.queue_timeout_invalid", max=MAX_QUEUE_TIMEOUT)
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_QUEUE_TIMEOUT:
+        raise ServiceError("error.queue_timeout_invalid", max=MAX_QUEUE_TIMEOUT)
+    return value
 
 
 def parse_limit(value) -> int | None:

@@ -333,7 +333,10 @@ class HistoryState(HistoryPrivacyMixin, HistoryExportMixin, ChatInfoMixin, AuthS
             if a.released_at is not None:
                 events.append((a.released_at, "timeline_released", f"{labels.agents.get(a.agent_id, '')}|release_{a.release_reason}"))
         for moment, key in ((chat.agent_opened_at, "timeline_opened"), (chat.first_agent_reply_at, "timeline_first_reply"),
-                            (chat.customer_ended_at, "timeline_customer_ended"), (chat.agent_ended_at, "timeline_agent_ended")):
+                            # 대기 시간 제한 ended it for the customer: named as such, not 고객 종료.
+                            (chat.customer_ended_at,
+                             "timeline_queue_timeout" if chat.queue_timeout_at is not None else "timeline_customer_ended"),
+                            (chat.agent_ended_at, "timeline_agent_ended")):
             if moment is not None:
                 events.append((moment, key, ""))
         events.sort(key=lambda e: e[0])

@@ -1,4 +1,4 @@
-"""설정 › 상담원 할당 설정: recent-agent preference, 할당 방식, default 최대 동시 상담 수."""
+"""설정 › 상담원 할당 설정: recent-agent preference, 할당 방식, default 최대 동시 상담 수, 대기 시간 제한."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from .lang import tr, tr_error
 
 class AssignmentSettingsState(AdminFormMixin, AuthState):
     def _fields(self) -> dict[str, int]:
-        return {"prefer_recent": 1, "method": 16, "default_max": 4}
+        return {"prefer_recent": 1, "method": 16, "default_max": 4, "queue_timeout": 5}
 
     def _read(self, session) -> dict[str, str]:
         s = settings_service.get_settings(session)
@@ -26,6 +26,7 @@ class AssignmentSettingsState(AdminFormMixin, AuthState):
             "prefer_recent": "1" if s.prefer_recent_agent else "0",
             "method": s.assignment_method,
             "default_max": "" if s.default_max_open_chats is None else str(s.default_max_open_chats),
+            "queue_timeout": str(s.queue_timeout_minutes),
         }
 
     @rx.event
@@ -45,11 +46,12 @@ class AssignmentSettingsState(AdminFormMixin, AuthState):
                 settings_service.save_assignment(
                     session, self.agent_id, form.get("prefer_recent") == "1", form.get("method", ""),
                     form.get("default_max", ""), self.router.session.client_ip or "",
+                    queue_timeout_minutes=form.get("queue_timeout", ""),
                 )
                 assignments = routing.drain_queue(session, settings_service.get_settings(session))
                 self._fill(self._read(session))
         except ServiceError as exc:
-            field = "default_max" if exc.code == "error.limit_invalid" else "method"
+            field = {"error.limit_invalid": "default_max", "error.queue_timeout_invalid": "queue_timeout"}.get(exc.code, "method")
             self.errors, self.notice = {field: await tr_error(self, exc)}, ""
             return
         self.notice = await tr(self, "settings_saved")

@@ -25,7 +25,7 @@ def shown_messages(room) -> list[dict]:
 
 def _room():
     return SimpleNamespace(
-        chat_id=0, status="", agent_name="", messages=[], recent=[], last_seq=0, customer_ended=False,
+        chat_id=0, status="", agent_name="", messages=[], recent=[], last_seq=0, customer_ended=False, queue_timed_out=False,
         agent_ended=False, rating_request_seq=0, queue_position=0, _agent_id=-1, _rating_requested=None,
     )
 
@@ -175,6 +175,7 @@ def test_the_keep_alive_pass_refreshes_open_rooms_one_at_a_time(make, session, d
     monkeypatch.setenv("DATABASE_URL", db_url)
     open_chats = [make.start() for _ in range(3)]
     ended = make.start()
+    chat_service.mark_opened(session, ended, session.get(Agent, ended.agent_id))
     chat_service.end_by_agent(session, ended, session.get(Agent, ended.agent_id))
     refreshed, running, most = [], 0, 0
 
