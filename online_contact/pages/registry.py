@@ -66,6 +66,10 @@ def _view(p: Page) -> Callable[[], rx.Component]:
 
 
 def add_pages(app: rx.App) -> None:
-    """Add every registered page to the app."""
+    """Add every registered page to the app; each first takes the language its URL asks for
+    (LangState.follow_page), then runs its own loader."""
+    from online_contact.states.lang import LangState
+
     for p in PAGES:
-        app.add_page(_view(p), route=p.route, title=p.title, on_load=p.on_load)
+        on_load = [LangState.follow_page, p.on_load] if p.on_load is not None else LangState.follow_page
+        app.add_page(_view(p), route=p.route, title=p.title, on_load=on_load)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from online_contact.i18n import CATALOGS, normalize, translate
+from online_contact.i18n import CATALOGS, LANGUAGES, normalize, translate
 
 
 class LangState(rx.State):
@@ -36,6 +36,16 @@ class LangState(rx.State):
     def show_page_lang(self, lang: str) -> None:
         """Show this tab in the language its page asks for, leaving the person's choice alone."""
         self.page_lang = normalize(lang)
+
+    @rx.event
+    def follow_page(self):
+        """Before every page's own loader (pages.registry): the language the page's URL asks
+        for (?lang=), else the person's choice. From the page, never from what this state held
+        before: a same-origin frame shares its tab's session storage, and the widget preview on
+        채팅화면 삽입 코드 writes the token Reflex gives it there, so the admin's next page loads
+        the preview's state (its ?lang=ko included)."""
+        asked = self.router.url.query_parameters.get("lang", "")
+        self.page_lang = asked if asked in LANGUAGES else ""
 
 
 async def shown_lang(state: rx.State) -> str:

@@ -141,16 +141,17 @@ def test_customer_ends_agent_saves_info_creates_ticket_then_ends(customer, agent
     expect(customer.get_by_role("log", name="대화 내용")).to_contain_text("무엇을 도와드릴까요?")
 
     customer.get_by_role("button", name="대화 종료").click()
+    customer.get_by_role("alertdialog").get_by_role("button", name="대화 종료").click()  # asks once
     expect(customer.get_by_text("대화를 종료했습니다.")).to_be_visible()
     expect(agent.get_by_text("고객이 대화를 종료했습니다.")).to_be_visible()
 
     info = agent.get_by_role("region", name="고객정보")
     info.get_by_label("메모").fill("배송 지연 보상 안내함")
     expect(info.get_by_text("저장되지 않은 변경사항")).to_be_visible()
-    # Leaving with unsaved edits asks first; cancelling keeps them.
+    # Ending asks first and names unsaved edits; cancelling keeps them.
     agent.get_by_role("button", name="대화 종료").click()
     dialog = agent.get_by_role("alertdialog")
-    expect(dialog).to_contain_text("저장하지 않은 변경사항")
+    expect(dialog).to_contain_text("저장하지 않은 고객정보/상담정보가 있습니다.")
     dialog.get_by_role("button", name="취소").click()
     expect(info.get_by_label("메모")).to_have_value("배송 지연 보상 안내함")
 
@@ -177,6 +178,7 @@ def test_customer_ends_agent_saves_info_creates_ticket_then_ends(customer, agent
     assert ticket.customer_id == chat.customer_id and ticket.source == "chat"
 
     agent.get_by_role("button", name="대화 종료").click()
+    agent.get_by_role("alertdialog").get_by_role("button", name="대화 종료").click()
     expect(agent.get_by_role("navigation", name="채팅 목록").get_by_role("button", name="정수빈")).to_have_count(0)
     expect(agent.get_by_text(re.compile(r"^대화중 0$"))).to_be_visible()
     chat = _latest_chat(reset)

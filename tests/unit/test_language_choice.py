@@ -25,6 +25,11 @@ def test_a_pages_language_does_not_overwrite_the_persons_choice(app, db_url):
         assert lang.lang == "en"  # nothing for the browser to write back to oc_lang
         assert lang.shown == "ko" and lang.t["end_chat"] == "대화 종료"
         assert (await preview.state(CustomerChatState)).consent_lines  # the consent in Korean
+        # The frame's token is the one the admin's tab loads next (they share session storage):
+        # every page takes its language from its own URL first.
+        preview.path, preview.query = "/settings", {}
+        await preview.fire(f"{n.lang}.follow_page")
+        assert ((await preview.state(LangState)).lang, (await preview.state(LangState)).shown) == ("en", "en")
         # An embedding site's setLanguage: that frame only, too.
         hosted = await Client(app, "/widget", {n.visitor: "", stored: "en"}).open()
         hosted.query = {"embed": "1", "page": "https://shop.example.com/p/1", "lang": "en"}
