@@ -77,6 +77,11 @@ class RecordingSocketServer:
         """(socket, text) for every message emitted to a socket here."""
         return sorted((sid, data["text"]) for event, data, rooms, skip in self.emits if event == "message" for sid in self.receivers(rooms, skip))
 
+    def previewed(self) -> list[tuple[str, str]]:
+        """(socket, preview) for every message preview emitted to a socket here (an agent's
+        socket outside the chat's room: realtime/wire.py deliver)."""
+        return sorted((sid, data["preview"]) for event, data, rooms, skip in self.emits if event == "preview" for sid in self.receivers(rooms, skip))
+
 
 def free_port() -> int:
     with socket.socket() as s:

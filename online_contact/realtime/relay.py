@@ -20,6 +20,7 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 
 import socketio
 
@@ -41,6 +42,10 @@ SETTINGS_CHANNEL = "oc-wire-settings-changed"
 SWEEP_SECONDS = 30.0
 SUBSCRIBE_WAIT = 2.0
 SEEN_KEEP = 4096  # relayed message ids remembered (a message for two rooms comes on both channels)
+
+
+# One broadcast: (event, data, rooms, skip_rooms), see Relay.emit_here.
+Send = tuple[str, dict, list[str], Sequence[str]]
 
 
 def channel(room: str) -> str:
@@ -82,24 +87,47 @@ class Relay(socketio.AsyncNamespace):
         except Exception:  # noqa: BLE001 - the others read the switches again within CACHE_SECONDS
             logger.exception("wire: telling the other workers about saved settings failed")
 
-    async def emit_here(self, event: str, data: dict, rooms: list[str], skip_sid: str | None = None) -> None:
-        """Emit to this worker's sockets in any of `rooms` (each once): what was sent here, and
-        what another worker relayed (the namespace may check its sockets first)."""
+    async def emit_here(
+        self, event: str, data: dict, rooms: list[str], skip_sid: str | None = None, skip_rooms: Sequence[str] = ()
+    ) -> None:
+        """Emit to this worker's sockets in any of `rooms` (each once), except `skip_sid` and the
+        sockets in any of `skip_rooms` (each worker leaves out its own members of those: they get
+        another event instead): what was sent here, and what another worker relayed (the
+        namespace may check its sockets first)."""
+        if skip_rooms:
+            # python-socketio takes a list of sids to leave out (not any other collection).
+            skipped = [sid for room in skip_rooms for sid in room_members(self.server, self.namespace, room)]
+            if skip_sid and skip_sid not in skipped:
+                skipped.append(skip_sid)
+            await self.emit(event, data, room=rooms, skip_sid=skipped)
+            return
         await self.emit(event, data, room=rooms, skip_sid=skip_sid)
 
     async def broadcast(self, event: str, data: dict, rooms: list[str], skip_sid: str | None = None) -> None:
         """Emit to the sockets in any of `rooms` (each once), here and on the other workers."""
-        await self.emit_here(event, data, rooms, skip_sid)
+        await self.broadcast_all([(event, data, rooms, ())], skip_sid)
+
+    async def broadcast_all(self, sends: Sequence[Send], skip_sid: str | None = None) -> None:
+        """Several broadcasts (event, data, rooms, skip_rooms) in one go: each is emitted here (see
+        emit_here), and all of them reach the other workers in one Redis round trip."""
+        for event, data, rooms, skip_rooms in sends:
+            await self.emit_here(event, data, rooms, skip_sid, skip_rooms)
         if self._redis is None:
             return
-        packet = json.dumps([f"{self.instance}:{next(self._serial)}", event, rooms, data], ensure_ascii=False)
+        publishes = []
+        for event, data, rooms, skip_rooms in sends:
+            fields = [f"{self.instance}:{next(self._serial)}", event, rooms, data]
+            if skip_rooms:
+                fields.append(list(skip_rooms))
+            packet = json.dumps(fields, ensure_ascii=False)
+            publishes += [(channel(room), packet) for room in rooms]
         try:
-            if len(rooms) == 1:
-                await self._redis.publish(channel(rooms[0]), packet)
+            if len(publishes) == 1:
+                await self._redis.publish(*publishes[0])
             else:
                 async with self._redis.pipeline(transaction=False) as pipe:
-                    for room in rooms:
-                        pipe.publish(channel(room), packet)
+                    for name, packet in publishes:
+                        pipe.publish(name, packet)
                     await pipe.execute()
         except Exception:  # noqa: BLE001 - delivered here; elsewhere a page sees the gap at
             # its next message (seq skips one) or on its next (re)connect, and joins again
@@ -176,10 +204,10 @@ class Relay(socketio.AsyncNamespace):
             return
         if kind != "message":
             return
-        key, event, rooms, data = json.loads(item["data"])
+        key, event, rooms, data, *skip_rooms = json.loads(item["data"])
         if key.partition(":")[0] == self.instance or (len(rooms) > 1 and not self._first_time(key)):
             return
-        await self.emit_here(event, data, rooms)
+        await self.emit_here(event, data, rooms, skip_rooms=skip_rooms[0] if skip_rooms else ())
 
     async def relay(self) -> None:
         """Lifespan task: re-emit to this worker's sockets what the other workers published."""

@@ -75,21 +75,24 @@ def test_messages_cross_workers_once_and_only_where_someone_is(pg_url, redis_url
             assert channel(chat_room(chat_id)) in a._channels and channel(desk_room(agent_id)) in c._channels
             assert d._channels == {}
 
-            sent = await a.on_send("cust", {"chat_id": chat_id, "client_id": "r1", "text": "배송은 언제 오나요"})
+            long = "배송은 언제 오나요? 주문번호와 주소를 적어 드릴게요, 확인 부탁드립니다. 감사합니다!"
+            sent = await a.on_send("cust", {"chat_id": chat_id, "client_id": "r1", "text": long})
             assert sent["ok"]
-            # B has sockets in both rooms, so it hears the message on both channels: once.
-            await until(lambda: b.server.delivered() and c.server.delivered(), "the customer's message on B and C")
+            # B's socket is in both rooms: the message once, and not the preview (each worker
+            # leaves its own sockets in the chat's room out of the preview). C (the chat list):
+            # the preview only, never the text.
+            await until(lambda: b.server.delivered() and c.server.previewed(), "the customer's message on B and C")
             await asyncio.sleep(0.2)
-            assert b.server.delivered() == [("agent", "배송은 언제 오나요")]
-            assert c.server.delivered() == [("home", "배송은 언제 오나요")]
+            assert b.server.delivered() == [("agent", long)] and b.server.previewed() == []
+            assert c.server.previewed() == [("home", long[:40])] and c.server.delivered() == []
             assert a.server.delivered() == []  # the sender has it in its answer
 
             reply = await b.on_send("agent", {"chat_id": chat_id, "client_id": "r2", "text": "내일 도착합니다"})
             assert reply["ok"]
-            await until(lambda: a.server.delivered() and len(c.server.delivered()) == 2, "the agent's reply on A and C")
+            await until(lambda: a.server.delivered() and len(c.server.previewed()) == 2, "the agent's reply on A and C")
             await asyncio.sleep(0.2)
             assert a.server.delivered() == [("cust", "내일 도착합니다")]
-            assert c.server.delivered() == [("home", "내일 도착합니다"), ("home", "배송은 언제 오나요")]
+            assert c.server.previewed() == sorted([("home", long[:40]), ("home", "내일 도착합니다")])
             assert d.server.emits == []  # never handled where nobody is
 
             # The chat list tab closes: C drops the agent's channel and hears nothing more.
@@ -115,6 +118,67 @@ def test_messages_cross_workers_once_and_only_where_someone_is(pg_url, redis_url
             eng = async_engine()
             if eng is not None:
                 await eng.dispose()  # its connections belong to this test's event loop
+            _async_engine.cache_clear()
+
+    run_async(scenario())
+
+
+def test_a_chat_that_leaves_its_agent_leaves_their_sockets_on_every_worker(pg_url, redis_url, monkeypatch):
+    """Issue 23: the chat is handed on (agent2 has it now) while agent1's socket on worker B is in
+    its room; the worker that moved it (A, with no socket of agent1) says so once: B's socket
+    leaves the room before the room hears anything more, and gets nothing of the chat after."""
+    from sqlalchemy import update
+
+    from online_contact.models import Chat
+
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    chat_id, agent_id, visitor_key, token = open_chat(pg_url)
+
+    async def scenario():
+        workers = {name: WireNamespace() for name in "AB"}
+        for ns in workers.values():
+            ns._set_server(RecordingSocketServer())
+        tasks = [asyncio.create_task(ns.relay()) for ns in workers.values()]
+        a, b = workers["A"], workers["B"]
+        try:
+            await until(lambda: all(ns._pubsub is not None for ns in workers.values()), "every relay subscribed")
+            await a.on_connect("cust", {}, {"role": "customer", "credential": visitor_key})
+            assert (await a.on_join("cust", {"chat_id": chat_id}))["ok"]
+            await b.on_connect("agent1", {}, {"role": "agent", "credential": token})
+            assert (await b.on_join("agent1", {"chat_id": chat_id}))["ok"]
+            # The customer's other tab on B: what it gets says B has handled a message.
+            await b.on_connect("cust-b", {}, {"role": "customer", "credential": visitor_key})
+            assert (await b.on_join("cust-b", {"chat_id": chat_id}))["ok"]
+            assert (await a.on_send("cust", {"chat_id": chat_id, "client_id": "m1", "text": "처음"}))["ok"]
+            await until(lambda: ("agent1", "처음") in b.server.delivered(), "the control: agent1's socket gets the chat")
+
+            with session_scope(pg_url) as s:
+                agent2 = s.exec(select(Agent).where(Agent.email == "agent2@example.com")).one()
+                s.exec(update(Chat).where(Chat.id == chat_id).values(agent_id=agent2.id))
+                s.commit()
+            await a.chat_moved(chat_id)
+            await until(lambda: "agent1" not in b.server.rooms[chat_room(chat_id)], "B let agent1's socket go")
+            assert b.server.sessions["agent1"]["chat_id"] == 0
+            assert "cust" in a.server.rooms[chat_room(chat_id)]  # the customer stays
+            assert all(event != "oc-chat-moved" for event, *_ in a.server.emits + b.server.emits)  # no page hears it
+
+            handled = len(b.server.emits)
+            assert (await a.on_send("cust", {"chat_id": chat_id, "client_id": "m2", "text": "두 번째 비밀"}))["ok"]
+            await until(lambda: ("cust-b", "두 번째 비밀") in b.server.delivered(), "B handled the next message")
+            after = [sid for _e, _d, rooms, skip in b.server.emits[handled:] for sid in b.server.receivers(rooms, skip)]
+            assert after == ["cust-b"]
+            assert await b.on_send("agent1", {"chat_id": chat_id, "client_id": "m3", "text": "끼어들기"}) == {"error": "not_allowed"}
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for ns in workers.values():
+                if ns._redis is not None:
+                    await ns._redis.aclose()
+            eng = async_engine()
+            if eng is not None:
+                await eng.dispose()
             _async_engine.cache_clear()
 
     run_async(scenario())

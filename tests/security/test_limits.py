@@ -241,6 +241,7 @@ def test_ratings_once_per_chat_plus_once_per_rating_request(session, make):
     chat = make.start(name="평가")
     chat_service.rate(session, make.reload(Chat, chat.id), 5, "좋아요")
     assert _code(chat_service.rate, session, make.reload(Chat, chat.id), 1, "다시") == "error.already_rated"
+    chat_service.mark_opened(session, make.reload(Chat, chat.id), agent)  # 평가 needs the chat opened
     chat_service.request_rating(session, make.reload(Chat, chat.id), agent)
     chat_service.rate(session, make.reload(Chat, chat.id), 4)
     assert _code(chat_service.rate, session, make.reload(Chat, chat.id), 1) == "error.already_rated"

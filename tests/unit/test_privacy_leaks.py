@@ -380,10 +380,13 @@ def test_a_message_sent_on_the_wire_reaches_nothing_unmasked(wire, make, session
     assert answers["customer"]["ok"] and answers["customer"]["message"]["text"] == MASKED
     assert answers["agent"]["ok"] and answers["agent"]["message"]["text"] == MASKED
     assert answers["refused"] == {"error": "error.message_too_long"}
-    # Every other socket got both messages, masked: the customer's other tab, the agent's tabs.
+    # Every other socket in the chat got both messages, masked: the customer's other tab, the
+    # agent's tab showing the chat; the agent's chat list their previews, masked too.
     delivered = srv.delivered()
-    assert [sid for sid, _ in delivered] == ["ag", "ag-home", "ag-home", "cust", "cust2", "cust2"]
+    assert [sid for sid, _ in delivered] == ["ag", "cust", "cust2", "cust2"]
     assert {text for _, text in delivered} == {MASKED}
+    previews = [(srv.receivers(rooms, skip), data["preview"]) for event, data, rooms, skip in srv.emits if event == "preview"]
+    assert previews == [({"ag-home"}, MASKED[:40])] * 2
     assert_only_masked("what the server emitted to any socket", repr(srv.emits))
     assert_only_masked("the answers to the senders", repr([answers["customer"], answers["agent"]]))
     assert [m["text"] for m in answers["catch_up"]["messages"] if m["author"] != "system"] == [MASKED, MASKED]
@@ -410,13 +413,18 @@ def test_the_redis_relay_publishes_only_the_masked_text(wire, make, session, all
         assert (await wire.on_send("ag", {"chat_id": chat.id, "client_id": "r-a1", "text": TEXT}))["ok"]
 
     run_wire(scenario())
-    # Each message on the chat's channel and on its agent's desk channel (the chat list preview).
+    # Each message on the chat's channel, and its preview on its agent's desk channel (the chat
+    # list; each worker leaves out its sockets in the chat's room, which have the message).
     rooms = [channel(chat_room(chat.id)), channel(desk_room(chat.agent_id))]
     assert [name for name, _ in redis.published] == rooms * 2
     for name, packet in redis.published:
-        _key, event, to, data = json.loads(packet)
-        assert event == "message" and data["text"] == MASKED and data["chat_id"] == chat.id, name
-        assert_only_masked(f"the packet published on {name}", packet)
+        _key, event, to, data, *skip_rooms = json.loads(packet)
+        if name == rooms[0]:
+            assert event == "message" and data["text"] == MASKED and data["chat_id"] == chat.id, name
+            assert_only_masked(f"the packet published on {name}", packet)
+        else:
+            assert (event, data["preview"], skip_rooms) == ("preview", MASKED[:40], [[chat_room(chat.id)]]), name
+            assert not leaks(packet), f"unmasked {leaks(packet)} in the preview published on {name}"
     assert_only_masked("every packet published on the relay", "\n".join(p for _, p in redis.published))
     assert_logs_only_masked(all_logs, capfd)
 

@@ -209,6 +209,7 @@ def test_start_chat_uses_stored_settings_for_recent_agent(session, make):
     chat1 = make.start(customer)
     assert chat1.agent_id == first_agent.id
     chat_service.end_by_customer(session, chat1)
+    chat_service.mark_opened(session, chat1, first_agent)  # 대화 종료 needs the chat opened
     chat_service.end_by_agent(session, chat1, first_agent)
     make.agent("newcomer")  # balanced would now prefer the never-assigned newcomer
 
@@ -376,6 +377,7 @@ def test_going_online_drains_queue_oldest_first(session, make):
     assert make.reload(Agent, agent.id).open_chat_count == 2
 
     # The agent ends a chat: the freed slot takes the next queued chat.
+    chat_service.mark_opened(session, make.reload(Chat, oldest.id), make.reload(Agent, agent.id))
     more = chat_service.end_by_agent(session, make.reload(Chat, oldest.id), make.reload(Agent, agent.id))
     assert [(a.chat_id, a.agent_id) for a in more] == [(newest.id, agent.id)]
     assert make.reload(Chat, newest.id).status == CHAT_OPEN
