@@ -235,7 +235,11 @@ def chat_screen() -> rx.Component:
             rx.cond(
                 S.active_chat_id > 0,
                 rx.hstack(chat_window(), info_panel(), flex="1", height="100%", spacing="0", min_width="0"),
-                rx.center(rx.text(T["select_chat"], color=rx.color("gray", 10)), flex="1"),
+                # What closed the last chat shown here (ended, handed on to another agent) says so.
+                rx.center(
+                    rx.vstack(notice_text(S.notice), rx.text(T["select_chat"], color=rx.color("gray", 10)), align="center", word_break="keep-all"),
+                    flex="1",
+                ),
             ),
             position="fixed",
             top="60px",
