@@ -58,6 +58,8 @@ def _let_go(shared, logins_field: str, login_ids: set[int], found: set[str]) -> 
     if gone:
         internals.forget_tabs(shared, gone)
         setattr(shared, logins_field, {t: l for t, l in tagged.items() if t not in gone})
+        if getattr(shared, "_agent_tabs", None):  # a room's tab -> agent map (publish.chat_moved)
+            shared._agent_tabs = {t: a for t, a in shared._agent_tabs.items() if t not in gone}
         found.update(gone)
 
 
