@@ -43,10 +43,12 @@ def reset(server: Server) -> Server:
     from sqlalchemy import update
 
     from online_contact.models import Agent, Chat, ChatSettings
+    from online_contact.models._base import utcnow
 
     with server.session() as s:
         s.exec(update(Agent).values(status="offline", open_chat_count=0, max_open_chats=None, active=True, can_chat=True))
-        s.exec(update(Chat).where(Chat.status != "ended").values(status="ended"))
+        # Off every agent's screen too (a chat the customer left is ended but stays there).
+        s.exec(update(Chat).where((Chat.status != "ended") | (Chat.agent_id.is_not(None) & Chat.agent_ended_at.is_(None))).values(status="ended", agent_ended_at=utcnow()))
         s.exec(update(ChatSettings).values(chat_enabled=True, default_max_open_chats=None, queue_timeout_minutes=10,
                                            embed_origins="", embed_hide_when_offline=False,
                                            mask_rrn=True, mask_card=True, mask_phone=True, mask_account=True, mask_passport=True))

@@ -8,8 +8,10 @@ from sqlmodel import Field, SQLModel
 from ._base import new_secret_key, utcnow
 
 CHAT_WAITING = "waiting"  # created, no agent yet (queued)
-CHAT_OPEN = "open"  # assigned, agent has not ended it
-CHAT_ENDED = "ended"  # agent pressed 대화 종료 (or closed with no agent)
+CHAT_OPEN = "open"  # assigned, neither side has ended it
+# The customer or the agent pressed 대화 종료 (or it closed with no agent). A chat the customer
+# left stays on its agent's screen until they end it too (agent_ended_at: routing.ON_AN_AGENTS_SCREEN).
+CHAT_ENDED = "ended"
 
 AUTHOR_CUSTOMER = "customer"
 AUTHOR_AGENT = "agent"

@@ -21,6 +21,7 @@ import uuid
 
 import redis.asyncio as aioredis
 
+from sqlalchemy import or_
 from sqlmodel import select
 
 from online_contact.config import redis_url
@@ -30,6 +31,7 @@ from online_contact.models.assignment import RELEASE_AWAY
 from online_contact.models.chat import CHAT_OPEN, CHAT_WAITING
 from online_contact.services import agents as agent_service
 from online_contact.services import chats as chat_service
+from online_contact.services import routing
 from online_contact.services.db import session_scope
 
 from . import reflex_internals as internals
@@ -100,9 +102,11 @@ KEEPALIVE_GAP = 0.02  # seconds
 
 
 async def keep_rooms_alive() -> int:
-    """Refresh the room of every open or waiting chat, one at a time; returns how many."""
+    """Refresh the room of every open or waiting chat (and of one the customer left that its
+    agent still finishes), one at a time; returns how many."""
+    on_screen = routing.ON_AN_AGENTS_SCREEN
     with session_scope() as session:
-        ids = list(session.exec(select(Chat.id).where(Chat.status.in_((CHAT_OPEN, CHAT_WAITING)))))
+        ids = list(session.exec(select(Chat.id).where(or_(Chat.status.in_((CHAT_OPEN, CHAT_WAITING)), on_screen))))
     for chat_id in ids:
         try:
             await refresh_shared(room_token(chat_id), ChatRoom, lambda room, s, cid=chat_id: refresh_room_now(room, s, cid))

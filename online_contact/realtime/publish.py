@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 
 from online_contact.config import MESSAGE_WINDOW, database_url
 from online_contact.models import Agent, Chat, Message
-from online_contact.models.chat import AUTHOR_CUSTOMER, AUTHOR_SYSTEM, CHAT_OPEN, CHAT_WAITING
+from online_contact.models.chat import AUTHOR_CUSTOMER, AUTHOR_SYSTEM, CHAT_WAITING
 from online_contact.services import chats as chat_service
 from online_contact.services import messages as message_service
 from online_contact.services import routing
@@ -216,7 +216,7 @@ def refresh_desk_now(desk: AgentDesk, session: Session, agent_id: int) -> None:
         for chat_id, seq, author, text in session.exec(
             select(Message.chat_id, Message.seq, Message.author, Message.text)
             .join(Chat, Chat.id == Message.chat_id)
-            .where(Chat.agent_id == agent.id, Chat.status == CHAT_OPEN, Message.seq == Chat.last_seq)
+            .where(Chat.agent_id == agent.id, routing.ON_AN_AGENTS_SCREEN, Message.seq == Chat.last_seq)
         )
     }
     rows = []

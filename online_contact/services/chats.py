@@ -16,7 +16,6 @@ from online_contact.models.chat import (
     AUTHOR_SYSTEM,
     CHANNEL_HELP_CENTER,
     CHAT_ENDED,
-    CHAT_OPEN,
     CHAT_WAITING,
 )
 
@@ -113,11 +112,12 @@ def open_chat_of_customer(session: Session, customer: Customer) -> Chat | None:
 
 
 def chats_of_agent(session: Session, agent_id: int) -> list[Chat]:
-    """The agent's chats on the chat screen: assigned and not yet ended by the agent."""
+    """The agent's chats on the chat screen: assigned and not yet ended by the agent (also one
+    the customer left: routing.ON_AN_AGENTS_SCREEN)."""
     return list(
         session.exec(
             select(Chat)
-            .where(Chat.agent_id == agent_id, Chat.status == CHAT_OPEN)
+            .where(Chat.agent_id == agent_id, routing.ON_AN_AGENTS_SCREEN)
             .order_by(Chat.assigned_at, Chat.id)
         )
     )
@@ -194,19 +194,15 @@ def end_by_customer(session: Session, chat: Chat) -> list[routing.Assignment]:
     back once, by whichever end comes first: each end's UPDATE returns the row as it leaves it,
     under the row's write lock, so the later one sees the earlier one's mark (end_by_agent).
     """
-    now = utcnow()
+    # One statement: a chat assigned by another worker between two statements would keep a
+    # slot that nobody gives back.
     left = session.exec(
         update(Chat)
         .where(Chat.id == chat.id, Chat.customer_ended_at.is_(None))
-        .values(customer_ended_at=now)
-        .returning(Chat.agent_id, Chat.status, Chat.agent_ended_at)
+        .values(customer_ended_at=utcnow(), status=CHAT_ENDED)
+        .returning(Chat.agent_id, Chat.agent_ended_at)
     ).all()
-    session.exec(
-        update(Chat)
-        .where(Chat.id == chat.id, Chat.status == CHAT_WAITING, Chat.agent_id.is_(None))
-        .values(status=CHAT_ENDED)
-    )
-    holder = left[0].agent_id if left and left[0].status == CHAT_OPEN and left[0].agent_ended_at is None else None
+    holder = left[0].agent_id if left and left[0].agent_ended_at is None else None
     if holder is not None:
         routing.release_slot(session, holder)
     session.commit()

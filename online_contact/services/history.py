@@ -45,11 +45,14 @@ MAX_CLOCK_DAYS = 367  # the longest period an hour / weekday condition spans (�
 # ---- defined once ------------------------------------------------------------------------------
 # 처리: an agent opened the chat from the list and replied (chats.processing_status in SQL).
 PROCESSED_SQL = sa.and_(Chat.agent_opened_at.is_not(None), Chat.first_agent_reply_at.is_not(None))
-# 진행중: nobody has ended the chat yet. The customer leaving ends it too (the guide decides 미처리
-# by whether an agent opened and answered, and leaving ends that chance), although the chat stays
-# on the agent's screen (status open) until they press 대화 종료 to finish its information.
-IN_PROGRESS_SQL = sa.and_(Chat.status.in_((CHAT_WAITING, CHAT_OPEN)), Chat.customer_ended_at.is_(None))
-ENDED_SQL = sa.or_(Chat.status == CHAT_ENDED, Chat.customer_ended_at.is_not(None))
+# 진행중: nobody has ended the chat yet; either end ends it (the status: chats.end_by_customer /
+# end_by_agent). The customer leaving ends it too — the guide decides 미처리 by whether an agent
+# opened and answered, and leaving ends that chance — although the chat stays on the agent's
+# screen until they press 대화 종료 (routing.ON_AN_AGENTS_SCREEN). The status, not the two end
+# times: the conditions stay inside ix_chat_history (a search's total is counted from the index
+# alone; with customer_ended_at read from the table it took 0.6 s instead of 20 ms).
+IN_PROGRESS_SQL = Chat.status.in_((CHAT_WAITING, CHAT_OPEN))
+ENDED_SQL = Chat.status == CHAT_ENDED
 STATE = sa.case(
     (IN_PROGRESS_SQL, sa.literal(IN_PROGRESS)),
     (PROCESSED_SQL, sa.literal(PROCESSED)),
@@ -505,8 +508,7 @@ def state_of(chat: Chat) -> str:
     """STATE in Python, for one loaded chat."""
     from .chats import processing_status
 
-    in_progress = chat.status in (CHAT_WAITING, CHAT_OPEN) and chat.customer_ended_at is None
-    return IN_PROGRESS if in_progress else processing_status(chat)
+    return IN_PROGRESS if chat.status in (CHAT_WAITING, CHAT_OPEN) else processing_status(chat)
 
 
 def duration_text(seconds: int | None) -> str:

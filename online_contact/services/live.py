@@ -41,9 +41,9 @@ def now_view(session: Session, agent: Agent, now: datetime | None = None) -> Liv
     now = now or datetime.now(timezone.utc)
     mine = history.visible_to(agent)
     waiting_count, oldest = session.exec(
-        select(sa.func.count(), sa.func.min(Chat.created_at)).where(Chat.status == CHAT_WAITING, history.IN_PROGRESS_SQL, mine)
+        select(sa.func.count(), sa.func.min(Chat.created_at)).where(Chat.status == CHAT_WAITING, mine)
     ).one()
-    # Not ended = queued or with an agent, the customer still there (history's 진행중).
+    # Not ended = queued or with an agent, neither side having ended it (history's 진행중).
     open_count = session.exec(select(sa.func.count()).select_from(Chat).where(history.IN_PROGRESS_SQL, mine)).one()
     last_author = (
         select(Message.author).where(Message.chat_id == Chat.id, Message.seq == Chat.last_seq).correlate(Chat).scalar_subquery()

@@ -24,7 +24,7 @@ from online_contact.models.agent import ROLE_ADMIN
 from online_contact.models.chat import AUTHOR_SYSTEM, CHAT_ENDED
 from online_contact.models.ticket import SOURCE_INQUIRY
 
-from . import audit, masking, search_upkeep
+from . import audit, masking, routing, search_upkeep
 from .errors import FormErrors, NotAllowed, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -276,7 +276,9 @@ def erase_customer(session: Session, admin: Agent, customer_id, reason, ip: str 
         # Once only: SQLite's index would be asked to drop rows it no longer holds.
         raise ServiceError("error.already_erased")
     chat_ids = list(session.exec(select(Chat.id).where(Chat.customer_id == customer.id).order_by(Chat.id)))
-    if session.exec(select(Chat.id).where(Chat.customer_id == customer.id, Chat.status != CHAT_ENDED)).first():
+    # Not while a chat goes on, nor while an agent still finishes one the customer left.
+    going_on = sa.or_(Chat.status != CHAT_ENDED, routing.ON_AN_AGENTS_SCREEN)
+    if session.exec(select(Chat.id).where(Chat.customer_id == customer.id, going_on)).first():
         raise ServiceError("error.erase_open_chat")
     now = utcnow()
     conn = session.connection()

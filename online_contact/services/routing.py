@@ -46,6 +46,14 @@ class Assignment:
     reason: str
 
 
+# A chat on its agent's chat screen: assigned, not ended by the agent, and open or left by the
+# customer. A chat the customer left has ended (status ended: it holds no slot, 통계 counts it)
+# but stays here until the agent has finished its information and pressed 대화 종료 (the guide).
+ON_AN_AGENTS_SCREEN = and_(
+    Chat.agent_id.is_not(None), Chat.agent_ended_at.is_(None), or_(Chat.status == CHAT_OPEN, Chat.customer_ended_at.is_not(None))
+)
+
+
 def _under_limit(default: int | None = None):
     """Under the agent's 최대 동시 상담 수: their own, else the settings' default (None = none)."""
     limit = Agent.max_open_chats if default is None else func.coalesce(Agent.max_open_chats, literal(default))

@@ -68,11 +68,13 @@ def reset_workspace(url: str) -> None:
     from sqlalchemy import update
 
     from online_contact.models import Agent, Chat
+    from online_contact.models._base import utcnow
     from online_contact.services.db import session_scope
 
     with session_scope(url) as s:
         s.exec(update(Agent).values(status="offline", open_chat_count=0, max_open_chats=None))
-        s.exec(update(Chat).where(Chat.status != "ended").values(status="ended"))
+        # Off every agent's screen too (a chat the customer left is ended but stays there).
+        s.exec(update(Chat).where((Chat.status != "ended") | (Chat.agent_id.is_not(None) & Chat.agent_ended_at.is_(None))).values(status="ended", agent_ended_at=utcnow()))
 
 
 def start_customer_chat(session, visitor_key: str, name: str):

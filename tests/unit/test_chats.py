@@ -356,7 +356,7 @@ def test_first_agent_reply_at_only_set_by_agent_messages(session, make, chat, ag
 def test_end_by_customer_keeps_chat_open_for_agent(session, make, chat, agent):
     chat_service.end_by_customer(session, chat)
     stored = make.reload(Chat, chat.id)
-    assert stored.status == CHAT_OPEN
+    assert stored.status == CHAT_ENDED  # ended for 통계 and 채팅 기록 (issue 23), on the agent's screen still
     assert stored.customer_ended_at is not None
     assert stored.agent_ended_at is None
     first_end = stored.customer_ended_at
@@ -439,7 +439,7 @@ def test_end_by_customer_with_stale_chat_does_not_end_a_chat_just_assigned(db_ur
     assert stored.agent_id == agent.id
     # The customer's end gave the slot back; the chat stays on the agent's chat screen (to close it).
     assert make.reload(Agent, agent.id).open_chat_count == 0
-    assert stored.status == CHAT_OPEN
+    assert stored.status == CHAT_ENDED and stored.agent_ended_at is None
     assert [c.id for c in chat_service.chats_of_agent(session, agent.id)] == [chat.id]
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from online_contact.models import Agent, Chat, Message
 from online_contact.models._base import utcnow
-from online_contact.models.chat import AUTHOR_AGENT, CHAT_OPEN, CHAT_WAITING
+from online_contact.models.chat import AUTHOR_AGENT, CHAT_ENDED, CHAT_OPEN, CHAT_WAITING
 from online_contact.services import chats as chat_service
 from online_contact.services import history, live, routing, stats
 from online_contact.services import messages as message_service
@@ -50,7 +50,7 @@ def test_a_customer_who_leaves_an_unanswered_chat_is_abandoned_at_once(session, 
 
     for chat_id in (never_opened.id, opened.id):
         chat = make.reload(Chat, chat_id)
-        assert chat.status == CHAT_OPEN and chat.agent_ended_at is None  # still on the agent's screen
+        assert chat.status == CHAT_ENDED and chat.agent_ended_at is None  # still on the agent's screen
         assert history.state_of(chat) == chat_service.UNPROCESSED
     assert history.abandoned_kind(make.reload(Chat, never_opened.id)) == history.LEFT_WAITING
     assert history.abandoned_kind(make.reload(Chat, opened.id)) == history.NO_REPLY
@@ -74,7 +74,7 @@ def check_an_answered_chat_the_customer_left_ends_there(session: Session) -> Non
     left, not when the agent pressed 대화 종료 ten minutes later: in Python and in SQL alike."""
     agent = session.exec(select(Agent).where(Agent.email == "agent1@example.com")).one()
     start = utcnow() - timedelta(minutes=30)
-    chat = Chat(customer_id=_a_customer(session), status=CHAT_OPEN, agent_id=agent.id, created_at=start,
+    chat = Chat(customer_id=_a_customer(session), status=CHAT_ENDED, agent_id=agent.id, created_at=start,
                 agent_opened_at=start + timedelta(seconds=5), first_agent_reply_at=start + timedelta(seconds=20),
                 customer_ended_at=start + timedelta(seconds=320))
     session.add(chat)
@@ -91,7 +91,7 @@ def check_an_answered_chat_the_customer_left_ends_there(session: Session) -> Non
     in_sql, in_python = figures()
     assert in_sql == (chat_service.PROCESSED, 20, 300) and in_python == (chat_service.PROCESSED, 20, 300, 320)
     # The agent closes it later: nothing changes.
-    session.exec(update(Chat).where(Chat.id == chat.id).values(status="ended", agent_ended_at=start + timedelta(seconds=920)))
+    session.exec(update(Chat).where(Chat.id == chat.id).values(agent_ended_at=start + timedelta(seconds=920)))
     session.commit()
     assert figures() == (in_sql, in_python)
     # The other way round (the agent ended first, the customer's button came later): the agent's end.
