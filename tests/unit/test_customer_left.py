@@ -18,7 +18,7 @@ from online_contact.models.chat import AUTHOR_AGENT, CHAT_ENDED, CHAT_OPEN, CHAT
 from online_contact.services import chats as chat_service
 from online_contact.services import history, live, routing, stats
 from online_contact.services import messages as message_service
-from online_contact.services.db import engine
+from online_contact.services.db import engine, session_scope
 from online_contact.services.errors import ServiceError
 
 
@@ -219,3 +219,38 @@ def test_an_agents_post_to_a_chat_the_customer_left_is_refused(session, make):
     agent = make.agent("typist")
     chat = make.start()
     check_an_agents_post_to_a_chat_the_customer_left_is_refused(session, chat, make.reload(Agent, agent.id))
+
+
+def test_the_end_dialogs_save_or_discard_choice_and_a_forged_one(app, db_url):
+    """대화 종료's dialog with unsaved info (AgentConsoleState.end_chat_after_edits): 저장하고 종료
+    stores the edits and ends; a forged argument does nothing; 저장하지 않고 종료 ends without them.
+    end_chat itself, sent without the dialog, still asks about unsaved edits (the server's rule)."""
+    from online_contact.states.agent_console import AgentConsoleState
+
+    from .pipeline import agent_console, customer_starts_chat, names, only_agent1_online, run
+
+    n, token = names(), only_agent1_online(db_url)
+
+    async def scenario():
+        _customer, saved = await customer_starts_chat(app, db_url, "저장종료")
+        _customer2, dropped = await customer_starts_chat(app, db_url, "버림종료")
+        agent = await agent_console(app, token)
+        for chat, choice in ((saved, True), (dropped, False)):
+            await agent.fire(f"{n.agent}.select_chat", chat_id=chat.id)
+            await agent.fire(f"{n.agent}.set_info_memo", value=f"메모 {chat.id}")
+            state = await agent.state(AgentConsoleState)
+            assert state.active_chat_id == chat.id and state.info_dirty
+            await agent.fire(f"{n.agent}.end_chat")  # no dialog: the unsaved-edits question
+            state = await agent.state(AgentConsoleState)
+            assert state.confirm_open
+            await agent.fire(f"{n.agent}.cancel_pending")
+            await agent.fire(f"{n.agent}.end_chat_after_edits", save="yes")  # forged: nothing
+            with session_scope(db_url) as s:
+                assert s.get(Chat, chat.id).agent_ended_at is None
+            await agent.fire(f"{n.agent}.end_chat_after_edits", save=choice)
+        with session_scope(db_url) as s:
+            kept, gone = s.get(Chat, saved.id), s.get(Chat, dropped.id)
+            assert kept.agent_ended_at is not None and kept.memo == f"메모 {saved.id}"
+            assert gone.agent_ended_at is not None and gone.memo == ""
+
+    run(app, scenario)
