@@ -16,6 +16,7 @@ from online_contact.models.chat import (
     AUTHOR_SYSTEM,
     CHANNEL_HELP_CENTER,
     CHAT_ENDED,
+    CHAT_OPEN,
     CHAT_WAITING,
 )
 
@@ -222,15 +223,18 @@ def end_by_agent(session: Session, chat: Chat, agent: Agent) -> list[routing.Ass
         return []
     if chat.agent_opened_at is None:
         raise NotAllowed(NOT_OPENED)
-    rows = session.exec(
+    ending = (
         update(Chat)
         .where(Chat.id == chat.id, *_still_theirs(agent), *_opened(), Chat.agent_ended_at.is_(None))
         .values(agent_ended_at=utcnow(), status=CHAT_ENDED)
-        .returning(Chat.customer_ended_at)
-    ).all()
-    ended = len(rows)
-    if ended == 1 and rows[0].customer_ended_at is None:  # else the customer's end gave it back
+    )
+    # Still open, it holds a slot: given back with this end. Else the customer's end (status
+    # ended, in the same statement that gave the slot back) came first.
+    ended = session.exec(ending.where(Chat.status == CHAT_OPEN)).rowcount
+    if ended == 1:
         routing.release_slot(session, agent.id)
+    else:
+        ended = session.exec(ending).rowcount
     session.commit()
     session.refresh(chat)
     if ended != 1 and chat.agent_id != agent.id:

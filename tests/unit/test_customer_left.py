@@ -254,3 +254,18 @@ def test_the_end_dialogs_save_or_discard_choice_and_a_forged_one(app, db_url):
             assert gone.agent_ended_at is not None and gone.memo == ""
 
     run(app, scenario)
+
+
+def test_a_chat_the_customer_left_before_this_rule_gives_its_slot_back_when_the_agent_ends_it(session, make):
+    """Left by the customer under the old rule (status still open, a slot still held): the
+    agent's 대화 종료 gives the slot back, as it did then."""
+    make.offline_demo_agents()
+    agent = make.agent("upgraded", max_open_chats=5)
+    chat, other = make.start(), make.start()
+    chat_service.mark_opened(session, chat, agent)
+    session.exec(update(Chat).where(Chat.id == chat.id).values(customer_ended_at=utcnow()))  # the old end
+    session.commit()
+    assert make.reload(Agent, agent.id).open_chat_count == 2
+    chat_service.end_by_agent(session, make.reload(Chat, chat.id), make.reload(Agent, agent.id))
+    assert make.reload(Agent, agent.id).open_chat_count == 1
+    assert make.reload(Chat, other.id).status == CHAT_OPEN
