@@ -95,7 +95,7 @@ class CustomerChatState(rx.State):
         self.hosted = embedded and not self.preview and params.get("embed") == "1" and bool(page)
         if params.get("lang"):
             # This frame's language; the person's own choice (oc_lang, synced) stays as it was.
-            (await self.get_state(LangState)).show_page_lang(params.get("lang"))
+            (await self.get_state(LangState))._show_page_lang(params.get("lang"))
         self.channel = page or CHANNEL_HELP_CENTER
         with session_scope() as session:
             settings = get_settings(session)
@@ -139,7 +139,7 @@ class CustomerChatState(rx.State):
             return
         if kind in ("init", "lang") and isinstance(lang, str) and lang in LANGUAGES:
             if await shown_lang(self) != lang:
-                (await self.get_state(LangState)).show_page_lang(lang)
+                (await self.get_state(LangState))._show_page_lang(lang)
                 if self.phase == PHASE_CONSENT:
                     await self.open_chat()  # the consent text in the new language
         if kind in ("init", "user"):

@@ -33,7 +33,7 @@ class LangState(rx.State):
         self.lang = normalize(lang)
         self.page_lang = ""
 
-    def show_page_lang(self, lang: str) -> None:
+    def _show_page_lang(self, lang: str) -> None:
         """Show this tab in the language its page asks for, leaving the person's choice alone."""
         self.page_lang = normalize(lang)
 
