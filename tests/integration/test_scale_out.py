@@ -50,6 +50,7 @@ def test_customer_and_agent_on_different_workers_chat_live(browser, two_instance
         send(agent, "B 서버에서 보낸 답장")
         expect(customer.get_by_role("log", name="대화 내용")).to_contain_text("B 서버에서 보낸 답장")
         customer.get_by_role("button", name="대화 종료").click()
+        customer.get_by_role("alertdialog", name="대화를 종료할까요?").get_by_role("button", name="대화 종료").click()
         expect(agent.get_by_text("고객이 대화를 종료했습니다.")).to_be_visible()
     finally:
         agent.context.close()
