@@ -170,7 +170,7 @@ def chat_header() -> rx.Component:
         rx.heading(S.active_name, size="3", as_="h2"),
         rx.spacer(),
         rx.button(T["create_ticket"], size="2", variant="soft", on_click=S.open_ticket_dialog),
-        rx.button(T["rate"], size="2", variant="soft", on_click=S.request_rating, disabled=ChatRoom.agent_ended),
+        rx.button(T["rate"], size="2", variant="soft", on_click=S.request_rating, disabled=ChatRoom.agent_ended | ChatRoom.customer_ended),
         end_chat_dialog(),
         width="100%",
         align="center",

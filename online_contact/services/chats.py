@@ -288,13 +288,15 @@ def request_rating(session: Session, chat: Chat, agent: Agent) -> StoredMessage:
         raise ServiceError("error.chat_ended")
     if chat.agent_opened_at is None:
         raise NotAllowed(NOT_OPENED)
+    if chat.customer_ended_at:
+        raise ServiceError("error.customer_left")  # nobody is there to be shown the rating form
     settings = settings_service.get_settings(session)
     texts = settings_service.texts(session, settings, chat.language)
     guide = texts.satisfaction_guide if texts and texts.satisfaction_guide else DEFAULT_SATISFACTION_GUIDE.get(
         chat.language, DEFAULT_SATISFACTION_GUIDE["ko"]
     )
     _write(
-        session, chat, (*_still_theirs(agent), *_opened(), Chat.agent_ended_at.is_(None)),
+        session, chat, (*_still_theirs(agent), *_opened(), Chat.agent_ended_at.is_(None), Chat.customer_ended_at.is_(None)),
         rating_requested_at=utcnow(), rating_requested_by=agent.id, rating_requests=Chat.rating_requests + 1,
     )
     message = append(session, chat.id, AUTHOR_SYSTEM, guide, f"rating-request-{uuid.uuid4().hex}")

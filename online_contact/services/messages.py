@@ -230,6 +230,18 @@ def _checked_post(chat: Chat | Row, author: str, text: str, agent_id: int | None
     return text
 
 
+_ENDED = ("error.chat_ended", "error.customer_left")
+
+
+def _stored_before_the_end(session: Session, chat: Chat | Row, author: str, client_msg_id: str | None) -> Message | None:
+    """The message this author stored under `client_msg_id` in `chat`, if any (read only when a
+    post was refused because the chat ended: never on the message path's common case)."""
+    if not client_msg_id:
+        return None
+    stored = find_by_client_id(session, chat.id, client_msg_id[:64])
+    return stored if stored is not None and stored.author == author else None
+
+
 def post_message(
     session: Session,
     chat: Chat | Row,
@@ -244,7 +256,15 @@ def post_message(
     the same client id returns the stored message instead of a duplicate: the unique index
     refuses the second insert, and the rollback also returns the sequence number it took.
     """
-    text = _checked_post(chat, author, text, agent_id)
+    try:
+        text = _checked_post(chat, author, text, agent_id)
+    except ServiceError as exc:
+        # A resend of a message stored just before the chat ended (the answer was lost on the
+        # way) is that message, not a refusal: the page would put back a text that was sent.
+        stored = _stored_before_the_end(session, chat, author, client_msg_id) if exc.code in _ENDED else None
+        if stored is None:
+            raise
+        return stored, False
     client_msg_id = (client_msg_id or uuid.uuid4().hex)[:64]
     try:
         message = append(session, chat.id, author, text, client_msg_id, agent_id)

@@ -209,6 +209,14 @@ def check_an_agents_post_to_a_chat_the_customer_left_is_refused(session: Session
     with pytest.raises(ServiceError, match="error.customer_left"):
         message_service.post_message(session, gate_read_before, AUTHOR_AGENT, "늦은 답변", "late", agent_id=agent.id)
     session.rollback()
+    # A resend of the reply stored before she left (its answer lost on the way) is that reply,
+    # not a refusal that would put a sent text back in the composer.
+    resent, created = message_service.post_message(session, session.get(Chat, chat.id), AUTHOR_AGENT, "안녕하세요", "before", agent_id=agent.id)
+    assert (resent.text, created) == ("안녕하세요", False)
+    # Nor is she shown a rating form: 평가 is refused too.
+    with pytest.raises(ServiceError, match="error.customer_left"):
+        chat_service.request_rating(session, session.get(Chat, chat.id), agent)
+    session.rollback()
     texts = session.exec(select(Message.text).where(Message.chat_id == chat.id, Message.author == AUTHOR_AGENT)).all()
     assert texts == ["안녕하세요"]
     assert session.get(Chat, chat.id, populate_existing=True).last_seq == last_seq
