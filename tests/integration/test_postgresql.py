@@ -286,36 +286,21 @@ def test_the_one_statement_post_counts_a_visitors_messages_per_second(pg_url, mo
     assert post("셋", "b-3") is not None
 
 
-def test_the_data_migrations_on_postgresql_with_rows():
-    """tests/unit/test_migrations.py's upgrade of a database with rows, on PostgreSQL."""
+@pytest.mark.parametrize("upgrade", ["upgrade_with_rows", "channels_and_inquiries_upgrade", "customer_left_upgrade"])
+def test_the_data_migrations_on_postgresql_with_rows(upgrade):
+    """tests/unit/test_migrations.py's upgrades of a database with rows, on PostgreSQL, each in a
+    schema of its own: the early data migrations, 0011 (channels as origin + path, inquiries
+    linked by email) and 0013 (chats the customer left end; slots counted again)."""
     import psycopg
 
     from tests.integration.conftest import PG_ADMIN, schema_url
-    from tests.unit.test_migrations import upgrade_with_rows
+    from tests.unit import test_migrations
 
     schema = f"oc_mig_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     try:
-        upgrade_with_rows(schema_url(schema))
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
-def test_0011_channels_and_inquiries_on_postgresql():
-    """tests/unit/test_migrations.py's 0011 (channels as origin + path, inquiries linked by
-    email), on PostgreSQL."""
-    import psycopg
-
-    from tests.integration.conftest import PG_ADMIN, schema_url
-    from tests.unit.test_migrations import channels_and_inquiries_upgrade
-
-    schema = f"oc_mig_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        channels_and_inquiries_upgrade(schema_url(schema))
+        getattr(test_migrations, upgrade)(schema_url(schema))
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

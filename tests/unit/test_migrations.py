@@ -224,3 +224,52 @@ def channels_and_inquiries_upgrade(url: str) -> None:
     with eng.connect() as conn:
         assert dict(conn.execute(sa.text("SELECT id, channel FROM chat")).all()) == stored
     eng.dispose()
+
+
+def test_0013_ends_the_chats_their_customers_left_and_counts_the_slots_again(tmp_path):
+    """0013 on a database with rows (tests/integration runs the same on PostgreSQL)."""
+    customer_left_upgrade(f"sqlite:///{tmp_path / 'old.db'}")
+
+
+def customer_left_upgrade(url: str) -> None:
+    """Before issue 23 a chat its customer left stayed 'open' (진행중 in 통계, a slot of its agent
+    taken) until the agent pressed 대화 종료. After 0013 it has ended (still on its agent's screen,
+    who finishes its information), and each agent's count of slots held is what their chats
+    open on both sides hold."""
+    from sqlmodel import Session, select
+
+    from online_contact.models import Agent, Chat
+    from online_contact.services import chats as chat_service
+
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "0012")
+    eng = sa.create_engine(url)
+    now = "2026-12-07 10:00:00.000000"
+    with eng.begin() as conn:
+        for agent_id, count in ((1, 2), (2, 1), (3, 0)):  # as the old rule left them
+            conn.execute(sa.text(
+                "INSERT INTO agent (id, desk_key, email, name, role, password_hash, active, status, status_changed_at, can_chat,"
+                " notify_sound, notify_desktop, open_chat_count, created_at) VALUES (:id, :key, :email, 'A', 'agent', '!',"
+                " true, 'online', :now, true, true, false, :count, :now)"),
+                {"id": agent_id, "key": f"desk{agent_id}", "email": f"a{agent_id}@example.com", "count": count, "now": now})
+        conn.execute(sa.text("INSERT INTO customer (id, name, email, memo, created_at) VALUES (1, '', '', '', :now)"), {"now": now})
+        # (chat, agent, status, customer ended, agent ended)
+        rows = ((1, 1, "open", now, None), (2, 1, "open", None, None), (3, 2, "ended", now, now), (4, 2, "open", now, None),
+                (5, None, "ended", now, None), (6, None, "waiting", None, None))
+        for chat_id, agent_id, status, left, ended in rows:
+            conn.execute(sa.text(
+                "INSERT INTO chat (id, room_key, customer_id, status, language, channel, ip, device, user_agent, customer_name,"
+                " customer_email, memo, assignment_reason, last_seq, created_at, agent_id, customer_ended_at, agent_ended_at,"
+                " rating_requests, ratings_given, burst_count)"
+                " VALUES (:id, :key, 1, :status, 'ko', 'helpcenter', '', '', '', '', '', '', '', 0, :now, :agent, :left, :ended,"
+                " 0, 0, 0)"),
+                {"id": chat_id, "key": f"room{chat_id}", "status": status, "now": now, "agent": agent_id, "left": left, "ended": ended})
+    command.upgrade(cfg, "0013")
+    with Session(eng) as s:
+        statuses = dict(s.exec(select(Chat.id, Chat.status)).all())
+        counts = dict(s.exec(select(Agent.id, Agent.open_chat_count)).all())
+        on_screen = {a: [c.id for c in chat_service.chats_of_agent(s, a)] for a in (1, 2, 3)}
+    assert statuses == {1: "ended", 2: "open", 3: "ended", 4: "ended", 5: "ended", 6: "waiting"}
+    assert counts == {1: 1, 2: 0, 3: 0}
+    assert on_screen == {1: [1, 2], 2: [4], 3: []}  # left by the customer, still to be finished
+    eng.dispose()
