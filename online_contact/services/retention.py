@@ -32,7 +32,7 @@ from online_contact.models import AuditLog, Chat, ConsentRecord, Customer, Messa
 from online_contact.models._base import utcnow
 from online_contact.models.chat import CHAT_ENDED
 
-from . import audit, search_upkeep
+from . import audit, routing, search_upkeep
 from .privacy import CHAT_PERSONAL, RETENTION, TICKET_PERSONAL, withdraw_exports
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,9 @@ def cutoffs(session: Session, now: datetime) -> dict[str, datetime]:
 
 def _purge_chats(session: Session, cutoff: datetime, now: datetime, batch: int, counts: dict) -> int:
     ids = list(session.exec(
-        select(Chat.id).where(Chat.created_at < cutoff, Chat.purged_at.is_(None), Chat.status == CHAT_ENDED)
+        # Not one still on its agent's screen (the customer left, the agent has not finished it).
+        select(Chat.id).where(Chat.created_at < cutoff, Chat.purged_at.is_(None), Chat.status == CHAT_ENDED,
+                              sa.not_(routing.ON_AN_AGENTS_SCREEN))
         .order_by(Chat.id).limit(batch)
     ))
     if not ids:

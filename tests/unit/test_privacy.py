@@ -386,6 +386,28 @@ def test_retention_follows_the_settings(session):
     assert session.get(Chat, chat.id).purged_at is not None
 
 
+def test_retention_leaves_a_chat_its_agent_has_not_finished(session):
+    """A chat its customer left has ended (통계 counts it) but stays on its agent's screen until
+    they press 대화 종료: retention waits for that, as erasure does."""
+    admin = _admin(session)
+    privacy.save(session, admin.id, _form(session, keep_chats_months="1"))
+    customer = Customer(visitor_key="u" * 32)
+    session.add(customer)
+    session.commit()
+    left = NOW - timedelta(days=40)
+    chat = Chat(customer_id=customer.id, created_at=left, status=CHAT_ENDED, agent_id=admin.id, customer_ended_at=left,
+                customer_name="아직 정리 중")
+    session.add(chat)
+    session.commit()
+    assert retention.run_once(session.get_bind(), now=NOW)["chats"] == 0
+    session.expire_all()
+    assert session.get(Chat, chat.id).purged_at is None and session.get(Chat, chat.id).customer_name == "아직 정리 중"
+    chat.agent_ended_at = NOW - timedelta(days=39)  # the agent finished it
+    session.add(chat)
+    session.commit()
+    assert retention.run_once(session.get_bind(), now=NOW)["chats"] == 1
+
+
 def test_the_lifespan_task_runs_the_passes_and_says_what_it_did(session, monkeypatch):
     """retention_loop (no Redis: one worker): a pass after its interval, in a thread, batch by
     batch; the counts in the audit log."""
