@@ -321,6 +321,34 @@ def guard_connections(reflex_app, is_shared_token: Callable[[str], bool]) -> Non
 
     namespace.on_connect = on_connect
     namespace._oc_guarded = True
+    refuse_reserved_events(reflex_app.sio)
+
+
+# Names python-socketio gives the connection's own life. A client may send an ordinary EVENT
+# packet under any of them, and python-socketio 5.18 hands it to the namespace's on_connect /
+# on_disconnect like the real thing, with arguments the client chose: a forged 'connect' on
+# Reflex's /_event made Reflex take the connection's client address (and headers) from the
+# client's own "environ" — any IP for the login throttles and the per-IP limits —, on /_wire it
+# replaced the socket's address, and a forged 'disconnect' reset the socket's allowance of joins.
+RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error"})
+
+
+def refuse_reserved_events(server) -> None:
+    """Drop every client event named like the connection's own events, on every namespace of
+    `server` (python-socketio's AsyncServer: its `_handle_event` receives each EVENT and
+    BINARY_EVENT packet a client sends, after the socket has connected)."""
+    if getattr(server, "_oc_reserved_refused", False):
+        return
+    handle_event = server._handle_event
+
+    async def _handle_event(eio_sid, namespace, id, data):
+        if isinstance(data, list) and data and data[0] in RESERVED_EVENTS:
+            logger.warning("refused a client event named %r on %s: that name is the connection's own", data[0], namespace)
+            return None
+        return await handle_event(eio_sid, namespace, id, data)
+
+    server._handle_event = _handle_event
+    server._oc_reserved_refused = True
 
 
 def drop_connection_overlay(reflex_app) -> None:

@@ -85,3 +85,17 @@ def test_no_other_module_touches_reflex_internals():
         if path.name != "reflex_bridge.js" and "$/utils" in path.read_text():
             offenders.append(f"{path.relative_to(ROOT)}: $/utils")
     assert offenders == []
+
+
+def test_client_events_named_like_the_connections_own_are_dropped_where_python_socketio_reads_them():
+    """refuse_reserved_events wraps the server's _handle_event: python-socketio must still send
+    every EVENT and BINARY_EVENT packet through it (an upgrade that did not would leave the guard
+    silently dead: tests/security/test_reserved_events.py shows what that allows)."""
+    from socketio.async_server import AsyncServer
+
+    import online_contact.online_contact as app_module
+
+    dispatch = inspect.getsource(AsyncServer._handle_eio_message)
+    assert dispatch.count("self._handle_event(") == 2  # EVENT, and a BINARY_EVENT once whole
+    assert app_module.app.sio._oc_reserved_refused is True
+    assert internals.RESERVED_EVENTS >= {"connect", "disconnect"}
