@@ -180,9 +180,10 @@ def _author(who: dict, chat) -> tuple[str, int | None]:
     return AUTHOR_CUSTOMER, None
 
 
-def _stored(chat_id: int, message, agent_id: int | None) -> tuple[dict, int | None]:
-    """The stored message as sent to the pages, and the chat's agent (whose tabs get it too)."""
-    return {"chat_id": chat_id, **message_service.view(message).as_dict()}, agent_id
+def _stored(chat_id: int, message, agent_id: int | None, created: bool = True) -> tuple[dict, int | None, bool]:
+    """The stored message as sent to the pages, the chat's agent (whose tabs get it too), and
+    whether this post stored it (False: a resend of a message stored already)."""
+    return {"chat_id": chat_id, **message_service.view(message).as_dict()}, agent_id, created
 
 
 class WireNamespace(Relay):
@@ -247,14 +248,14 @@ class WireNamespace(Relay):
                 found, more = message_service.page_after(session, chat_id, after, before)
             return [m.as_dict() for m in found], more
 
-    def _store_now(self, who: dict, chat_id: int, text: str, client_id: str | None) -> tuple[dict, int | None] | None:
+    def _store_now(self, who: dict, chat_id: int, text: str, client_id: str | None) -> tuple[dict, int | None, bool] | None:
         with session_scope() as session:
             chat = self._gate(session, who, chat_id)
             if chat is None:
                 return None
             author, agent_id = _author(who, chat)
-            message, _ = message_service.post_message(session, chat, author, text, client_id, agent_id)
-            return _stored(chat.id, message, chat.agent_id)
+            message, created = message_service.post_message(session, chat, author, text, client_id, agent_id)
+            return _stored(chat.id, message, chat.agent_id, created)
 
     @_answers_errors
     async def on_join(self, sid: str, data=None):
@@ -429,8 +430,11 @@ class WireNamespace(Relay):
         who = await self.get_session(sid)
         # Over all of a visitor's chats and all chats from one address (no database round trip;
         # one to Redis with REDIS_URL): the page sends a refused message again a second later.
-        if who["role"] == ROLE_CUSTOMER and text.strip() and not await limits.message_allowed(who["credential"], who.get("ip", "")):
+        # Only a message this send stores keeps its count (limits.message_not_stored).
+        counted_at = limits.now() if who["role"] == ROLE_CUSTOMER and text.strip() else 0.0
+        if counted_at and not await limits.message_allowed(who["credential"], who.get("ip", ""), counted_at):
             return {"error": "error.too_fast"}
+        stored = None
         try:
             eng = async_engine()
             if eng is None:
@@ -442,9 +446,12 @@ class WireNamespace(Relay):
         except SQLAlchemyError:
             logger.exception("wire send failed")
             return {"error": "error.unexpected"}
+        finally:
+            if counted_at and (stored is None or not stored[2]):
+                await limits.message_not_stored(who["credential"], who.get("ip", ""), counted_at)
         if stored is None:
             return {"error": "not_allowed"}
-        payload, agent_id = stored
+        payload, agent_id, _created = stored
         # The chat's other tabs get it, the agent's other tabs its preview; the sender has it in
         # its answer.
         await self.deliver(payload, agent_id, skip_sid=sid)

@@ -243,6 +243,16 @@ return 1
 """
 
 
+# Give back one of each key's count (never below zero): a message counted above that was then not
+# stored (refused by its chat, not the visitor's, a resend of one stored already).
+_GIVE_BACK = """
+for i, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+end
+return 1
+"""
+
+
 class LocalWindows:
     """Fixed-window counters in this process: exact with one worker (without Redis the app runs
     one), and what a worker counts with while Redis does not answer."""
@@ -266,27 +276,60 @@ class LocalWindows:
             self.counts[key] = (window, count + 1 if seen == window else 1)
         return True
 
+    def give_back(self, taken: list[tuple[str, int, int]], now: float) -> None:
+        """One back to each key counted in the window of `now` (never below zero)."""
+        for key, _limit, seconds in taken:
+            seen, count = self.counts.get(key, (None, 0))
+            if seen == _window(seconds, now) and count > 0:
+                self.counts[key] = (seen, count - 1)
+
     @staticmethod
     def _window_of(key: str, now: float) -> int:
         return _window(int(key.rsplit(":", 1)[1]), now)
 
 
 LOCAL_MESSAGE_WINDOWS = LocalWindows()
-_async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop -> {url: script}
+_async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop -> {url: client, (url, script): script}
 _messages_redis_down_until = 0.0
 
 
 def _take_all_script(url: str):
     """_TAKE_ALL on an asyncio Redis client of the running event loop (a client's connections
     belong to the loop that opened them); sent by its hash (EVALSHA), not its text."""
+    return _script(url, _TAKE_ALL)
+
+
+def _give_back_script(url: str):
+    return _script(url, _GIVE_BACK)
+
+
+def _script(url: str, text: str):
     import asyncio
 
     import redis.asyncio as aioredis
 
-    scripts = _async_clients.setdefault(asyncio.get_running_loop(), {})
-    if url not in scripts:
-        scripts[url] = aioredis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5).register_script(_TAKE_ALL)
-    return scripts[url]
+    # One client per loop and URL (its connections belong to that loop), each script registered once.
+    made = _async_clients.setdefault(asyncio.get_running_loop(), {})
+    if (url, text) not in made:
+        if url not in made:
+            made[url] = aioredis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        made[(url, text)] = made[url].register_script(text)
+    return made[(url, text)]
+
+
+def now() -> float:
+    """The throttles' clock (the moment a message is counted at, for message_not_stored)."""
+    return time.time()
+
+
+def _message_keys(visitor: str, ip: str) -> list[tuple[str, int, int]]:
+    """(key without its window, limit, seconds) of each message limit that applies."""
+    taken = []
+    for limit, subject in ((MESSAGES_PER_VISITOR, visitor), (MESSAGES_PER_IP, ip)):
+        count_max, seconds = limit.read()
+        if count_max and subject:
+            taken.append((f"oc-limit:{limit.name}:{_subject(subject)}:{seconds}", count_max, seconds))
+    return taken
 
 
 async def message_allowed(visitor: str, ip: str, now: float | None = None) -> bool:
@@ -299,11 +342,7 @@ async def message_allowed(visitor: str, ip: str, now: float | None = None) -> bo
     worker. No database round trip. When Redis does not answer, each worker counts alone for
     REDIS_RETRY_AFTER seconds."""
     global _messages_redis_down_until
-    taken = []
-    for limit, subject in ((MESSAGES_PER_VISITOR, visitor), (MESSAGES_PER_IP, ip)):
-        count_max, seconds = limit.read()
-        if count_max and subject:
-            taken.append((f"oc-limit:{limit.name}:{_subject(subject)}:{seconds}", count_max, seconds))
+    taken = _message_keys(visitor, ip)
     if not taken:
         return True
     now = time.time() if now is None else now
@@ -317,3 +356,26 @@ async def message_allowed(visitor: str, ip: str, now: float | None = None) -> bo
             logger.warning("message limits: Redis did not answer; each worker counts alone for %ds", REDIS_RETRY_AFTER)
             _messages_redis_down_until = time.monotonic() + REDIS_RETRY_AFTER
     return LOCAL_MESSAGE_WINDOWS.take_all(taken, now)
+
+
+async def message_not_stored(visitor: str, ip: str, counted_at: float) -> None:
+    """Give back what message_allowed counted at `counted_at` for a message that was then not
+    stored — refused by its chat (ended, too fast within it), not the visitor's, or a resend of a
+    message stored already — so that only stored messages use up the visitor's and the address's
+    allowance (a page's retries, or sends at chats that are not one's own, must not exhaust the
+    allowance of everyone behind the same address). Never on the common path."""
+    global _messages_redis_down_until
+    taken = _message_keys(visitor, ip)
+    if not taken:
+        return
+    url = redis_url()
+    if url and time.monotonic() >= _messages_redis_down_until:
+        try:
+            keys = [f"{key}:{_window(seconds, counted_at)}" for key, _limit, seconds in taken]
+            await _give_back_script(url)(keys=keys)
+            return
+        except Exception:  # noqa: BLE001 - Redis away: the count stays (it expires with its window)
+            logger.warning("message limits: Redis did not answer; each worker counts alone for %ds", REDIS_RETRY_AFTER)
+            _messages_redis_down_until = time.monotonic() + REDIS_RETRY_AFTER
+            return
+    LOCAL_MESSAGE_WINDOWS.give_back(taken, counted_at)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import reflex as rx
@@ -274,10 +275,15 @@ class CustomerChatState(rx.State):
         """Store the message first, then show it on both sides. Bad input keeps the text."""
         text = form_text(form_data, "text")
         client_id = form_text(form_data, "client_id", LIMITS["client_id"]) or None
+        ip = self.router.session.client_ip or ""
+        # The same limits over a visitor's chats and an address's as the message path's; only a
+        # message this send stores keeps its count (limits.message_not_stored).
+        counted_at = limits.now() if text.strip() else 0.0
+        if counted_at and not await limits.message_allowed(self._visitor(), ip, counted_at):
+            self.send_error = await tr_error(self, ServiceError("error.too_fast"))
+            return put_back("customer-input", text)
+        created = False
         try:
-            # The same limits over a visitor's chats and an address's as the message path's.
-            if text.strip() and not await limits.message_allowed(self._visitor(), self.router.session.client_ip or ""):
-                raise ServiceError("error.too_fast")
             with session_scope() as session:
                 # One query checks that this browser's customer owns the chat.
                 chat = message_service.chat_for_visitor(session, self._chat_id, self._visitor())
@@ -287,11 +293,14 @@ class CustomerChatState(rx.State):
                     chat = message_service.chat_for_visitor(session, own.id, self._visitor()) if own else None
                 if chat is None:
                     raise ServiceError("error.no_chat")
-                message, _ = message_service.post_message(session, chat, AUTHOR_CUSTOMER, text, client_id)
+                message, created = message_service.post_message(session, chat, AUTHOR_CUSTOMER, text, client_id)
                 chat_id, agent_id = chat.id, chat.agent_id
         except ServiceError as exc:
             self.send_error = await tr_error(self, exc)
             return put_back("customer-input", text)
+        finally:
+            if counted_at and not created:
+                await limits.message_not_stored(self._visitor(), ip, counted_at)
         if not is_linked(self, ChatRoom, room_token(chat_id)):
             await self._link_room(chat_id)
         if self.send_error:

@@ -64,3 +64,25 @@ def test_without_an_answer_from_redis_each_worker_counts_alone(monkeypatch):
 
     # run_async: after the browser tests Playwright keeps a loop running on this thread.
     assert run_async(sends()) == [True, True, False]
+
+
+def test_a_message_not_stored_gives_its_count_back_in_redis(redis_url, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("OC_LIMIT_MESSAGES_PER_VISITOR", "2/10")
+    monkeypatch.setenv("OC_LIMIT_MESSAGES_PER_IP", "0")
+    monkeypatch.setattr(limits, "_messages_redis_down_until", 0.0)
+
+    async def sends():
+        at = limits.now()
+        answers = [await limits.message_allowed("visitor-refund", "", at) for _ in range(2)]
+        await limits.message_not_stored("visitor-refund", "", at)  # the second was not stored
+        await limits.message_not_stored("visitor-refund", "", at)  # nor the first: never below zero
+        await limits.message_not_stored("visitor-refund", "", at)
+        answers += [await limits.message_allowed("visitor-refund", "", at) for _ in range(3)]
+        return answers
+
+    assert run_async(sends()) == [True, True, True, True, False]
+    client = redis.Redis.from_url(redis_url)
+    mine = client.keys(f"oc-limit:messages-visitor:{limits._subject('visitor-refund')}:*")  # not the other tests'
+    assert [int(client.get(k)) for k in mine] == [2]
+

@@ -41,5 +41,12 @@ def test_the_reflex_send_handler_counts_against_the_same_limits(app, db_url, mon
         clock[0] += 10  # the next window
         await second.fire(f"{n.customer}.send", form_data={"text": "넷", "client_id": "넷"})
         assert stored(second_chat.id) == ["셋", "넷"]
+        # Resends of a stored message (the page's, after a lost answer) use nothing up.
+        for _ in range(5):
+            await second.fire(f"{n.customer}.send", form_data={"text": "넷", "client_id": "넷"})
+            assert (await second.state(CustomerChatState)).send_error == ""
+        for text in ("다섯", "여섯"):
+            await first.fire(f"{n.customer}.send", form_data={"text": text, "client_id": text})
+        assert stored(first_chat.id) == ["하나", "둘", "다섯", "여섯"]
 
     run(app, scenario)

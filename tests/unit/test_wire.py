@@ -4,11 +4,15 @@ server (rooms, sessions, emits), on a real database. Between workers: tests/inte
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import socketio
+from sqlalchemy import update
 from sqlmodel import select
 
-from online_contact.models import Customer, Message
+from online_contact.models import Chat, Customer, Message
+from online_contact.models._base import utcnow
 from online_contact.realtime.wire import WireNamespace
 from online_contact.services import chats as chat_service
 from online_contact.services.auth import end_session, hash_token, start_session
@@ -427,6 +431,58 @@ def test_messages_are_limited_per_visitor_and_per_ip_across_chats(wire, make, se
     run(scenario())
     assert texts(session, first.id)[1:] == ["a1", "a2"] and texts(session, second.id)[1:] == ["b1", "b2"]
     assert texts(session, neighbour.id)[1:] == ["n1", "n2"]
+
+
+def test_only_a_stored_message_uses_up_the_visitors_and_the_addresss_allowance(wire, make, session, monkeypatch):
+    """Sends that store nothing — at a chat that is not the visitor's, a resend of a message
+    stored already, one refused by its own chat (ended, or too fast within it) — give back what
+    they were counted: a page's retries, or a script's sends at other people's chats, must not
+    use up the allowance of the visitor or of everyone behind the same address."""
+    import time as real_time
+    from types import SimpleNamespace
+
+    from online_contact.services import limits
+
+    monkeypatch.setenv("OC_LIMIT_MESSAGES_PER_VISITOR", "3/10")
+    monkeypatch.setenv("OC_LIMIT_MESSAGES_PER_IP", "3/10")
+    monkeypatch.setenv("OC_LIMIT_MESSAGES_PER_SECOND", "5")  # the chat's own limit, on (see chat_full)
+    clock = [real_time.time() // 10 * 10 + 1]
+    monkeypatch.setattr(limits, "time", SimpleNamespace(time=lambda: clock[0], monotonic=real_time.monotonic))
+    make.offline_demo_agents()
+    make.agent("online")
+    customer = make.customer()
+    own, other = make.start(customer), make.start()
+    ended = make.start(customer)
+    chat_service.end_by_customer(session, session.get(Chat, ended.id))
+    office = {"asgi.scope": {"client": ("203.0.113.9", 5555)}}
+
+    def chat_full(full: bool) -> None:
+        """The chat's own per-second limit (OC_LIMIT_MESSAGES_PER_SECOND, counted in its row)."""
+        burst = {"burst_started_at": utcnow() + timedelta(hours=1), "burst_count": 99} if full else {"burst_started_at": None}
+        session.exec(update(Chat).where(Chat.id == own.id).values(**burst))
+        session.commit()
+
+    async def scenario():
+        await wire.on_connect("a", office, {"role": "customer", "credential": customer.visitor_key})
+        assert (await wire.on_join("a", {"chat_id": own.id}))["ok"]
+
+        async def send(chat, client_id):
+            return await wire.on_send("a", {"chat_id": chat.id, "client_id": client_id, "text": client_id})
+
+        assert (await send(own, "one"))["ok"]
+        for _ in range(5):  # none of these stores anything
+            assert await send(other, "x") == {"error": "not_allowed"}
+            assert (await send(own, "one"))["ok"]  # the resend: the message stored already
+            assert (await send(ended, "late"))["error"] == "error.chat_ended"
+            chat_full(True)
+            assert await send(own, "two") == {"error": "error.too_fast"}  # the chat's own limit
+            chat_full(False)
+        assert (await send(own, "two"))["ok"]
+        assert (await send(own, "three"))["ok"]  # the third stored message: the allowance's last
+        assert await send(own, "four") == {"error": "error.too_fast"}
+
+    run(scenario())
+    assert texts(session, own.id)[1:] == ["one", "two", "three"]
 
 
 def test_the_wire_knows_the_address_behind_trusted_proxies_only(monkeypatch):
