@@ -536,6 +536,6 @@ MESSAGES = {
     "erased": "Erased",
     "error.already_erased": "This customer's data was already erased.",
     # issue 23, access: a chat stays with whoever may see it
-    "chat_moved_away": "This chat was handed on to another agent.",
+    "chat_moved_away": "This chat went to another agent or back to the queue.",
     "error.chat_not_opened": "You have not opened this chat yet. Open it from the chat list first.",
 }

@@ -544,6 +544,6 @@ MESSAGES = {
     "erased": "삭제됨",
     "error.already_erased": "이미 정보가 삭제된 고객입니다.",
     # issue 23, access: a chat stays with whoever may see it
-    "chat_moved_away": "이 상담은 다른 상담원에게 넘어갔습니다.",
+    "chat_moved_away": "이 상담은 다른 상담원 또는 대기열로 넘어갔습니다.",
     "error.chat_not_opened": "아직 열지 않은 상담입니다. 채팅 목록에서 먼저 열어 주세요.",
 }

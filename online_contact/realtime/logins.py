@@ -53,14 +53,10 @@ async def end_everywhere(ended: list[auth_service.EndedLogin], except_tab: str =
 
 def _let_go(shared, logins_field: str, login_ids: set[int], found: set[str]) -> None:
     """Under the shared state's lock: take the tabs linked under the ended logins off its list."""
-    tagged = getattr(shared, logins_field)
-    gone = {token for token, login_id in tagged.items() if login_id in login_ids}
-    if gone:
-        internals.forget_tabs(shared, gone)
-        setattr(shared, logins_field, {t: l for t, l in tagged.items() if t not in gone})
-        if getattr(shared, "_agent_tabs", None):  # a room's tab -> agent map (publish.chat_moved)
-            shared._agent_tabs = {t: a for t, a in shared._agent_tabs.items() if t not in gone}
-        found.update(gone)
+    gone = {token for token, login_id in getattr(shared, logins_field).items() if login_id in login_ids}
+    # A room also maps its tabs to their agents (publish.chat_moved).
+    internals.let_go_of_tabs(shared, gone, logins_field, "_agent_tabs")
+    found.update(gone)
 
 
 async def sign_out_tabs(agent_id: int, except_tab: str = "", login_ids: set[int] | None = None) -> list[str]:

@@ -473,11 +473,8 @@ async def chat_moved(chat_id: int, from_agent_id: int) -> list[str]:
 
     def let_go(room: ChatRoom) -> None:
         gone = {tab for tab, agent_id in room._agent_tabs.items() if agent_id != keeper}
-        if gone:
-            internals.forget_tabs(room, gone)
-            room._agent_tabs = {t: a for t, a in room._agent_tabs.items() if t not in gone}
-            room._agent_logins = {t: l for t, l in room._agent_logins.items() if t not in gone}
-            found.update(gone)
+        internals.let_go_of_tabs(room, gone, "_agent_tabs", "_agent_logins")
+        found.update(gone)
 
     await modify_shared(token, ChatRoom, let_go)
     found |= await internals.read_shared(desk_token(from_agent_id), AgentDesk, internals.linked_tabs)

@@ -132,6 +132,18 @@ def forget_tabs(shared: BaseState, tokens: Iterable[str]) -> None:
         shared._linked_from.discard(token)
 
 
+def let_go_of_tabs(shared: BaseState, gone: set[str], *tab_maps: str) -> None:
+    """Under the shared state's lock: take the tabs `gone` off its list (forget_tabs) and out of
+    its backend-only maps keyed by tab (`tab_maps`: e.g. a room's tab -> login and tab -> agent)."""
+    if not gone:
+        return
+    forget_tabs(shared, gone)
+    for name in tab_maps:
+        tagged = getattr(shared, name, None)
+        if tagged:
+            setattr(shared, name, {t: v for t, v in tagged.items() if t not in gone})
+
+
 # ---- the fan-out of this app's shared states ----------------------------------------------
 
 _TASKS: set[asyncio.Task] = set()

@@ -63,5 +63,6 @@ class AgentDesk(rx.SharedState):
 
     @rx.var
     def has_unopened(self) -> bool:
-        """True while a chat waits that the agent has not opened yet (the icon blinks)."""
-        return any(not c.get("opened") for c in self.chats)
+        """True while a chat waits that the agent has not opened yet (the icon blinks); one its
+        customer left waits for nothing."""
+        return any(not c.get("opened") and not c.get("customer_ended") for c in self.chats)

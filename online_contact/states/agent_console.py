@@ -226,7 +226,6 @@ class AgentConsoleState(MaskingMixin, ChatInfoMixin, AuthState):
                 if redirect:
                     return redirect
                 chat = chat_service.open_for_agent(session, chat_id, agent)
-                previous = self.active_chat_id
                 self.active_chat_id = chat.id
                 self.screen_open = True  # also when opened from a notification
                 self._remember_view()

@@ -29,19 +29,9 @@ from online_contact.services.auth import hash_token, start_session
 from online_contact.services.db import session_scope
 from online_contact.states.agent_console import AgentConsoleState
 from online_contact.states.auth import AuthState
-from tests.support import RecordingSocketServer
 from tests.unit.pipeline import Client, agent_console, customer_starts_chat, names, only_agent1_online, run
 
 SECRET = "주문번호 A-1234 배송지 변경해 주세요"
-
-
-@pytest.fixture
-def wire_sockets(monkeypatch):
-    """The message path's namespace with a recording server in place of the socket server."""
-    server = RecordingSocketServer()
-    monkeypatch.setattr(WIRE, "server", server, raising=False)
-    monkeypatch.setattr(WIRE, "_redis", None)
-    return server
 
 
 def another_login(db_url: str, email: str) -> str:

@@ -129,3 +129,38 @@ def test_an_unchanged_desk_refresh_sends_nothing(app, db_url):
         assert _deltas_to(sent, agent_tab) == []
 
     run(app, scenario, sent)
+
+
+def test_the_chat_icon_blinks_for_an_unopened_chat_until_its_customer_leaves(app, db_url):
+    """The icon says a chat is waiting to be opened; one its customer left (still on the list,
+    for its agent to end) waits for nothing."""
+    from online_contact.realtime.publish import desk_token
+
+    token = only_agent1_online(db_url)
+    n = names()
+
+    async def scenario():
+        customer, chat = await customer_starts_chat(app, db_url, "떠난 손님")
+        await agent_console(app, token)
+
+        async def desk():
+            root = await app.state_manager.get_state(rx.BaseStateToken(ident=desk_token(chat.agent_id), cls=AgentDesk))
+            return await root.get_state(AgentDesk)
+
+        assert (await desk()).has_unopened
+        await customer.fire(f"{n.customer}.end_chat")
+        await _settled()
+        assert [c["customer_ended"] for c in (await desk()).chats] == [True]
+        assert not (await desk()).has_unopened
+
+    run(app, scenario)
+
+
+async def _settled() -> None:
+    """Every fan-out task started so far has finished (the signal, instead of a sleep)."""
+    import asyncio
+
+    from online_contact.realtime import reflex_internals as internals
+
+    while pending := [t for t in internals._TASKS if not t.done()]:
+        await asyncio.gather(*pending, return_exceptions=True)
