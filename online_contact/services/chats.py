@@ -99,13 +99,16 @@ RESUME_AFTER_AGENT_END = timedelta(minutes=30)
 
 def open_chat_of_customer(session: Session, customer: Customer) -> Chat | None:
     """The customer's chat to resume after a reload: not ended by the customer, and not ended by
-    the agent more than 30 minutes ago (so the customer still sees the closing lines)."""
+    the agent more than 30 minutes ago (so the customer still sees the closing lines); or one
+    that left the queue by 대기 시간 제한 less than 30 minutes ago (so the customer still sees why,
+    and the 1:1 문의 it offers). Only one still going on is resumed by 상담 시작 (begin_chat)."""
+    recently = utcnow() - RESUME_AFTER_AGENT_END
     return session.exec(
         select(Chat)
         .where(
             Chat.customer_id == customer.id,
-            Chat.customer_ended_at.is_(None),
-            or_(Chat.agent_ended_at.is_(None), Chat.agent_ended_at > utcnow() - RESUME_AFTER_AGENT_END),
+            or_(Chat.customer_ended_at.is_(None), Chat.queue_timeout_at > recently),
+            or_(Chat.agent_ended_at.is_(None), Chat.agent_ended_at > recently),
         )
         .order_by(Chat.created_at.desc(), Chat.id.desc())
         .limit(1)
@@ -375,7 +378,7 @@ def begin_chat(
     name, email = clean_contact(name, email)
     customer = customer_for_visitor(session, visitor_key)
     existing = open_chat_of_customer(session, customer) if customer is not None else None
-    if existing is not None and existing.agent_ended_at is None:
+    if existing is not None and existing.agent_ended_at is None and existing.customer_ended_at is None:
         return Begun(chat_id=existing.id, agent_id=existing.agent_id, resumed=True)
     if not agreed:
         raise ServiceError("consent.required")

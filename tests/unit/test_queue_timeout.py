@@ -59,12 +59,33 @@ def test_a_chat_queued_longer_than_the_setting_leaves_the_queue_and_the_rest_mov
         assert history.abandoned_kind(make.reload(Chat, chat_id)) == history.LEFT_WAITING
     left = session.exec(select(func.count()).select_from(Chat).where(history.IS_STATE[history.LEFT_WAITING])).one()
     assert left == 2
-    # The customer can no longer write to it, and a reload does not resume it.
+    # The customer can no longer write to it (a reload shows it for a while: the test below).
     with pytest.raises(ServiceError):
         from online_contact.services import messages as message_service
 
         message_service.post_message(session, make.reload(Chat, first.id), "customer", "아직 있어요")
     session.rollback()
+
+
+def test_a_reload_still_shows_why_for_a_while_and_a_new_chat_starts_afresh(session, make):
+    """After 대기 시간 제한 the customer's reload shows that chat again (its line and 1:1 문의) for
+    30 minutes, as a chat the agent ended is; 상담 시작 then starts a new chat, never this one."""
+    make.offline_demo_agents()
+    make.agent("busy")  # someone Online, so that 상담 시작 is offered
+    customer = make.customer()
+    chat = make.waiting_chat(customer, created_at=utcnow() - timedelta(minutes=11))
+    make.settings()  # (the default 10 minutes)
+    assert chat_service.end_overdue_waiting(session) == [chat.id]
+    customer = make.reload(type(customer), customer.id)
+    assert chat_service.open_chat_of_customer(session, customer).id == chat.id
+    begun = chat_service.begin_chat(session, customer.visitor_key, agreed=True, name="다시")
+    assert not begun.resumed and begun.chat_id != chat.id
+    # 30 minutes later only a chat still going on is resumed (here: the new one).
+    stale = make.reload(Chat, chat.id)
+    stale.queue_timeout_at = stale.customer_ended_at = utcnow() - timedelta(minutes=31)
+    session.add(stale)
+    session.commit()
+    assert chat_service.open_chat_of_customer(session, customer).id == begun.chat_id
 
 
 def test_zero_means_never_and_an_assigned_chat_is_never_taken_back(session, make, queue, admin):
