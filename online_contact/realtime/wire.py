@@ -20,7 +20,9 @@ Events (namespace ``/_wire``):
   posting (a customer's page sends its visitor key again: it may have connected before it had
   one); the socket leaves its previous chat room and gets the messages after ``after``
   (catch-up), a page of at most about 64 KB (services.messages.PAGE_BYTES, at least one
-  message), read off the event loop; ``more`` says the page asks again after the last seq it got;
+  message), read off the event loop; ``more`` says the page asks again after the last seq it got.
+  The gate is asked again once the socket is in the room and after the read: a chat that moved
+  meanwhile answers ``not_allowed`` and the socket is out of its room (``older`` likewise);
 - ``older {chat_id, before, after}`` → ``{ok, chat_id, messages, more, before, after}`` (이전 메시지
   보기): the same gate; a page of the messages after < seq < before, the newest of them (paging
   back), or the oldest when ``after`` is given (a gap filled from its older end). The page keeps
@@ -146,10 +148,6 @@ class Buckets:
         self.tokens.pop(sid, None)
 
 
-def _too_fast(wait_ms: int) -> dict:
-    return {"error": "error.too_fast", "retry_ms": wait_ms}
-
-
 def _seq(value) -> int:
     """A sequence number from a client: 0 unless it is a sensible non-negative int."""
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_DB_ID else 0
@@ -170,6 +168,20 @@ def _answers_errors(handler):
             return {"error": "error.unexpected"}
 
     return guarded
+
+
+def _rate_limited(handler):
+    """join, older and watch: the socket's bucket (Buckets) first, before anything is read; over
+    it the answer is ``{error: "error.too_fast", retry_ms}`` and the page asks again then."""
+
+    @functools.wraps(handler)
+    async def limited(self, sid, *args):
+        wait_ms = self.buckets.take(sid)
+        if wait_ms:
+            return {"error": "error.too_fast", "retry_ms": wait_ms}
+        return await handler(self, sid, *args)
+
+    return limited
 
 
 def _author(who: dict, chat) -> tuple[str, int | None]:
@@ -258,10 +270,8 @@ class WireNamespace(Relay):
             return _stored(chat.id, message, chat.agent_id, created)
 
     @_answers_errors
+    @_rate_limited
     async def on_join(self, sid: str, data=None):
-        wait_ms = self.buckets.take(sid)
-        if wait_ms:
-            return _too_fast(wait_ms)
         data = data if isinstance(data, dict) else {}
         chat_id, after = parse_id(data.get("chat_id")), _seq(data.get("after"))
         who = await self.get_session(sid)
@@ -283,16 +293,30 @@ class WireNamespace(Relay):
         # In the room and on its channel before reading what was missed: a message stored
         # meanwhile comes in the answer, live, or both (the page keeps one per seq).
         await self.enter_room(sid, chat_room(chat_id))
+        # A chat_moved landing at the awaits above found this socket not yet in the room (so it
+        # let go of nothing): ask again now that it is in, and again after the read (a move
+        # committed meanwhile may have put the new agent's replies in the page).
+        if not self._allowed_now(who, chat_id):
+            return await self._leave_chat(sid, chat_id)
         await self.watch(chat_room(chat_id))
         messages, more = await asyncio.to_thread(self._page_now, chat_id, after, None, False)
+        if not self._allowed_now(who, chat_id):
+            return await self._leave_chat(sid, chat_id)
         return {"ok": True, "chat_id": chat_id, "messages": messages, "more": more}
 
+    async def _leave_chat(self, sid: str, chat_id: int) -> dict:
+        """The socket may no longer be in this chat: out of its room, no chat in its session."""
+        await self.leave_room(sid, chat_room(chat_id))
+        who = await self.get_session(sid)
+        if who.get("chat_id") == chat_id:
+            who["chat_id"] = 0
+            await self.save_session(sid, who)
+        return {"error": "not_allowed"}
+
     @_answers_errors
+    @_rate_limited
     async def on_older(self, sid: str, data=None):
         """이전 메시지 보기: a page of the messages before ``before`` (see the module docstring)."""
-        wait_ms = self.buckets.take(sid)
-        if wait_ms:
-            return _too_fast(wait_ms)
         data = data if isinstance(data, dict) else {}
         chat_id, before, after = parse_id(data.get("chat_id")), _seq(data.get("before")), _seq(data.get("after"))
         who = await self.get_session(sid)
@@ -300,6 +324,8 @@ class WireNamespace(Relay):
         if not chat_id or chat_id != who["chat_id"] or not self._allowed_now(who, chat_id):
             return {"error": "not_allowed"}
         messages, more = await asyncio.to_thread(self._page_now, chat_id, after, before, not after)
+        if not self._allowed_now(who, chat_id):  # moved during the read (see on_join)
+            return await self._leave_chat(sid, chat_id)
         return {"ok": True, "chat_id": chat_id, "messages": messages, "more": more, "before": before, "after": after}
 
     async def _store_async(self, eng, who: dict, chat_id: int, text: str, client_id: str | None):
@@ -325,10 +351,8 @@ class WireNamespace(Relay):
             return True
 
     @_answers_errors
+    @_rate_limited
     async def on_watch(self, sid: str, data=None):
-        wait_ms = self.buckets.take(sid)
-        if wait_ms:
-            return _too_fast(wait_ms)
         data = data if isinstance(data, dict) else {}
         chat_id = parse_id(data.get("chat_id"))
         who = await self.get_session(sid)

@@ -495,3 +495,127 @@ def test_the_wire_knows_the_address_behind_trusted_proxies_only(monkeypatch):
     assert client_ip(environ) == "203.0.113.5"
     monkeypatch.setenv("OC_TRUSTED_PROXY_HOPS", "3")
     assert client_ip(environ) == "10.0.0.2"
+
+
+# ---- a join racing a move (issue 23, the review) -------------------------------------------------
+class _MoveDuring(Server):
+    """A recording server that runs `hook` once, the first time a socket's session is saved with
+    a chat: the moment on_join awaits between its access check and entering the chat's room."""
+
+    hook = None
+
+    async def save_session(self, sid, session, namespace=None):
+        await super().save_session(sid, session, namespace)
+        if self.hook is not None and session.get("chat_id"):
+            hook, self.hook = self.hook, None
+            await hook()
+
+
+def _opened_chat_of_agent1(make, session):
+    """A chat assigned to agent1 and opened by them, agent2 (to hand it to), their login tokens."""
+    agent1, agent2 = make.demo_agent("agent1@example.com"), make.demo_agent("agent2@example.com")
+    agent1.status = "online"
+    session.add(agent1)
+    session.commit()
+    chat = make.start()
+    assert chat.agent_id == agent1.id
+    chat_service.mark_opened(session, chat, agent1)
+    token1 = start_session(session, agent1)
+    session.commit()
+    return chat, agent2, token1
+
+
+def _hand_to(session, chat, agent2) -> None:
+    """The chat goes to agent2 (a row update, as a hand-back or 이관 makes) and agent2 replies."""
+    from online_contact.services import messages as message_service
+
+    session.exec(update(Chat).where(Chat.id == chat.id).values(agent_id=agent2.id))
+    session.commit()
+    session.refresh(chat)
+    message_service.post_message(session, chat, "agent", "넘겨받은 상담원의 답변", "moved-1", agent2.id)
+
+
+def test_a_join_racing_a_move_leaves_the_socket_out_of_the_room(db_url, monkeypatch, make, session):
+    """on_join checks access, then awaits (the session saved, the room entered): a chat_moved
+    landing there found the socket not yet in the room, so it entered the room of a chat that is
+    no longer its agent's and heard the new agent's replies. Now the join checks again once in the
+    room: it answers not_allowed, the socket is out of the room and its session has no chat."""
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    wire = WireNamespace()
+    srv = _MoveDuring()
+    wire._set_server(srv)
+    chat, agent2, token1 = _opened_chat_of_agent1(make, session)
+
+    async def scenario():
+        await wire.on_connect("ag1", {}, {"role": "agent", "credential": token1})
+
+        async def move():
+            _hand_to(session, chat, agent2)
+            await wire.chat_moved(chat.id)  # the MOVED event, handled on this worker
+
+        srv.hook = move
+        # The new agent replies live while the join is still going on (at its later awaits):
+        # who heard it is taken at once (the recorder's rooms change afterwards).
+        watch, heard = wire.watch, []
+
+        async def reply_then_watch(room):
+            since = len(srv.emits)
+            await wire.deliver({"chat_id": chat.id, "seq": 99, "author": "agent", "text": "이후 답변"}, agent2.id)
+            heard.extend(sid for e, _d, rooms, skip in srv.emits[since:] if e == "message" for sid in srv.receivers(rooms, skip))
+            await watch(room)
+
+        monkeypatch.setattr(wire, "watch", reply_then_watch)
+        answer = await wire.on_join("ag1", {"chat_id": chat.id, "after": 0})
+        assert srv.hook is None  # the move did land inside the join
+        assert answer == {"error": "not_allowed"}
+        assert "ag1" not in srv.rooms.get(f"chat-{chat.id}", set())
+        assert srv.sessions["ag1"]["chat_id"] == 0
+        assert "ag1" not in heard
+        await wire.deliver({"chat_id": chat.id, "seq": 100, "author": "agent", "text": "그 다음 답변"}, agent2.id)
+        assert not [d for e, d, rooms, skip in srv.emits if e == "message" and "ag1" in srv.receivers(rooms, skip)]
+
+    run(scenario())
+
+
+def test_a_join_whose_chat_moved_during_its_read_answers_nothing_of_it(wire, monkeypatch, make, session):
+    """The chat moves while the join reads its catch-up (another worker: the MOVED event has not
+    arrived yet): the page read may hold the new agent's replies, so the join checks again after
+    reading and answers not_allowed, out of the room, instead of the page."""
+    chat, agent2, token1 = _opened_chat_of_agent1(make, session)
+    read = WireNamespace._page_now
+
+    def moved_then_read(*args):
+        _hand_to(session, chat, agent2)
+        return read(*args)
+
+    monkeypatch.setattr(wire, "_page_now", moved_then_read)
+
+    async def scenario():
+        await wire.on_connect("ag1", {}, {"role": "agent", "credential": token1})
+        answer = await wire.on_join("ag1", {"chat_id": chat.id, "after": 0})
+        assert answer == {"error": "not_allowed"}
+        assert "ag1" not in wire.server.rooms.get(f"chat-{chat.id}", set())
+        assert wire.server.sessions["ag1"]["chat_id"] == 0
+
+    run(scenario())
+
+
+def test_an_older_page_whose_chat_moved_during_its_read_answers_nothing_of_it(wire, monkeypatch, make, session):
+    """이전 메시지 보기 the same way: ``before`` is the client's to choose (the newest page), so a
+    move committed while the page is read answers not_allowed, not the new agent's replies."""
+    chat, agent2, token1 = _opened_chat_of_agent1(make, session)
+    read = WireNamespace._page_now
+
+    def moved_then_read(*args):
+        _hand_to(session, chat, agent2)
+        return read(*args)
+
+    async def scenario():
+        await wire.on_connect("ag1", {}, {"role": "agent", "credential": token1})
+        assert (await wire.on_join("ag1", {"chat_id": chat.id, "after": 0}))["ok"]
+        monkeypatch.setattr(wire, "_page_now", moved_then_read)
+        assert await wire.on_older("ag1", {"chat_id": chat.id, "before": 10**6}) == {"error": "not_allowed"}
+        assert "ag1" not in wire.server.rooms[f"chat-{chat.id}"] and wire.server.sessions["ag1"]["chat_id"] == 0
+
+    run(scenario())
