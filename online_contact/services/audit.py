@@ -112,80 +112,103 @@ def recent(
 
 
 # ---- 고객 정보 삭제 ----------------------------------------------------------------------------------
-def _lowered(values) -> list[str]:
-    """The values worth looking for, lower-case, longest first (a name inside an email is starred
-    as part of the email)."""
-    found = {v.strip().lower() for v in values if isinstance(v, str) and len(v.strip()) >= MIN_PERSONAL}
-    return sorted(found, key=len, reverse=True)
+# A name ending in a Hangul syllable may be followed by one (a particle: 홍길동님, 홍길동의).
+_HANGUL = "\uac00-\ud7a3"
+# What an email address is made of on either side (a longer address is another person's).
+_EMAIL_BEFORE = r"(?<![a-z0-9._%+\-])"
+_EMAIL_AFTER = r"(?![a-z0-9\-]|\.[a-z0-9])"
 
 
-def _star(text: str, values: list[str]) -> str:
-    """`text` with every occurrence of `values` (any case) starred, the rest as it was."""
-    if not text or not values:
+def _normalized(value) -> str:
+    """A name, an email or a typed condition as compared: lower-case, each run of white space
+    one space, trimmed."""
+    return " ".join(value.split()).lower() if isinstance(value, str) else ""
+
+
+def _whole(value: str) -> str:
+    """A pattern finding `value` (normalized) only as a whole: not inside a longer word or
+    address ("ed kim" is not in "ed kimberly", "kim@example.com" not in "jo.kim@example.com"),
+    any run of white space where it has one."""
+    body = r"\s+".join(re.escape(word) for word in value.split(" "))
+    if "@" in value:
+        return _EMAIL_BEFORE + body + _EMAIL_AFTER
+    before = r"(?<!\w)" if re.match(r"\w", value[0]) else ""
+    after = rf"(?![^\W{_HANGUL}])" if re.match(r"\w", value[-1]) else ""
+    return before + body + after
+
+
+def _person(names, emails) -> re.Pattern | None:
+    """What names the person: each full name and each email they gave, as a whole (never a word
+    of a name, nor a part of an address: the names are what customers typed, and a chat named
+    "요청" must not scrub every entry that says 요청). None when there is nothing to look for."""
+    values = {_normalized(v) for v in (*names, *emails)}
+    values = sorted((v for v in values if len(v) >= MIN_PERSONAL), key=len, reverse=True)
+    if not values:
+        return None
+    return re.compile("|".join(_whole(v) for v in values), re.IGNORECASE)
+
+
+def _star(text: str, person: re.Pattern | None) -> str:
+    """`text` with what names the person starred, the rest as it was."""
+    if not text or person is None:
         return text
-    pattern = re.compile("|".join(re.escape(v) for v in values), re.IGNORECASE)
-    return pattern.sub(lambda m: "*" * len(m.group(0)), text)
-
-
-def _naming(names, emails) -> list[str]:
-    """What names the person in free text: each name, each word of a name (a reason may say
-    "Chulsoo"), each email."""
-    return _lowered([*names, *(word for name in names for word in name.split()), *emails])
+    return person.sub(lambda m: "*" * len(m.group(0)), text)
 
 
 def forget_in(reason: str, names, emails) -> str:
-    """A reason about to be logged with what names the person starred (an erasure's own reason,
-    typed while they were still on the screen)."""
-    return _star(reason, _naming(names, emails))
+    """A reason about to be logged with the person's full names and emails starred (an erasure's
+    own reason, typed while they were still on the screen)."""
+    return _star(reason, _person(names, emails))
 
 
-def _names_them(typed, values: list[str], parts: list[str]) -> bool:
-    """Whether a typed condition names the person: it holds one of their `values` (`_naming`,
-    and an email's part before the @), or it is a part of a name or of that local part — what
-    the 고객 condition matches (services.history.where: LIKE %…%)."""
-    typed = typed.strip().lower() if isinstance(typed, str) else ""
-    return len(typed) >= MIN_PERSONAL and (any(v in typed for v in values) or any(typed in p for p in parts))
+def _names_them(typed, person: re.Pattern) -> bool:
+    """Whether a typed condition names the person: it is one of their full names or emails, or
+    holds one as a whole ("홍길동", "hong@example.com", "홍길동 환불"), case and spacing aside."""
+    return person.search(_normalized(typed)) is not None
 
 
-def forget_person(conn: sa.Connection, names, emails) -> int:
+def forget_person(conn: sa.Connection, names, emails, *, customer_id: int, chat_ids=(), ticket_ids=()) -> int:
     """고객 정보 삭제 (services.privacy.erase_customer), in the erasure's transaction: the audit log
-    keeps no trace of the person. A 채팅 기록 export's conditions typed as 고객 or 검색어 that name
-    them (`_names_them`) are blanked, their keys listed under "erased"; a reason (exports,
-    erasures) that names them (`_naming`) has that starred. The entries themselves stay:
-    who exported or erased what, when, from where and why (PIPA keeps access records for a year
-    and more). Returns how many entries were changed."""
-    emails = _lowered(emails)
-    named = _naming(names, emails)
-    values = _lowered([*named, *(e.split("@", 1)[0] for e in emails)])
-    parts = _lowered([*names, *(e.split("@", 1)[0] for e in emails)])
-    if not values:
+    keeps no trace of the person, and no entry that is not about them changes. A 채팅 기록 export
+    whose 고객 or 검색어 names them (`_names_them`) has those blanked (their keys listed under
+    "erased") and their names in its reason starred; an entry about the customer, one of their
+    chats or tickets has their names starred in its reason. Only full names and emails count
+    (`_person`). The entries themselves stay: who exported or erased what, when, from where and
+    why (PIPA keeps access records for a year and more). Returns how many entries were changed."""
+    person = _person(names, emails)
+    if person is None:
         return 0
     table = AuditLog.__table__
-    escaped = [v.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for v in named]
-    reasons = [sa.func.lower(table.c.reason).like(f"%{v}%", escape="\\") for v in escaped]
-    rows = conn.execute(sa.select(table.c.id, table.c.action, table.c.reason, table.c.detail)
-                        .where(sa.or_(table.c.action == EXPORT_HISTORY, *reasons))).all()
+    about_them = [sa.and_(table.c.target_type == "customer", table.c.target_id == customer_id)]
+    if chat_ids:
+        about_them.append(sa.and_(table.c.target_type == "chat", table.c.target_id.in_(list(chat_ids))))
+    if ticket_ids:
+        about_them.append(sa.and_(table.c.target_type == "ticket", table.c.target_id.in_(list(ticket_ids))))
+    rows = conn.execute(sa.select(table.c.id, table.c.action, table.c.reason, table.c.detail, sa.or_(*about_them).label("theirs"))
+                        .where(sa.or_(table.c.action == EXPORT_HISTORY, *about_them))).all()
     changed = 0
     for row in rows:
-        reason, detail = _star(row.reason, named), row.detail
+        reason, detail = row.reason, row.detail
         if row.action == EXPORT_HISTORY:
-            detail = _without_typed(row.detail, values, parts)
+            detail = _without_typed(row.detail, person)
+        if row.theirs or detail != row.detail:  # an export that named them is about them
+            reason = _star(row.reason, person)
         if (reason, detail) != (row.reason, row.detail):
             conn.execute(sa.update(table).where(table.c.id == row.id).values(reason=reason, detail=detail))
             changed += 1
     return changed
 
 
-def _without_typed(detail: str, values: list[str], parts: list[str]) -> str:
+def _without_typed(detail: str, person: re.Pattern) -> str:
     """An export's detail with the typed conditions that name the person blanked."""
     try:
         data = json.loads(detail)
     except (TypeError, ValueError):
-        return _star(detail, values)  # not what an export writes: star what it holds
+        return _star(detail, person)  # not what an export writes (cut short): star what it holds
     conditions = data.get("conditions") if isinstance(data, dict) else None
     if not isinstance(conditions, dict):
         return detail
-    erased = [key for key in TYPED_CONDITIONS if _names_them(conditions.get(key), values, parts)]
+    erased = [key for key in TYPED_CONDITIONS if _names_them(conditions.get(key), person)]
     if not erased:
         return detail
     for key in erased:

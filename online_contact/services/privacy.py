@@ -256,9 +256,11 @@ def erase_customer(session: Session, admin: Agent, customer_id, reason, ip: str 
     the smaller harm than keeping theirs. (Chats of another browser under the same email are
     another customer: erased from one of their own chats.)
 
-    The audit log keeps no trace of them (audit.forget_person: an export's 고객 / 검색어 that
-    named them blanked, a reason naming them starred); its entries stay. Admins only; a reason
-    is required; audited (counts, never content). Commits."""
+    The audit log keeps no trace of them and no entry about someone else changes
+    (audit.forget_person: an export whose 고객 / 검색어 named them by a full name or email
+    blanked there, their names starred in the reasons of that export and of the entries about
+    them, their chats and tickets); its entries stay. Admins only; a reason is required; audited
+    (counts, never content). Commits."""
     from .text import clean
 
     if admin.role != ROLE_ADMIN:
@@ -288,8 +290,8 @@ def erase_customer(session: Session, admin: Agent, customer_id, reason, ip: str 
                     .values(name="", email="", memo="", visitor_key=None, erased_at=now)).rowcount != 1:
         session.rollback()
         raise ServiceError("error.already_erased")
-    # Every name and email they went by, read before they are blanked: what finds their
-    # inquiries and the audit entries that name them.
+    # Every full name and email they went by (their record, chats and linked inquiries), read
+    # before they are blanked: what finds their inquiries and what the audit log typed of them.
     names, emails = {customer.name}, {customer.email}
     if chat_ids:
         for name, email in session.exec(select(Chat.customer_name, Chat.customer_email).where(Chat.id.in_(chat_ids)).distinct()):
@@ -311,9 +313,10 @@ def erase_customer(session: Session, admin: Agent, customer_id, reason, ip: str 
     theirs = [Ticket.customer_id == customer.id, Ticket.chat_id.in_(chat_ids or [0])]
     if emails:
         theirs.append(sa.and_(Ticket.source == SOURCE_INQUIRY, Ticket.requester_email.in_(sorted(emails))))
+    ticket_ids = list(session.exec(select(Ticket.id).where(sa.or_(*theirs))))
     tickets = conn.execute(sa.update(Ticket).where(sa.or_(*theirs)).values(**TICKET_PERSONAL, erased_at=now)).rowcount
     conn.execute(sa.update(ConsentRecord).where(ConsentRecord.customer_id == customer.id).values(ip=""))
-    audit.forget_person(conn, names, emails)
+    audit.forget_person(conn, names, emails, customer_id=customer.id, chat_ids=chat_ids, ticket_ids=ticket_ids)
     session.commit()
     withdraw_exports()
     erased = Erased(customer.id, len(chat_ids), messages, tickets, tuple(chat_ids))

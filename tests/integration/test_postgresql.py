@@ -459,6 +459,16 @@ def test_masking_by_hand_and_erasing_a_customer_change_the_index_on_postgresql(f
     assert session.get(Customer, chat.customer_id).erased_at is not None
 
 
+def test_erasing_a_customer_changes_no_audit_entry_that_is_not_about_them_on_postgresql(fresh_pg_session, monkeypatch):
+    """tests/unit/test_privacy.py's check that 고객 정보 삭제 blanks and stars only what names the
+    customer, in entries about them, on PostgreSQL (the target match is SQL)."""
+    from tests.unit.conftest import Factory
+    from tests.unit.test_privacy import check_erasure_changes_only_entries_about_them
+
+    monkeypatch.setenv("DATABASE_URL", _pg_url_of(fresh_pg_session))
+    check_erasure_changes_only_entries_about_them(fresh_pg_session, Factory(fresh_pg_session))
+
+
 def test_the_wire_on_postgresql_stores_indexes_and_sends_only_masked_numbers(fresh_pg_session, monkeypatch):
     """The message path on PostgreSQL (/_wire → post_message_fast, gate + insert + index in one
     statement): a card number, a phone number and a 주민등록번호 reach the message row, the chat's

@@ -223,8 +223,10 @@ def test_erasing_a_customer_erases_their_inquiries_from_any_browser_and_what_the
     """고객 정보 삭제 takes the customer's 1:1 inquiries: the one linked to them (sent from their
     browser under another address), and those sent under an email they gave from any browser
     (before they ever chatted, so linked to nobody). The export entries of the audit log keep
-    who exported what, when and why, but no 고객 / 검색어 typed to find them, and no reason names
-    them. Someone else's inquiry and export stay as they were."""
+    who exported what, when and why, but no 고객 / 검색어 typed to find them by their full name
+    or email, and the reasons of those entries and of the erasure name them nowhere. Someone
+    else's inquiry and export, and an export typed with only a part of a name or address (which
+    names nobody for sure), stay as they were."""
     from online_contact.services import chats as chat_service
     from online_contact.services import export, tickets
 
@@ -255,6 +257,7 @@ def test_erasing_a_customer_erases_their_inquiries_from_any_browser_and_what_the
         return session.exec(select(AuditLog.id).where(AuditLog.action == "export.history").order_by(AuditLog.id.desc())).first()
 
     by_name = exported("김고객 님 요청 자료", customer="김고객", q="환불 KIM@example.com")
+    by_work = exported("김고객님 민원 대응", customer="", q="kim.WORK@example.com 답장")
     by_part = exported("민원 대응", customer="김고", q="kim.work")
     theirs = exported("박고객 민원", customer="박고객", q="환불")
     entries_before = {e.id: e for e in session.exec(select(AuditLog))}
@@ -273,20 +276,83 @@ def test_erasing_a_customer_erases_their_inquiries_from_any_browser_and_what_the
 
     entries = {e.id: e for e in session.exec(select(AuditLog))}
     assert set(entries_before) < set(entries)  # nothing deleted (the erasure's own entry added)
-    for entry_id, typed in ((by_name, ["customer", "q"]), (by_part, ["customer", "q"])):
+    for entry_id, erased_keys in ((by_name, "customer, q"), (by_work, "q")):
         entry, old = entries[entry_id], entries_before[entry_id]
         detail = json.loads(entry.detail)
-        assert [detail["conditions"].get(key) for key in typed] == ["", ""] and detail["erased"] == "customer, q"
+        assert [detail["conditions"].get(key, "") for key in ("customer", "q")] == ["", ""] and detail["erased"] == erased_keys
         kept = json.loads(old.detail)
         assert (detail["conditions"]["from"], detail["chats"]) == (kept["conditions"]["from"], kept["chats"])
         assert (entry.actor_agent_id, entry.created_at, entry.ip) == (old.actor_agent_id, old.created_at, old.ip)
-    assert entries[by_name].reason == "*** 님 요청 자료" and entries[by_part].reason == "민원 대응"
-    assert (entries[theirs].detail, entries[theirs].reason) == (entries_before[theirs].detail, "박고객 민원")
+    assert entries[by_name].reason == "*** 님 요청 자료" and entries[by_work].reason == "***님 민원 대응"
+    for kept_id in (by_part, theirs):
+        assert (entries[kept_id].detail, entries[kept_id].reason) == (entries_before[kept_id].detail, entries_before[kept_id].reason)
     erase_entry = session.exec(select(AuditLog).where(AuditLog.action == privacy.ERASE)).one()
     assert erase_entry.reason == "*** 님 전화 요청 (***************)"
     everything_logged = " ".join(f"{e.reason} {e.detail}" for e in entries.values()).lower()
-    for trace in ("김고객 ", "kim@", "kim.work", "김고"):
+    for trace in ("김고객", "kim@example.com", "kim.work@example.com"):
         assert trace not in everything_logged.replace("김고객 가족", ""), trace
+
+
+def test_erasing_a_customer_changes_no_audit_entry_that_is_not_about_them(session, make):
+    """check_erasure_changes_only_entries_about_them on SQLite (PostgreSQL: tests/integration)."""
+    check_erasure_changes_only_entries_about_them(session, make)
+
+
+def check_erasure_changes_only_entries_about_them(session: Session, make) -> None:
+    """The names an erasure looks for are what customers typed (a chat named "요청", an inquiry
+    from their browser): only each full name and email counts, and only where it is typed as an
+    export's 고객 / 검색어 or said in an entry about them, their chats or tickets. Entries that
+    merely share a word ("ed", "요청"), another customer's name sharing a word, a longer address
+    holding theirs, another erasure's reason, stay exactly as they were (the access records of
+    everyone else's work). Before, "monthly report requested by QA" became "request** by QA" and
+    an export of "refunded order" lost its 검색어."""
+    from online_contact.services import audit
+    from online_contact.services import chats as chat_service
+    from online_contact.services import tickets
+
+    admin = _admin(session)
+    other = make.start(name="Ed Park", email="ed.park@example.com")
+    chat_service.end_by_customer(session, other)
+    chat = make.start(name="Ed Kim", email="ed.kim@example.com")
+    chat_service.end_by_customer(session, chat)
+    customer = make.reload(Customer, chat.customer_id)
+    # A name they chose on an inquiry from their own browser: one of their names from now on.
+    tickets.create_from_inquiry(session, "요청", "ed.kim@example.com", "문의", "내용", visitor_key=customer.visitor_key)
+
+    def entry(action: str, reason: str, *, target_type: str = "chat", target_id: int | None = None, **typed) -> int:
+        detail = json.dumps({"conditions": {"from": "2026-01-01", **typed}, "chats": 3}, ensure_ascii=False) if typed else ""
+        audit.record(session, action, actor_id=admin.id, target_type=target_type, target_id=target_id, reason=reason,
+                     detail=detail, ip="10.0.0.7")
+        return session.exec(select(AuditLog.id).order_by(AuditLog.id.desc())).first()
+
+    unrelated = [
+        entry("export.history", "monthly report requested by QA", q="refunded order", customer="Ed Park"),
+        entry("export.history", "ed 요청 자료", q="ed", customer="kim"),
+        entry("export.history", "Ed Kimberly 건", q="Ed Kimberly", customer="jo.ed.kim@example.com"),
+        entry("export.history", "주간 보고", q="ed.kim@example.com.au", customer="Ed  Park"),
+        entry(privacy.ERASE, "고객 요청으로 삭제 (Ed Kim 아님)", target_type="customer", target_id=other.customer_id),
+        entry("access.chat", "Ed Kim 요청 확인", target_id=other.id),
+    ]
+    typed_by_name = entry("export.history", "ED KIM 요청 자료", q="ed   kim", customer="Ed Kim님")
+    typed_by_email = entry("export.history", "분기 점검", q="환불 ED.Kim@Example.com", customer="")
+    about_their_chat = entry("access.chat", "Ed Kim 요청 확인 (ed.kim@example.com)", target_id=chat.id)
+    before = {e.id: (e.reason, e.detail, e.actor_agent_id, e.ip, e.created_at) for e in session.exec(select(AuditLog))}
+    session.expunge_all()
+
+    privacy.erase_customer(session, admin, customer.id, "Ed Kim 님 요청")
+
+    session.expire_all()
+    after = {e.id: (e.reason, e.detail, e.actor_agent_id, e.ip, e.created_at) for e in session.exec(select(AuditLog))}
+    for entry_id in unrelated:
+        assert after[entry_id] == before[entry_id]
+    by_name = json.loads(after[typed_by_name][1])
+    assert (by_name["conditions"]["q"], by_name["conditions"]["customer"], by_name["erased"]) == ("", "", "customer, q")
+    assert after[typed_by_name][0] == "****** ** 자료"
+    by_email = json.loads(after[typed_by_email][1])
+    assert (by_email["conditions"]["q"], by_email["erased"], after[typed_by_email][0]) == ("", "q", "분기 점검")
+    assert after[about_their_chat][0] == "****** ** 확인 (******************)"
+    erase_entry = session.exec(select(AuditLog).where(AuditLog.action == privacy.ERASE, AuditLog.target_id == customer.id)).one()
+    assert erase_entry.reason == "****** 님 **"
 
 
 # ---- retention ------------------------------------------------------------------------------

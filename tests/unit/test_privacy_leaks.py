@@ -483,8 +483,8 @@ def test_an_erased_customer_is_left_in_no_table_of_the_database(session, make, d
     """고객 정보 삭제 of a customer known by a name and an email that occur nowhere else: their
     chat (started from a page whose query carried the email), its message and ticket, a 1:1
     inquiry sent under the email from another browser before they chatted, a 채팅 기록 export
-    whose 고객 and 검색어 named them, and the erasure's own reason. Afterwards no row of any table,
-    nor the file, holds the name or the email."""
+    whose 고객 and 검색어 named them (its reason too), and the erasure's own reason. Afterwards no
+    row of any table, nor the file, holds the name or the email."""
     from datetime import datetime, timezone
 
     from online_contact.models import Agent, Chat
@@ -492,6 +492,7 @@ def test_an_erased_customer_is_left_in_no_table_of_the_database(session, make, d
     from online_contact.services import export, history, privacy, tickets
 
     token, email = "quokkazed", "quokkazed.kim@example.com"
+    name = f"{token} 고객"  # the full name: what the audit log's entries are searched for
     admin = session.exec(sa.select(Agent).where(Agent.role == ROLE_ADMIN)).scalars().first()
     agent = make.agent()
     tickets.create_from_inquiry(session, f"{token} 고객", email, f"{token} 환불", f"{email} 로 연락 주세요")
@@ -502,13 +503,13 @@ def test_an_erased_customer_is_left_in_no_table_of_the_database(session, make, d
     session.commit()
     message_service.post_message(session, chat, "customer", f"저는 {token} 입니다", "q-1")
     tickets.create_from_chat(session, session.get(Chat, chat.id), agent, f"{token} 후속", email)
-    conditions = history.parse_conditions({"from": "2000-01-01", "to": history.today().isoformat(), "customer": token, "q": email})
-    export.run(session, admin, conditions, reason=f"{token} 요청 자료", password="", ip="", export_id=export.new_export_id(), login_id=1)
+    conditions = history.parse_conditions({"from": "2000-01-01", "to": history.today().isoformat(), "customer": name, "q": email})
+    export.run(session, admin, conditions, reason=f"{name} 요청 자료", password="", ip="", export_id=export.new_export_id(), login_id=1)
     chat_service.end_by_agent(session, session.get(Chat, chat.id), agent)
     search.bring_up_to_date(db_service.engine(db_url))
     assert {"auditlog", "chat", "customer", "message", "ticket"} <= set(tables_holding(db_url, token))
 
-    privacy.erase_customer(session, admin, chat.customer_id, f"{token} 님 전화 요청")
+    privacy.erase_customer(session, admin, chat.customer_id, f"{name}님 전화 요청")
     assert search_upkeep.compact(db_service.engine(db_url)) >= 1
     with db_service.engine(db_url).connect() as conn:
         conn.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
