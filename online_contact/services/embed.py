@@ -79,8 +79,8 @@ def page_channel(url) -> str:
     fragment are dropped, and path parameters (`;jsessionid=…`) with them: that is where sites
     keep a visitor's email, session and reset tokens, which an agent must never be shown. The
     loader sends no more (embed.js), and /widget?page= and start_chat pass what they are given
-    through here, so a page sending more changes nothing. Defined once: the migration 0011 and
-    the site check read it too."""
+    through here, so a page sending more changes nothing. Defined once: the site check reads it
+    too (migration 0011 keeps its own frozen copy, as it was then: a change here leaves it alone)."""
     parts = _page_parts(url)
     if parts is None:
         return ""

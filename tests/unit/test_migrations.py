@@ -168,7 +168,21 @@ def test_0011_keeps_only_the_page_of_stored_channels_and_links_inquiries_by_emai
     channels_and_inquiries_upgrade(f"sqlite:///{tmp_path / 'old.db'}")
 
 
+def test_0011_does_what_it_did_whatever_the_apps_page_channel_becomes(tmp_path, monkeypatch):
+    """A migration is replayed on databases for years: 0011 keeps its own frozen copy of
+    embed.page_channel, so a later change to the app's function changes nothing it does."""
+    from online_contact.services import embed
+
+    monkeypatch.setattr(embed, "page_channel", lambda url: "https://changed.example.com/")
+    channels_and_inquiries_upgrade(f"sqlite:///{tmp_path / 'old.db'}")
+
+
 PAGE = "https://shop.example.com/account/reset"
+# /widget?page= kept up to 2,000 characters of any script: a page whose path and query are
+# Korean, as stored (nearly 5 KB in UTF-8: more than a PostgreSQL btree entry holds uncompressed; one
+# that does not compress could not be stored at all, 0007's ix_chat_history refuses it).
+LONG_PAGE = ("https://shop.example.com/고객센터/" + "자주-묻는-질문/배송-환불-안내/" * 60)[:1000]
+LONG_QUERY = ("?q=" + "배송이 늦어져서 환불을 요청합니다 " * 80)[:2000 - len(LONG_PAGE)]
 
 
 def channels_and_inquiries_upgrade(url: str) -> None:
@@ -182,7 +196,7 @@ def channels_and_inquiries_upgrade(url: str) -> None:
     now = "2026-11-30 10:00:00.000000"
     full = PAGE + "?email=kim%40example.com&reset_token=s3cr3t#step-2"
     channels = {1: full, 2: "helpcenter", 3: "HTTPS://Shop.Example.com:443/account/reset;jsessionid=X1", 4: PAGE,
-                5: "https://other.example.com/?q=1", 6: full}
+                5: "https://other.example.com/?q=1", 6: full, 7: LONG_PAGE + LONG_QUERY}
     with eng.begin() as conn:
         for cid, email in ((1, "kim@example.com"), (2, "lee@example.com"), (3, "lee@example.com"), (4, "gone@example.com")):
             conn.execute(sa.text("INSERT INTO customer (id, name, email, memo, created_at) VALUES (:id, '', :email, '', :now)"),
@@ -213,7 +227,7 @@ def channels_and_inquiries_upgrade(url: str) -> None:
         stored = dict(conn.execute(sa.text("SELECT id, channel FROM chat")).all())
         linked = dict(conn.execute(sa.text("SELECT id, customer_id FROM ticket")).all())
         details = dict(conn.execute(sa.text("SELECT id, detail FROM auditlog")).all())
-    assert stored == {1: PAGE, 2: "helpcenter", 3: PAGE, 4: PAGE, 5: "https://other.example.com/", 6: PAGE}
+    assert stored == {1: PAGE, 2: "helpcenter", 3: PAGE, 4: PAGE, 5: "https://other.example.com/", 6: PAGE, 7: LONG_PAGE}
     assert linked == {1: 1, 2: None, 3: None, 4: None, 5: None, 6: 2}
     assert json.loads(details[1]) == {"conditions": {"from": "2026-11-01", "channel": PAGE, "q": "환불"}, "chats": 2}
     assert json.loads(details[2])["conditions"]["channel"] == "helpcenter"
