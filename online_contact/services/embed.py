@@ -24,6 +24,10 @@ MAX_ORIGINS_TEXT = 5000
 _ORIGIN = re.compile(r"https?://[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::(?P<port>\d{1,5}))?")
 _DEFAULT_PORT = {"http": ":80", "https": ":443"}
 MAX_PAGE_URL = LIMITS["channel"]  # what a chat keeps of its page
+# And at most this many bytes of it (UTF-8): the channel is in 채팅 기록's PostgreSQL index
+# (ix_chat_history), whose btree refuses a row over 2,704 bytes — 2,000 Hangul characters of a
+# path failed the chat's INSERT.
+MAX_PAGE_BYTES = 2000
 
 
 def parse_origins(text) -> list[str]:
@@ -85,7 +89,8 @@ def page_channel(url) -> str:
     if parts is None:
         return ""
     origin, path = parts
-    return (origin + (path.split(";", 1)[0] or "/"))[:MAX_PAGE_URL]
+    channel = (origin + (path.split(";", 1)[0] or "/"))[:MAX_PAGE_URL]
+    return channel.encode()[:MAX_PAGE_BYTES].decode("utf-8", "ignore")  # a character cut in two goes
 
 
 def site_allowed(settings, page_url: str) -> bool:

@@ -250,6 +250,22 @@ def test_a_message_postgresql_cannot_index_is_stored_all_the_same(pg_url):
         assert size >= search.MAX_PG_ROW_BYTES and after == size
 
 
+def test_a_chat_from_a_page_with_a_long_korean_path_starts_on_postgresql(pg_url):
+    """채팅 기록's index (ix_chat_history) holds the channel, and PostgreSQL's btree refuses a row
+    over 2,704 bytes: a page whose path is 1,975 Hangul letters (random: no compression) failed the
+    chat's INSERT. The channel is kept to 2,000 bytes."""
+    import random
+
+    page = "https://shop.example.com/" + "".join(chr(random.randrange(0xAC00, 0xD7A4)) for _ in range(1975)) + "?email=a@b.c"
+    with session_scope(pg_url) as s:
+        only_agent1_online(s)
+        customer = customer_service.customer_for_visitor(s, f"long-page-{uuid.uuid4().hex}", create=True)
+        consent = customer_service.record_consent(s, customer, True, "127.0.0.1")
+        chat = chat_service.start_chat(s, customer, consent, name="긴주소", channel=page)
+        stored = s.get(Chat, chat.id, populate_existing=True).channel
+    assert page.startswith(stored) and len(stored.encode()) <= 2000 and "?" not in stored
+
+
 def sa_text_vector(size: int):
     """A tsvector of at least `size` bytes (distinct lexemes with positions)."""
     from sqlalchemy import cast, literal

@@ -246,3 +246,12 @@ def test_the_service_and_widget_page_store_the_page_without_its_query(app, db_ur
 
     run(app, scenario)
 
+
+
+def test_a_page_is_kept_to_2000_bytes_whole_characters_only():
+    """The channel is in 채팅 기록's index, whose PostgreSQL btree refuses a row over 2,704 bytes
+    (tests/integration/test_postgresql.py starts such a chat): a long Korean path is cut to 2,000
+    bytes of UTF-8, never in the middle of a character."""
+    page = "https://shop.example.com/" + "한글경로" * 600 + "?token=secret"
+    kept = embed.page_channel(page)
+    assert len(kept.encode()) <= 2000 and page.startswith(kept) and kept.endswith(("한", "글", "경", "로"))
