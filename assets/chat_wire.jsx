@@ -10,7 +10,8 @@
 // (``masked``) is changed in whatever copies the tab holds.
 //
 // A join's answer is a page (at most about 64 KB, realtime/wire.py): while it says there is more,
-// the page joins again after the last seq it got, until caught up. 이전 메시지 보기 (a button
+// the page joins again after the last seq it got, until caught up; one catch-up at a time (a gap
+// seen meanwhile is asked for when it ends, if its pages did not hold it). 이전 메시지 보기 (a button
 // marked data-oc-older, components/common.py message_log) asks ``older`` for a page before what
 // the tab shows and keeps it in the client-only state OlderMessagesState: the server keeps no copy. A
 // join or older refused as too fast is asked again after the delay the answer names.
@@ -96,27 +97,80 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, older, olderChat,
     applyPreviews();
   };
 
-  // `paging`: the next page of a catch-up (the socket stays joined meanwhile: sends go on).
-  const join = (after, paging = false) => {
+  // A catch-up: the messages after a seq, a page per join (at most about 64 KB, realtime/wire.py);
+  // while an answer says `more`, the next join asks after the last seq it got. One at a time per
+  // tab (`chain`: {id, sock, gap, timer}): a live message that shows a gap while one is under
+  // way (what is missing may well be in its next pages) only notes the gap (`gap`: the newest
+  // seq missing), and the chain goes on past its end if that did not cover it. A second chain
+  // read the same pages twice and used up the socket's allowance of joins (wire.py Buckets).
+  const chain = useRef(null);
+
+  const stopCatchingUp = () => {
+    if (chain.current) clearTimeout(chain.current.timer);
+    chain.current = null;
+  };
+
+  // (Re)join the open chat (connected again, another chat opened): sends wait for its answer.
+  const join = () => {
+    joined.current = 0;
+    stopCatchingUp();
+    catchUp(known());
+  };
+
+  // A live message came after a gap (`upTo`: the newest seq missing): noted by the catch-up under
+  // way, or one from `after`. The socket stays joined meanwhile (sends go on).
+  const fillGap = (after, upTo) => {
+    const run = chain.current;
+    if (run && run.id === now.current.chatId && run.sock === socket.current) run.gap = Math.max(run.gap, upTo);
+    else catchUp(after);
+  };
+
+  const catchUp = (after) => {
     const s = socket.current;
     const id = now.current.chatId;
-    if (!paging) joined.current = 0;
+    stopCatchingUp();
     if (!s || !s.connected || !id) return;
-    const from = after ?? known();
+    const run = { id, sock: s, gap: 0, timer: 0 };
+    chain.current = run;
+    step(run, after);
+  };
+
+  const step = (run, after) => {
+    run.timer = 0;
+    if (chain.current !== run) return;
+    if (!run.sock.connected || now.current.chatId !== run.id) {
+      chain.current = null;
+      return;
+    }
+    // Asked again later: one timer per chain at most, cleared when the chain stops.
+    const again = (ms) => {
+      run.timer = setTimeout(() => step(run, after), ms);
+    };
     // The credential again: a customer's page connects before its first chat, when it has no
     // visitor key yet (the key is made when the chat starts).
-    s.emit("join", { chat_id: id, after: from, credential: credentialNow() }, (answer) => {
-      if (answer && answer.error === "error.too_fast" && s === socket.current) {
-        setTimeout(() => {
-          if (s === socket.current && s.connected && now.current.chatId === id) join(from, paging);
-        }, Number(answer.retry_ms) || TOO_FAST_RETRY_MS);
+    run.sock.timeout(SEND_TIMEOUT_MS).emit("join", { chat_id: run.id, after, credential: credentialNow() }, (err, answer) => {
+      if (chain.current !== run) return;
+      // No answer in time: ask again (a connection that went down ends the chain: "disconnect").
+      if (err) return again(TOO_FAST_RETRY_MS);
+      if (answer && answer.error === "error.too_fast") return again(Number(answer.retry_ms) || TOO_FAST_RETRY_MS);
+      if (!answer || !answer.ok || answer.chat_id !== run.id || now.current.chatId !== run.id) {
+        // Refused (e.g. the chat went to another agent): the socket is not in the chat any more.
+        chain.current = null;
+        if (joined.current === run.id) joined.current = 0;
         return;
       }
-      if (!answer || !answer.ok || answer.chat_id !== now.current.chatId) return;
-      joined.current = answer.chat_id;
-      const got = answer.messages.map((m) => ({ ...m, chat_id: answer.chat_id }));
+      joined.current = run.id;
+      const got = answer.messages.map((m) => ({ ...m, chat_id: run.id }));
       add(got);
-      if (answer.more && got.length) join(got[got.length - 1].seq, true);
+      const last = got.length ? got[got.length - 1].seq : after;
+      if (answer.more && got.length) return step(run, last);
+      // Caught up to `last`; a gap seen meanwhile beyond it (stored after this page was read) is
+      // asked for once more from here.
+      if (run.gap > last) {
+        run.gap = 0;
+        return step(run, last);
+      }
+      chain.current = null;
     });
   };
 
@@ -137,11 +191,15 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, older, olderChat,
     else return;
     loadingOlder.current = true;
     s.timeout(SEND_TIMEOUT_MS).emit("older", { chat_id: id, ...ask }, (err, answer) => {
-      loadingOlder.current = false;
       if (!err && answer && answer.error === "error.too_fast") {
-        setTimeout(() => loadOlder(kind, before), Number(answer.retry_ms) || TOO_FAST_RETRY_MS);
+        // Still loading until then: clicks meanwhile start no request (nor another timer).
+        setTimeout(() => {
+          loadingOlder.current = false;
+          if (now.current.chatId === id) loadOlder(kind, before);
+        }, Number(answer.retry_ms) || TOO_FAST_RETRY_MS);
         return;
       }
+      loadingOlder.current = false;
       if (err || !answer || !answer.ok || answer.chat_id !== now.current.chatId) return;
       const got = answer.messages.map((m) => ({ ...m, chat_id: id }));
       const kept = now.current.olderChat === id ? now.current.older.filter((m) => m.chat_id === id) : [];
@@ -172,6 +230,7 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, older, olderChat,
     s.on("connect", () => join());
     s.on("disconnect", () => {
       joined.current = 0;
+      stopCatchingUp();
     });
     // Settings changed by an admin, pushed to every open page (online_contact/realtime/wire.py
     // announce): the chat icon comes and goes, the kinds of number masked are named under the
@@ -220,8 +279,8 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, older, olderChat,
     s.on("message", (m) => {
       const before = known();
       add([m]);
-      // A gap (a message lost on the way): ask for everything after what this tab has.
-      if (m.chat_id === now.current.chatId && m.seq > before + 1) join(before);
+      // A gap (a message lost on the way, or still to come in a catch-up's pages).
+      if (m.chat_id === now.current.chatId && m.seq > before + 1) fillGap(before, m.seq - 1);
     });
     // A message of one of the agent's chats this socket has not joined (the server sends a tab
     // the text of a chat only once the agent opened it there: wire.py deliver): its preview, for
@@ -291,6 +350,7 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, older, olderChat,
       // The chat this tab's wire has joined (0: none yet), and whether it is connected. Tests
       // wait on them.
       joined: () => joined.current,
+      catchingUp: () => Boolean(chain.current),
       connected: () => Boolean(socket.current && socket.current.connected),
       send(id, clientId, text) {
         const result = queue.then(() => sendNow(id, clientId, text));
@@ -300,6 +360,7 @@ export function ChatWire({ role, ready, chatId, lastSeq, live, older, olderChat,
     };
     return () => {
       document.removeEventListener("click", onOlderClick);
+      stopCatchingUp();
       if (window.ocWire && socket.current === s) delete window.ocWire;
       closeWire(s);
       socket.current = null;
